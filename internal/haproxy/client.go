@@ -1,0 +1,158 @@
+// Package haproxy talks to one HAProxy stats socket (UNIX or TCP): it
+// dials with retries, sends one read-only command such as `show info` or
+// `show stat` in non-interactive mode, and streams the raw reply to a
+// writer, checking that the reply is complete. It does not parse replies.
+//
+// In non-interactive mode HAProxy answers one command and closes the
+// connection; every reply ends with an empty line (HAProxy management
+// guide, section 9.3 "Unix Socket commands").
+package haproxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+// The commands haproxystats sends. Only read-only commands are ever sent.
+const (
+	ShowInfo = "show info"
+	ShowStat = "show stat"
+)
+
+// ErrIncomplete means a reply did not end with the empty line HAProxy
+// sends after every answer: the dump was cut short.
+var ErrIncomplete = errors.New("reply is truncated: no empty line at its end")
+
+// Client holds the connection settings of [pull]. The zero value is not
+// useful; build it from config.Pull with NewClient.
+type Client struct {
+	Timeout    time.Duration // to establish one connection
+	Interval   time.Duration // pause between connection attempts
+	Retries    int           // -1: unlimited; N: N+1 attempts
+	BufferSize int           // read buffer size in bytes
+}
+
+// NewClient returns a Client with the settings of cfg.
+func NewClient(cfg config.Pull) Client {
+	return Client{Timeout: cfg.Timeout, Interval: cfg.Interval, Retries: cfg.Retries, BufferSize: cfg.BufferLimit}
+}
+
+// ConnectError is a failure to connect after every attempt.
+type ConnectError struct {
+	Target   config.Server
+	Attempts int
+	Err      error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("failed to connect to %s socket %s after %d attempts: %v", e.Target.Network, e.Target.Address, e.Attempts, e.Err)
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Fetch sends cmd to target and copies the whole reply to w. It returns
+// the number of bytes copied. The reply is read until HAProxy closes the
+// connection, whatever its size; ctx bounds the whole exchange. A reply
+// that is empty, does not end with an empty line, or (for show stat) does
+// not start with the "# " header is an error: the caller must not use it.
+func (c Client) Fetch(ctx context.Context, target config.Server, cmd string, w io.Writer) (int64, error) {
+	conn, err := c.dial(ctx, target)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(d)
+	}
+	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+		return 0, fmt.Errorf("send %q: %w", cmd, ctxErr(ctx, err))
+	}
+	chk := &checker{w: w}
+	buf := make([]byte, max(4096, min(c.BufferSize, 1<<20)))
+	n, err := io.CopyBuffer(chk, onlyReader{conn}, buf)
+	if err != nil {
+		return n, fmt.Errorf("read reply to %q: %w", cmd, ctxErr(ctx, err))
+	}
+	return n, chk.verify(cmd)
+}
+
+// onlyReader hides conn's WriteTo/ReadFrom so CopyBuffer uses our buffer.
+type onlyReader struct{ io.Reader }
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+	}
+	return err
+}
+
+func (c Client) dial(ctx context.Context, target config.Server) (net.Conn, error) {
+	d := net.Dialer{Timeout: c.Timeout}
+	var err error
+	attempt := 0
+	for {
+		attempt++
+		var conn net.Conn
+		conn, err = d.DialContext(ctx, target.Network, target.Address)
+		if err == nil {
+			return conn, nil
+		}
+		if ctx.Err() != nil || (c.Retries >= 0 && attempt > c.Retries) {
+			break
+		}
+		t := time.NewTimer(c.Interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
+		case <-t.C:
+		}
+	}
+	return nil, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
+}
+
+// checker passes bytes through and remembers the first and last few, so
+// that a reply can be verified while it streams to disk.
+type checker struct {
+	w    io.Writer
+	n    int64
+	head [5]byte
+	tail [2]byte
+}
+
+func (c *checker) Write(p []byte) (int, error) {
+	for i := 0; i < len(p) && c.n+int64(i) < int64(len(c.head)); i++ {
+		c.head[c.n+int64(i)] = p[i]
+	}
+	switch {
+	case len(p) >= 2:
+		c.tail = [2]byte{p[len(p)-2], p[len(p)-1]}
+	case len(p) == 1:
+		c.tail = [2]byte{c.tail[1], p[0]}
+	}
+	c.n += int64(len(p))
+	return c.w.Write(p)
+}
+
+func (c *checker) verify(cmd string) error {
+	switch {
+	case c.n == 0:
+		return errors.New("received zero data")
+	case cmd == ShowStat && !bytes.HasPrefix(c.head[:], []byte("# ")):
+		return fmt.Errorf("reply to %q has no CSV header (starts with %q)", cmd, c.head[:min(c.n, 5)])
+	case cmd == ShowInfo && !bytes.Equal(c.head[:], []byte("Name:")):
+		return fmt.Errorf("reply to %q is not a show info dump (starts with %q)", cmd, c.head[:min(c.n, 5)])
+	case c.n < 2 || c.tail != [2]byte{'\n', '\n'}:
+		return ErrIncomplete
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package haproxytest
+
+import (
+	"bufio"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Behavior says how a fake socket answers. The zero value answers
+// correctly at once.
+type Behavior int
+
+const (
+	Normal   Behavior = iota
+	Hang              // accept, read the command, never answer nor close
+	Truncate          // send the first half of the reply, then close
+	Garbage           // answer with bytes that are not a HAProxy dump
+	Refuse            // close the connection right after accepting it
+)
+
+// Socket is a fake HAProxy stats socket. Its methods are safe for
+// concurrent use.
+type Socket struct {
+	Network, Address string // as net.Dial wants them
+	ln               net.Listener
+
+	mu       sync.Mutex
+	replies  map[string][]byte // command → reply; guarded by mu
+	behavior Behavior          // guarded by mu
+	delay    time.Duration     // guarded by mu
+	commands []string          // every command received; guarded by mu
+	conns    map[net.Conn]bool // open connections; guarded by mu
+	wg       sync.WaitGroup
+}
+
+// UnixSocket starts a fake stats socket at dir/name that answers
+// `show info` with info and `show stat` with stat. It is closed by
+// t.Cleanup.
+func UnixSocket(t testing.TB, dir, name string, info, stat []byte) *Socket {
+	t.Helper()
+	ln, err := net.Listen("unix", filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, ln, info, stat)
+}
+
+// TCPSocket starts a fake stats socket on 127.0.0.1 with a free port.
+func TCPSocket(t testing.TB, info, stat []byte) *Socket {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, ln, info, stat)
+}
+
+func serve(t testing.TB, ln net.Listener, info, stat []byte) *Socket {
+	s := &Socket{
+		Network: ln.Addr().Network(),
+		Address: ln.Addr().String(),
+		ln:      ln,
+		replies: map[string][]byte{"show info": info, "show stat": stat},
+		conns:   map[net.Conn]bool{},
+	}
+	s.wg.Add(1)
+	go s.accept()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Set changes how the socket answers from the next connection on, and
+// after how long.
+func (s *Socket) Set(b Behavior, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.behavior, s.delay = b, delay
+}
+
+// Commands returns every command received so far, in order.
+func (s *Socket) Commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.commands...)
+}
+
+// Close stops the listener and closes every open connection.
+func (s *Socket) Close() {
+	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Socket) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+				c.Close()
+			}()
+			s.answer(c)
+		}()
+	}
+}
+
+func (s *Socket) answer(c net.Conn) {
+	s.mu.Lock()
+	b, delay := s.behavior, s.delay
+	s.mu.Unlock()
+	if b == Refuse {
+		return
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return
+	}
+	cmd := strings.TrimSpace(line)
+	s.mu.Lock()
+	s.commands = append(s.commands, cmd)
+	reply, ok := s.replies[cmd]
+	s.mu.Unlock()
+	if !ok {
+		reply = []byte("Unknown command. Please enter one of the following commands only :\n\n")
+	}
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	switch b {
+	case Hang:
+		buf := make([]byte, 1)
+		c.Read(buf) // until the client gives up and closes
+		return
+	case Truncate:
+		reply = reply[:len(reply)/2]
+	case Garbage:
+		reply = []byte("\x00\xffnot a dump at all\n")
+	}
+	c.Write(reply)
+}

@@ -1,0 +1,240 @@
+// Package pull is the loop of haproxystats-pull: on a drift-free cadence
+// it finds the HAProxy stats sockets, sends `show info` and `show stat` to
+// all of them at once under one deadline, and commits the replies as one
+// snapshot directory into the spool, or nothing at all. It pauses while
+// the spool holds queue-size snapshots or more.
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxy"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+)
+
+// Puller runs rounds. Run and Round must not be called concurrently; the
+// counters may be read at any time.
+type Puller struct {
+	cfg    config.Pull
+	log    *slog.Logger
+	client haproxy.Client
+
+	// Counters since start.
+	Committed atomic.Int64 // snapshots committed
+	Failed    atomic.Int64 // rounds discarded because a request failed
+	Skipped   atomic.Int64 // rounds not pulled because the spool was full
+
+	suspended bool // the spool is full; owned by the round loop
+	diskErr   bool // the last round failed to write; owned by the round loop
+}
+
+// New returns a Puller for cfg that logs to log.
+func New(cfg config.Pull, log *slog.Logger) *Puller {
+	return &Puller{cfg: cfg, log: log, client: haproxy.NewClient(cfg)}
+}
+
+// Prepare creates dst-dir and tmp-dst-dir, checks that a rename between
+// them is atomic, and removes what a crash left in tmp-dst-dir.
+func (p *Puller) Prepare() error {
+	for _, d := range []string{p.cfg.DstDir, p.cfg.TmpDstDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("failed to make directory %s: %w", d, err)
+		}
+	}
+	if err := spool.SameFilesystem(p.cfg.TmpDstDir, p.cfg.DstDir); err != nil {
+		return err
+	}
+	removed, err := spool.Clean(p.cfg.TmpDstDir)
+	for _, r := range removed {
+		p.log.Info("removed incomplete round left by a previous run", "dir", r)
+	}
+	return err
+}
+
+// Run prepares the directories, then pulls a round at start + k ×
+// pull-interval for k = 0, 1, 2, ... until ctx is done. A round that
+// overruns its slot makes the loop skip the missed slots; it never shifts
+// later rounds. Run returns nil when ctx is done, with no partial round
+// left anywhere.
+func (p *Puller) Run(ctx context.Context) error {
+	if err := p.Prepare(); err != nil {
+		return err
+	}
+	interval := p.cfg.PullInterval
+	start := time.Now()
+	for k := int64(0); ; {
+		slot := start.Add(time.Duration(k) * interval)
+		if d := time.Until(slot); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		began := time.Now()
+		p.Round(ctx, began)
+		k = int64(time.Since(start)/interval) + 1
+		p.log.Debug("round done", "took", time.Since(began).Round(time.Millisecond), "next", start.Add(time.Duration(k)*interval).Format(time.RFC3339))
+	}
+}
+
+// Round pulls one round stamped with now, unless the spool is full.
+func (p *Puller) Round(ctx context.Context, now time.Time) {
+	if p.full() {
+		return
+	}
+	targets := p.targets()
+	if len(targets) == 0 {
+		p.Failed.Add(1)
+		p.log.Error("found zero UNIX and TCP sockets")
+		return
+	}
+	name := spool.Name(now.Unix())
+	tmp := filepath.Join(p.cfg.TmpDstDir, name)
+	err := p.fetchAll(ctx, targets, tmp)
+	if err == nil {
+		var dst string
+		if dst, err = spool.Commit(tmp, p.cfg.DstDir); err == nil {
+			p.Committed.Add(1)
+			p.noteDisk(nil)
+			p.log.Info("statistics are stored", "dir", dst, "sockets", len(targets), "took", time.Since(now).Round(time.Millisecond))
+			return
+		}
+	}
+	if rmErr := os.RemoveAll(tmp); rmErr != nil {
+		p.log.Error("failed to remove temporary directory", "dir", tmp, "err", rmErr)
+	}
+	if ctx.Err() != nil {
+		p.log.Info("round abandoned on shutdown", "dir", tmp)
+		return
+	}
+	p.Failed.Add(1)
+	var werr *writeError
+	if errors.As(err, &werr) {
+		p.noteDisk(err)
+		return
+	}
+	p.noteDisk(nil)
+	p.log.Error("failed to pull stats, round discarded", "round", name, "err", err)
+}
+
+// full reports whether the spool holds queue-size snapshots or more, and
+// logs once when pulling is suspended and once when it resumes.
+func (p *Puller) full() bool {
+	n, err := spool.Count(p.cfg.DstDir)
+	if err != nil {
+		p.log.Warn("dst-dir disappeared, going to create it", "dir", p.cfg.DstDir, "err", err)
+		if err := os.MkdirAll(p.cfg.DstDir, 0o755); err != nil {
+			p.log.Error("failed to make directory", "dir", p.cfg.DstDir, "err", err)
+		}
+		return false
+	}
+	if n >= p.cfg.QueueSize {
+		p.Skipped.Add(1)
+		if !p.suspended {
+			p.suspended = true
+			p.log.Warn("queue reached max size, pulling statistics is suspended", "queued", n, "queue_size", p.cfg.QueueSize)
+		}
+		return true
+	}
+	if p.suspended {
+		p.suspended = false
+		p.log.Info("queue below max size, pulling statistics resumed", "queued", n, "rounds_skipped_total", p.Skipped.Load())
+	}
+	return false
+}
+
+// noteDisk logs a write failure once per streak of failures, and the
+// recovery.
+func (p *Puller) noteDisk(err error) {
+	switch {
+	case err != nil && !p.diskErr:
+		p.log.Error("cannot write snapshot, rounds are discarded until this is fixed", "dir", p.cfg.TmpDstDir, "err", err)
+	case err != nil:
+		p.log.Debug("cannot write snapshot", "err", err)
+	case p.diskErr:
+		p.log.Info("writing snapshots works again", "dir", p.cfg.TmpDstDir)
+	}
+	p.diskErr = err != nil
+}
+
+// writeError is a failure of the local disk, as opposed to a socket.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// fetchAll fetches both replies of every target into dir, concurrently
+// (at most workers at once), within pull-timeout. The first failure
+// cancels the rest.
+func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return &writeError{fmt.Errorf("clear %s: %w", dir, err)}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return &writeError{fmt.Errorf("failed to make directory: %w", err)}
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, p.cfg.PullTimeout, fmt.Errorf("pull-timeout of %v reached", p.cfg.PullTimeout))
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Workers)
+	for _, t := range targets {
+		for _, cmd := range []string{haproxy.ShowInfo, haproxy.ShowStat} {
+			g.Go(func() error { return p.fetch(ctx, t, cmd, dir) })
+		}
+	}
+	return g.Wait()
+}
+
+func (p *Puller) fetch(ctx context.Context, t config.Server, cmd, dir string) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s socket %s: %w", t.Network, t.Address, context.Cause(ctx))
+	}
+	path := filepath.Join(dir, FileName(t, cmd))
+	f, err := os.Create(path)
+	if err != nil {
+		return &writeError{err}
+	}
+	n, err := p.client.Fetch(ctx, t, cmd, f)
+	if err != nil {
+		f.Close()
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Path == path {
+			return &writeError{fmt.Errorf("failed to write data: %w", err)}
+		}
+		return fmt.Errorf("%s socket %s: %w", t.Network, t.Address, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return &writeError{fmt.Errorf("sync %s: %w", path, err)}
+	}
+	if err := f.Close(); err != nil {
+		return &writeError{fmt.Errorf("close %s: %w", path, err)}
+	}
+	p.log.Debug("reply stored", "socket", t.Address, "command", cmd, "bytes", n)
+	return nil
+}
+
+// FileName is the name of the file that holds the reply of target to
+// cmd: "<name>_info" or "<name>_stat".
+func FileName(t config.Server, cmd string) string {
+	if cmd == haproxy.ShowInfo {
+		return t.Name + "_info"
+	}
+	return t.Name + "_stat"
+}

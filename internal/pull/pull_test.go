@@ -1,0 +1,326 @@
+package pull
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+)
+
+var (
+	info = []byte("Name: HAProxy\nVersion: 2.6.12\nProcess_num: 1\nIdle_pct: 90\n\n")
+	stat = []byte("# pxname,svname,scur,stot,\nweb,FRONTEND,1,10,\n\n")
+)
+
+func testConfig(t *testing.T) config.Pull {
+	base := t.TempDir()
+	return config.Pull{
+		Retries: 0, Timeout: 200 * time.Millisecond, Interval: 10 * time.Millisecond,
+		PullTimeout: 500 * time.Millisecond, PullInterval: time.Second,
+		BufferLimit: 6291456, Workers: 8, QueueSize: 10,
+		DstDir: filepath.Join(base, "incoming"), TmpDstDir: filepath.Join(base, "incoming.tmp"),
+	}
+}
+
+func newPuller(t *testing.T, cfg config.Pull) *Puller {
+	t.Helper()
+	p := New(cfg, slog.New(slog.DiscardHandler))
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func tcpServer(s *haproxytest.Socket) config.Server {
+	host, port := splitHostPort(s.Address)
+	return config.Server{Network: "tcp", Address: s.Address, Name: host + ":" + port}
+}
+
+func splitHostPort(a string) (string, string) {
+	i := bytes.LastIndexByte([]byte(a), ':')
+	return a[:i], a[i+1:]
+}
+
+func readDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestRoundUnixAndTCP(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "admin1.sock", info, stat)
+	haproxytest.UnixSocket(t, cfg.SocketDir, "admin2.sock", info, stat)
+	os.WriteFile(filepath.Join(cfg.SocketDir, "not-a-socket"), []byte("x"), 0o644)
+	tcp := haproxytest.TCPSocket(t, info, stat)
+	cfg.Servers = []config.Server{tcpServer(tcp)}
+	p := newPuller(t, cfg)
+
+	now := time.Unix(1500000000, 700e6)
+	p.Round(context.Background(), now)
+
+	snap := filepath.Join(cfg.DstDir, "1500000000")
+	got := readDir(t, snap)
+	want := []string{"127.0.0.1:" + mustPort(tcp) + "_info", "127.0.0.1:" + mustPort(tcp) + "_stat",
+		"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("snapshot files = %v, want %v", got, want)
+	}
+	for _, n := range got {
+		b, _ := os.ReadFile(filepath.Join(snap, n))
+		want := stat
+		if strings.HasSuffix(n, "_info") {
+			want = info
+		}
+		if !bytes.Equal(b, want) {
+			t.Errorf("%s = %q, want the reply byte for byte %q", n, b, want)
+		}
+	}
+	if p.Committed.Load() != 1 || p.Failed.Load() != 0 {
+		t.Errorf("committed %d failed %d, want 1 0", p.Committed.Load(), p.Failed.Load())
+	}
+	if left := readDir(t, cfg.TmpDstDir); len(left) != 0 {
+		t.Errorf("tmp-dst-dir not empty after commit: %v", left)
+	}
+}
+
+func mustPort(s *haproxytest.Socket) string {
+	_, p := splitHostPort(s.Address)
+	return p
+}
+
+// A round is all or nothing: one misbehaving socket discards everyone's
+// data and leaves nothing behind.
+func TestRoundDiscarded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    haproxytest.Behavior
+	}{
+		{"hung socket past pull-timeout", haproxytest.Hang},
+		{"truncated reply", haproxytest.Truncate},
+		{"garbage reply", haproxytest.Garbage},
+		{"connection closed at once", haproxytest.Refuse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.PullTimeout = 300 * time.Millisecond
+			cfg.SocketDir = t.TempDir()
+			haproxytest.UnixSocket(t, cfg.SocketDir, "good.sock", info, stat)
+			bad := haproxytest.UnixSocket(t, cfg.SocketDir, "bad.sock", info, stat)
+			bad.Set(tc.b, 0)
+			p := newPuller(t, cfg)
+
+			start := time.Now()
+			p.Round(context.Background(), time.Unix(1500000000, 0))
+			if took := time.Since(start); took > cfg.PullTimeout+time.Second {
+				t.Errorf("round took %v, pull-timeout is %v", took, cfg.PullTimeout)
+			}
+			if got := readDir(t, cfg.DstDir); len(got) != 0 {
+				t.Errorf("dst-dir = %v, want nothing committed", got)
+			}
+			if got := readDir(t, cfg.TmpDstDir); len(got) != 0 {
+				t.Errorf("tmp-dst-dir = %v, want no debris", got)
+			}
+			if p.Failed.Load() != 1 {
+				t.Errorf("failed = %d, want 1", p.Failed.Load())
+			}
+		})
+	}
+}
+
+func TestRetriesThenSuccess(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SocketDir = ""
+	dir := t.TempDir()
+	path := filepath.Join(dir, "late.sock")
+	cfg.Servers = []config.Server{{Network: "unix", Address: path, Name: "late.sock"}}
+	cfg.Retries = 20
+	cfg.Interval = 20 * time.Millisecond
+	cfg.PullTimeout = 2 * time.Second
+	p := newPuller(t, cfg)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		haproxytest.UnixSocket(t, dir, "late.sock", info, stat)
+	}()
+	p.Round(context.Background(), time.Unix(1500000000, 0))
+	if got := readDir(t, cfg.DstDir); !slices.Equal(got, []string{"1500000000"}) {
+		t.Fatalf("dst-dir = %v, want the round committed after retries", got)
+	}
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Servers = []config.Server{{Network: "unix", Address: filepath.Join(t.TempDir(), "none.sock"), Name: "none.sock"}}
+	cfg.Retries = 2
+	p := newPuller(t, cfg)
+	p.Round(context.Background(), time.Unix(1500000000, 0))
+	if p.Failed.Load() != 1 || len(readDir(t, cfg.DstDir)) != 0 {
+		t.Fatalf("failed=%d dst=%v, want a discarded round", p.Failed.Load(), readDir(t, cfg.DstDir))
+	}
+}
+
+func TestQueueSizeSuspendsAndResumes(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.QueueSize = 2
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
+	p := newPuller(t, cfg)
+	for i := int64(0); i < 5; i++ {
+		p.Round(context.Background(), time.Unix(1500000000+i, 0))
+	}
+	if got := len(readDir(t, cfg.DstDir)); got != 2 {
+		t.Fatalf("queued = %d, want 2 (queue-size)", got)
+	}
+	if p.Skipped.Load() != 3 {
+		t.Fatalf("skipped = %d, want 3", p.Skipped.Load())
+	}
+	// The processor drains one: pulling resumes.
+	os.RemoveAll(filepath.Join(cfg.DstDir, "1500000000"))
+	p.Round(context.Background(), time.Unix(1500000010, 0))
+	if _, err := os.Stat(filepath.Join(cfg.DstDir, "1500000010")); err != nil {
+		t.Fatalf("round after drain not committed: %v", err)
+	}
+	if p.Skipped.Load() != 3 || p.suspended {
+		t.Fatalf("skipped=%d suspended=%v after resume", p.Skipped.Load(), p.suspended)
+	}
+}
+
+func TestShutdownMidRound(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PullTimeout = 10 * time.Second
+	cfg.PullInterval = 20 * time.Second
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "good.sock", info, stat)
+	haproxytest.UnixSocket(t, cfg.SocketDir, "hung.sock", info, stat).Set(haproxytest.Hang, 0)
+	p := New(cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond) // the round is waiting on hung.sock
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil on shutdown", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not return within 2s of the signal")
+	}
+	if took := time.Since(stopped); took > time.Second {
+		t.Errorf("shutdown took %v, want < 1s", took)
+	}
+	if got := readDir(t, cfg.DstDir); len(got) != 0 {
+		t.Errorf("dst-dir = %v, want nothing partial", got)
+	}
+	if got := readDir(t, cfg.TmpDstDir); len(got) != 0 {
+		t.Errorf("tmp-dst-dir = %v, want no debris", got)
+	}
+}
+
+func TestPrepareCleansLeftovers(t *testing.T) {
+	cfg := testConfig(t)
+	os.MkdirAll(filepath.Join(cfg.TmpDstDir, "1499999999"), 0o755)
+	os.WriteFile(filepath.Join(cfg.TmpDstDir, "1499999999", "a_info"), []byte("x"), 0o644)
+	newPuller(t, cfg)
+	if got := readDir(t, cfg.TmpDstDir); len(got) != 0 {
+		t.Fatalf("tmp-dst-dir = %v after start, want leftovers removed", got)
+	}
+}
+
+// Rounds start at start + k × pull-interval: each second gets one
+// snapshot, named after consecutive seconds.
+func TestRunCadence(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.PullInterval = time.Second
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
+	p := New(cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names := readDir(t, cfg.DstDir)
+	if len(names) != 4 {
+		t.Fatalf("snapshots = %v, want 4 in 3.5 s at 1 s interval", names)
+	}
+	for i := 1; i < len(names); i++ {
+		a, _ := strconv.Atoi(names[i-1])
+		b, _ := strconv.Atoi(names[i])
+		if b-a != 1 {
+			t.Errorf("snapshots %s and %s are not one interval apart", names[i-1], names[i])
+		}
+	}
+}
+
+// Only read-only commands ever reach HAProxy.
+func TestOnlyReadOnlyCommands(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SocketDir = t.TempDir()
+	s := haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
+	p := newPuller(t, cfg)
+	for i := int64(0); i < 3; i++ {
+		p.Round(context.Background(), time.Unix(1500000000+i, 0))
+	}
+	cmds := s.Commands()
+	if len(cmds) != 6 {
+		t.Fatalf("commands = %v, want 6", cmds)
+	}
+	for _, c := range cmds {
+		if c != "show info" && c != "show stat" {
+			t.Errorf("command %q sent to HAProxy", c)
+		}
+	}
+}
+
+func TestDuplicateTargetsQueriedOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SocketDir = t.TempDir()
+	s := haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
+	other := t.TempDir()
+	haproxytest.UnixSocket(t, other, "a.sock", info, stat)
+	cfg.Servers = []config.Server{
+		{Network: "unix", Address: filepath.Join(cfg.SocketDir, "a.sock"), Name: "a.sock"},
+		{Network: "unix", Address: filepath.Join(other, "a.sock"), Name: "a.sock"},
+	}
+	p := newPuller(t, cfg)
+	p.Round(context.Background(), time.Unix(1500000000, 0))
+	if got := len(s.Commands()); got != 2 {
+		t.Errorf("socket reached twice got %d commands, want 2", got)
+	}
+	got := readDir(t, filepath.Join(cfg.DstDir, "1500000000"))
+	want := []string{"a.sock_info", "a.sock_stat", "a.sock~2_info", "a.sock~2_stat"}
+	if !slices.Equal(got, want) {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+}
+
+func TestCountIgnoresOtherEntries(t *testing.T) {
+	d := t.TempDir()
+	os.Mkdir(filepath.Join(d, "1500000000"), 0o755)
+	os.Mkdir(filepath.Join(d, "failed"), 0o755)
+	os.WriteFile(filepath.Join(d, "1500000001"), nil, 0o644)
+	if n, err := spool.Count(d); err != nil || n != 1 {
+		t.Fatalf("Count = %d, %v; want 1", n, err)
+	}
+}

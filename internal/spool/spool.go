@@ -1,0 +1,197 @@
+// Package spool is the on-disk queue between haproxystats-pull and
+// haproxystats-process. A snapshot is a directory named after the Unix
+// second of its pull round, holding one `<socket>_info` and one
+// `<socket>_stat` file per HAProxy stats socket.
+//
+// The puller builds a snapshot in a staging directory, fsyncs its files,
+// and commits it with one rename into the spool directory, then fsyncs the
+// spool directory: a reader never sees a partial snapshot, and a committed
+// one survives a crash. The processor removes a snapshot only after every
+// sink accepted its metrics. Names that are not Unix seconds are ignored.
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+)
+
+// Name returns the directory name of the snapshot taken at Unix second ts.
+func Name(ts int64) string { return strconv.FormatInt(ts, 10) }
+
+// ParseName returns the Unix second a snapshot directory name stands for,
+// and false for any name that is not one (hidden files, "failed", ...).
+func ParseName(name string) (int64, bool) {
+	if name == "" || len(name) > 19 {
+		return 0, false
+	}
+	for _, c := range []byte(name) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	ts, err := strconv.ParseInt(name, 10, 64)
+	return ts, err == nil
+}
+
+// Scan returns the paths of the snapshot directories in dir, oldest first.
+func Scan(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scan spool %s: %w", dir, err)
+	}
+	type snap struct {
+		ts   int64
+		path string
+	}
+	var snaps []snap
+	for _, e := range entries {
+		ts, ok := ParseName(e.Name())
+		if !ok {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		snaps = append(snaps, snap{ts, p})
+	}
+	slices.SortFunc(snaps, func(a, b snap) int { return int(max(-1, min(1, a.ts-b.ts))) })
+	paths := make([]string, len(snaps))
+	for i, s := range snaps {
+		paths[i] = s.path
+	}
+	return paths, nil
+}
+
+// Count returns how many snapshot directories wait in dir.
+func Count(dir string) (int, error) {
+	paths, err := Scan(dir)
+	return len(paths), err
+}
+
+// ErrExists means a snapshot with the same name is already in the spool,
+// which happens only when the clock went backwards.
+var ErrExists = errors.New("a snapshot with that name is already queued")
+
+// Commit moves the complete snapshot directory tmp into spoolDir under
+// its own base name, and makes the rename durable. tmp's files must have
+// been synced already (see SyncDir). tmp and spoolDir must be on the same
+// filesystem, so that the move is one atomic rename.
+func Commit(tmp, spoolDir string) (string, error) {
+	dst := filepath.Join(spoolDir, filepath.Base(tmp))
+	if _, err := os.Lstat(dst); err == nil {
+		return "", fmt.Errorf("commit snapshot %s: %w", dst, ErrExists)
+	}
+	if err := SyncDir(tmp); err != nil {
+		return "", fmt.Errorf("commit snapshot %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return "", fmt.Errorf("commit snapshot: %w", err)
+	}
+	if err := SyncDir(spoolDir); err != nil {
+		return dst, fmt.Errorf("commit snapshot %s: %w", dst, err)
+	}
+	return dst, nil
+}
+
+// SyncDir fsyncs a directory, making the creation, rename or removal of
+// its entries durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// SameFilesystem reports an error when a and b are on different
+// filesystems, where a rename is not atomic.
+func SameFilesystem(a, b string) error {
+	var sa, sb syscall.Stat_t
+	if err := syscall.Stat(a, &sa); err != nil {
+		return fmt.Errorf("stat %s: %w", a, err)
+	}
+	if err := syscall.Stat(b, &sb); err != nil {
+		return fmt.Errorf("stat %s: %w", b, err)
+	}
+	if sa.Dev != sb.Dev {
+		return fmt.Errorf("%s and %s are on different filesystems: a snapshot could not be committed with one atomic rename", a, b)
+	}
+	return nil
+}
+
+// Clean removes every snapshot directory left in a staging directory by
+// a crash or a kill, and returns their paths.
+func Clean(tmpDir string) ([]string, error) {
+	entries, err := os.ReadDir(tmpDir)
+	if err != nil {
+		return nil, fmt.Errorf("clean %s: %w", tmpDir, err)
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		if _, ok := ParseName(e.Name()); !ok {
+			continue
+		}
+		p := filepath.Join(tmpDir, e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("remove leftover %s: %w", p, err))
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Remove deletes a processed snapshot and makes the removal durable.
+// A snapshot that is already gone is not an error.
+func Remove(snapshot string) error {
+	if err := os.RemoveAll(snapshot); err != nil {
+		return fmt.Errorf("remove snapshot: %w", err)
+	}
+	return SyncDir(filepath.Dir(snapshot))
+}
+
+// Quarantine moves a snapshot that cannot be processed into failedDir,
+// creating it, so that it is kept for inspection and out of the queue.
+func Quarantine(snapshot, failedDir string) (string, error) {
+	if err := os.MkdirAll(failedDir, 0o755); err != nil {
+		return "", fmt.Errorf("quarantine %s: %w", snapshot, err)
+	}
+	dst := filepath.Join(failedDir, filepath.Base(snapshot))
+	if _, err := os.Lstat(dst); err == nil {
+		dst += "." + strconv.Itoa(os.Getpid())
+	}
+	if err := os.Rename(snapshot, dst); err != nil {
+		return "", fmt.Errorf("quarantine %s: %w", snapshot, err)
+	}
+	return dst, SyncDir(filepath.Dir(snapshot))
+}
+
+// Files returns the snapshot's reply files ending in suffix ("_info" or
+// "_stat"), sorted by name; hidden files are ignored.
+func Files(snapshot, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if n[0] == '.' || len(n) <= len(suffix) || n[len(n)-len(suffix):] != suffix || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		names = append(names, filepath.Join(snapshot, n))
+	}
+	return names, nil
+}
