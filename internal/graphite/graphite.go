@@ -1,0 +1,419 @@
+// Package graphite sends datapoints to one carbon relay with the Graphite
+// plaintext protocol, https://graphite.readthedocs.io/en/latest/feeding-carbon.html,
+// over one TCP connection shared by every caller.
+//
+// # Delivery
+//
+// Send returns nil only after its lines were written to the connection. The
+// caller (the process daemon) deletes a snapshot directory only when every
+// sink accepted it, so while carbon is down the snapshot directories on disk
+// are the durable queue: Send blocks, the workers stop taking snapshots, and
+// haproxystats-pull pauses at its queue-size. The in-memory queue of a Sender
+// only batches the lines of concurrent callers into large writes and bridges
+// a short outage without re-reading the disk.
+//
+// A TCP write that "succeeds" proves only that the local kernel accepted the
+// bytes, not that carbon read them: if carbon closed the connection, the first
+// write after the close still succeeds and its bytes are lost. Before writing
+// on an existing connection the Sender therefore checks, without blocking,
+// whether carbon has closed it (carbon never sends anything, so any readable
+// end of stream or error means closed) and reconnects first. This narrows the
+// window; it cannot close it, because carbon may close the connection after
+// the check. Graphite stores one value per path and timestamp, so the lines
+// that are sent twice (a batch is re-sent whole after a failed write) are
+// harmless.
+//
+// # Connecting
+//
+// As in the original haproxystats, one connection sequence makes retries+1
+// attempts (retries -1: unlimited), each bounded by connect-timeout, pausing
+// interval·backoff^(k-1) before attempt k+1. Unlike the original, the pause is
+// capped at five minutes (unless interval itself is longer), and reconnecting
+// happens in the background: after a sequence fails the Sender waits delay
+// and starts a new one, for as long as lines are queued, until Close.
+package graphite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+)
+
+var (
+	// ErrDropped is returned by Send when its lines were dropped from the
+	// full queue to make room for newer ones before they could be written.
+	ErrDropped = errors.New("graphite: metrics dropped from the full queue")
+	// ErrClosed is returned by Send after Close, and for lines still queued
+	// when Close gave up.
+	ErrClosed = errors.New("graphite: sender closed")
+)
+
+// chunkSize is the size of the write buffer and the largest single write.
+// Each write gets its own write-timeout deadline.
+const chunkSize = 64 << 10
+
+// maxPause caps the pause between connection attempts (unless the
+// configured interval is longer), so that retries = -1 with backoff > 1
+// keeps trying at a useful rate during a long outage.
+const maxPause = 5 * time.Minute
+
+// Stats are the counters of a Sender, for self-metrics. Counters only grow.
+type Stats struct {
+	Sent            uint64 // lines written to the connection and flushed
+	Dropped         uint64 // lines dropped because the queue was full
+	ConnectFailures uint64 // failed connection attempts
+	Writes          uint64 // write calls on the connection
+	Bytes           uint64 // bytes written, re-sent bytes included
+	Queued          int    // lines queued now, those being written included
+}
+
+// batch is the lines of one Send, formatted.
+type batch struct {
+	buf   []byte
+	lines int
+	done  chan error // capacity 1: receives the outcome exactly once
+}
+
+// Sender writes Graphite plaintext lines to one carbon relay over one TCP
+// connection. It is safe for concurrent use. New starts its flusher
+// goroutine; Close stops it and waits for it.
+//
+// Its queue holds the lines of pending Send calls, oldest first, at most
+// queue-size lines. When a new batch does not fit, the oldest whole batches
+// are dropped (their Send returns ErrDropped, their lines are counted in
+// Stats.Dropped) until it does, but a batch being written is never dropped,
+// and a batch is always admitted once nothing else can be dropped. So the
+// queue holds at most max(queue-size, one Send's lines) lines, plus the
+// chunk being written (up to 64 KiB of lines, or one Send's lines).
+// queue-size 0 therefore keeps only the newest waiting batch.
+type Sender struct {
+	cfg  config.Graphite
+	addr string // host:port
+	log  *slog.Logger
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// abort is cancelled when the flusher must stop at once: Close's
+	// context is done, or Close found nothing queued. Dials, pauses and
+	// writes end when it is.
+	abort       context.Context
+	cancelAbort context.CancelFunc
+	wake        chan struct{} // capacity 1: something was queued, or Close was called
+	wg          sync.WaitGroup
+	done        chan struct{} // closed when the flusher returned
+	unsent      int           // lines failed with ErrClosed; written by the flusher before done is closed
+
+	mu       sync.Mutex
+	queue    []*batch // guarded by mu; oldest first
+	inflight int      // guarded by mu; queue[:inflight] is being written and is never dropped
+	queued   int      // guarded by mu; lines in queue
+	closed   bool     // guarded by mu; no more Sends are accepted
+	full     bool     // guarded by mu; a drop was logged and nothing was written since
+	sent     uint64   // guarded by mu
+	dropped  uint64   // guarded by mu
+
+	// Updated by the flusher, read by Stats.
+	connectFailures, writes, bytes atomic.Uint64
+
+	// Owned by the flusher goroutine.
+	lastFail time.Time // when the last connection sequence failed
+}
+
+// New returns a Sender for cfg.Server and cfg.Port and starts its flusher
+// goroutine, which connects at once, as the original did at worker start.
+// A zero ConnectTimeout or WriteTimeout means no timeout. The caller must
+// call Close.
+func New(cfg config.Graphite, log *slog.Logger) *Sender {
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout}
+	return newSender(cfg, log, d.DialContext)
+}
+
+func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context, string, string) (net.Conn, error)) *Sender {
+	s := &Sender{
+		cfg:  cfg,
+		addr: net.JoinHostPort(cfg.Server, strconv.Itoa(cfg.Port)),
+		log:  log.With("server", cfg.Server, "port", cfg.Port),
+		dial: dial,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	s.abort, s.cancelAbort = context.WithCancel(context.Background())
+	s.wg.Go(func() {
+		defer close(s.done)
+		s.run()
+	})
+	return s
+}
+
+// Send queues ms and blocks until they were all written to the connection
+// and flushed (nil), or were dropped from the full queue (ErrDropped), or
+// ctx is done (ctx.Err(); the lines stay queued and may still be sent, which
+// is harmless because Graphite overwrites the same path and timestamp), or
+// the sender was closed (ErrClosed). Lines of one call are written
+// contiguously; calls are written in the order they were queued.
+func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := newBatch(ms)
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	dropped := s.admitLocked(b)
+	logFull := len(dropped) > 0 && !s.full
+	if len(dropped) > 0 {
+		s.full = true
+	}
+	s.mu.Unlock()
+
+	for _, d := range dropped {
+		d.done <- ErrDropped
+	}
+	if logFull {
+		// The original's wording; logged once per outage, not per drop.
+		s.log.Error("graphite dispatcher queue is full, old metrics will be dropped", "queue_size", s.cfg.QueueSize)
+	}
+	s.signal()
+
+	select {
+	case err := <-b.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newBatch(ms []metric.Metric) *batch {
+	n := 0
+	for i := range ms {
+		n += len(ms[i].Path) + 36 // two spaces, a value of up to 22 bytes, 10-digit time, newline
+	}
+	buf := make([]byte, 0, n)
+	for _, m := range ms {
+		buf = m.AppendLine(buf)
+	}
+	return &batch{buf: buf, lines: len(ms), done: make(chan error, 1)}
+}
+
+// admitLocked appends b to the queue, first dropping the oldest batches
+// that are not being written until b fits. It returns the dropped batches.
+// s.mu must be held.
+func (s *Sender) admitLocked(b *batch) (dropped []*batch) {
+	for s.queued+b.lines > s.cfg.QueueSize && len(s.queue) > s.inflight {
+		old := s.queue[s.inflight]
+		s.queue = slices.Delete(s.queue, s.inflight, s.inflight+1)
+		s.queued -= old.lines
+		s.dropped += uint64(old.lines)
+		dropped = append(dropped, old)
+	}
+	s.queue = append(s.queue, b)
+	s.queued += b.lines
+	return dropped
+}
+
+// signal wakes the flusher without blocking.
+func (s *Sender) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops accepting lines, keeps trying to write what is queued until
+// that is done or ctx is done, then closes the connection and waits for the
+// flusher goroutine. Lines it could not write fail their Send with
+// ErrClosed, and Close then returns an error wrapping ErrClosed. Give it a
+// fresh context: a cancelled one makes it give up at once. Close may be
+// called more than once and concurrently.
+func (s *Sender) Close(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.closed
+	s.closed = true
+	empty := len(s.queue) == 0
+	s.mu.Unlock()
+	if first {
+		if empty {
+			s.cancelAbort() // nothing to flush: do not wait for a connection
+		}
+		s.signal()
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.cancelAbort()
+		<-s.done
+	}
+	s.wg.Wait()
+	if s.unsent > 0 {
+		return fmt.Errorf("graphite %s: %d queued lines not sent: %w", s.addr, s.unsent, ErrClosed)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters. It is safe to call at any time.
+func (s *Sender) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Sent: s.sent, Dropped: s.dropped, Queued: s.queued}
+	s.mu.Unlock()
+	st.ConnectFailures = s.connectFailures.Load()
+	st.Writes = s.writes.Load()
+	st.Bytes = s.bytes.Load()
+	return st
+}
+
+// run is the flusher goroutine: it writes the queue, oldest batch first,
+// and owns the connection.
+func (s *Sender) run() {
+	var c *conn
+	defer func() { s.finish(c) }()
+
+	c = s.connect()
+	for s.waitWork() {
+		if c != nil {
+			if err := peerClosed(c.Conn); err != nil {
+				s.log.Warn("graphite connection problem is detected", "err", err)
+				s.closeConn(c)
+				c = nil
+			}
+		}
+		if c == nil {
+			if c = s.connectLoop(); c == nil {
+				return // aborted
+			}
+		}
+		if err := s.flush(c); err != nil {
+			s.log.Error(fmt.Sprintf("caught %v while sending data to graphite", err), "err", err)
+			if !c.wrote {
+				// It failed before anything got through: do not redial at
+				// once, a relay that accepts and resets would make us spin.
+				s.lastFail = time.Now()
+			}
+			s.closeConn(c)
+			c = nil
+		}
+	}
+}
+
+// waitWork blocks until something is queued (true), or the sender is
+// closed with an empty queue or aborted (false).
+func (s *Sender) waitWork() bool {
+	for {
+		s.mu.Lock()
+		n, closed := len(s.queue), s.closed
+		s.mu.Unlock()
+		if s.abort.Err() != nil {
+			return false
+		}
+		if n > 0 {
+			return true
+		}
+		if closed {
+			return false
+		}
+		select {
+		case <-s.wake:
+		case <-s.abort.Done():
+			return false
+		}
+	}
+}
+
+// flush writes the oldest batches, at least one and up to chunkSize bytes
+// of them, through c's buffer, and completes them if the flush succeeded.
+// On error the batches stay at the front of the queue, to be re-sent whole.
+func (s *Sender) flush(c *conn) error {
+	s.mu.Lock()
+	k, size := 0, 0
+	for k < len(s.queue) && (k == 0 || size+len(s.queue[k].buf) <= chunkSize) {
+		size += len(s.queue[k].buf)
+		k++
+	}
+	chunk := slices.Clone(s.queue[:k])
+	s.inflight = k
+	s.mu.Unlock()
+
+	var err error
+	for _, b := range chunk {
+		if _, err = c.bw.Write(b.buf); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = c.bw.Flush()
+	}
+
+	s.mu.Lock()
+	s.inflight = 0
+	if err == nil {
+		lines := 0
+		for _, b := range chunk {
+			lines += b.lines
+		}
+		clear(s.queue[:k])
+		s.queue = s.queue[k:]
+		s.queued -= lines
+		s.sent += uint64(lines)
+		s.full = false
+	}
+	s.mu.Unlock()
+
+	if err != nil {
+		return err
+	}
+	c.wrote = true
+	for _, b := range chunk {
+		b.done <- nil
+	}
+	return nil
+}
+
+// finish runs when the flusher returns: it closes the connection and fails
+// whatever is still queued with ErrClosed.
+func (s *Sender) finish(c *conn) {
+	if c != nil {
+		s.closeConn(c)
+	}
+	s.mu.Lock()
+	s.closed = true
+	rest := s.queue
+	s.unsent = s.queued
+	s.queue, s.queued, s.inflight = nil, 0, 0
+	s.mu.Unlock()
+	for _, b := range rest {
+		b.done <- ErrClosed
+	}
+	if s.unsent > 0 {
+		s.log.Error("closed with lines not sent", "lines", s.unsent)
+	}
+	s.cancelAbort() // release the context
+}
+
+// Name identifies the sink in logs and errors.
+func (s *Sender) Name() string { return "graphite" }
+
+// Report returns the sender's counters as self-statistics, named as they
+// appear under PREFIX.haproxystats.
+func (s *Sender) Report() map[string]float64 {
+	st := s.Stats()
+	return map[string]float64{
+		"GraphiteLinesSent":       float64(st.Sent),
+		"GraphiteLinesDropped":    float64(st.Dropped),
+		"GraphiteConnectFailures": float64(st.ConnectFailures),
+		"GraphiteLinesQueued":     float64(st.Queued),
+	}
+}

@@ -1,0 +1,132 @@
+package haproxytest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// HAProxyBinary returns the path of the real haproxy binary given in
+// $HAPROXYSTATS_HAPROXY, or skips the test saying how to run it.
+// `make test` sets the variable, so CI always runs these tests.
+func HAProxyBinary(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("HAPROXYSTATS_HAPROXY")
+	if bin == "" {
+		t.Skip("set HAPROXYSTATS_HAPROXY to the haproxy binary to run (make test does)")
+	}
+	return bin
+}
+
+// RelayBinary is the same for carbon-c-relay ($HAPROXYSTATS_RELAY).
+func RelayBinary(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("HAPROXYSTATS_RELAY")
+	if bin == "" {
+		t.Skip("set HAPROXYSTATS_RELAY to the carbon-c-relay binary to run (make test does)")
+	}
+	return bin
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// HAProxy is a set of real haproxy processes started from one
+// configuration; they share their listening ports through SO_REUSEPORT
+// as nbproc workers once did, and each has its own stats socket.
+type HAProxy struct {
+	SocketDir string
+	Sockets   []string // one stats socket per process
+	cmds      []*exec.Cmd
+}
+
+// StartHAProxy starts n haproxy processes running cfg, a configuration
+// without a global section; StartHAProxy adds one with a stats socket per
+// process in a temporary directory. Every bind in cfg must be on
+// 127.0.0.1. The processes are stopped by t.Cleanup.
+func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
+	t.Helper()
+	dir := t.TempDir()
+	h := &HAProxy{SocketDir: filepath.Join(dir, "sockets")}
+	if err := os.Mkdir(h.SocketDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "haproxy.cfg")
+	global := "global\n    stats socket \"${SOCK}\" mode 600 level user\n    stats timeout 10s\n\n"
+	if err := os.WriteFile(file, []byte(global+cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-c", "-f", file).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+	for i := range n {
+		sock := filepath.Join(h.SocketDir, "admin"+strconv.Itoa(i+1)+".sock")
+		cmd := exec.Command(bin, "-db", "-f", file)
+		cmd.Env = append(os.Environ(), "SOCK="+sock)
+		var logs strings.Builder
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		h.cmds = append(h.cmds, cmd)
+		h.Sockets = append(h.Sockets, sock)
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		waitSocket(t, sock, &logs)
+	}
+	return h
+}
+
+func waitSocket(t testing.TB, path string, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("haproxy stats socket %s did not come up:\n%s", path, logs)
+}
+
+// Query sends one command to a stats socket the way socat would and
+// returns the raw reply.
+func Query(t testing.TB, socket, cmd string) []byte {
+	t.Helper()
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	buf := make([]byte, 64*1024)
+	for {
+		n, err := c.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return []byte(b.String())
+}
