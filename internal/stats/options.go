@@ -1,0 +1,74 @@
+package stats
+
+import (
+	"log/slog"
+	"regexp"
+)
+
+// File is one reply file of a snapshot directory: its base name (for
+// example "admin1.sock_stat") and its raw content.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Options are the processing settings of haproxystats-process. The zero
+// value is valid: no prefix, default metric lists, no optional blocks.
+type Options struct {
+	// Prefix is PREFIX, for example "loadbalancers.lb-01_example_com.haproxy".
+	Prefix string
+
+	// PerProcess, Percentages and AggrServers are per-process-metrics,
+	// calculate-percentages and aggr-server-metrics.
+	PerProcess, Percentages, AggrServers bool
+
+	// FrontendMetrics, BackendMetrics and ServerMetrics replace the summed
+	// lists FrontendMetrics, BackendMetrics and ServerMetrics when not nil.
+	// Tokens should come from the Valid*Metrics sets; any other token is
+	// skipped with a debug log.
+	FrontendMetrics, BackendMetrics, ServerMetrics []string
+
+	// ExcludeFrontends and ExcludeBackends hold sanitised names ('.'
+	// replaced by '_'), compared exactly with the sanitised proxy names.
+	ExcludeFrontends, ExcludeBackends map[string]bool
+
+	// Groups is the metric grouping (group-namespace); nil for none.
+	Groups *Grouping
+
+	// Log receives debug messages about fields and columns absent from
+	// the input, each with the key "file". Nil discards them.
+	Log *slog.Logger
+}
+
+// Grouping is group-namespace with its [*-groups] sections.
+type Grouping struct {
+	Namespace    string // group-namespace
+	DoubleWrites bool   // group-namespace-double-writes
+	// Frontend, Backend and Server are the groups in declaration order;
+	// the first whose pattern matches anywhere in the sanitised name wins.
+	Frontend, Backend, Server []Group
+}
+
+// Group is one entry of a [*-groups] section.
+type Group struct {
+	Name string // already lower-cased
+	Re   *regexp.Regexp
+}
+
+var defaultOptions Options
+
+func (o *Options) orDefault() *Options {
+	if o == nil {
+		return &defaultOptions
+	}
+	return o
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func (o *Options) logger() *slog.Logger {
+	if o.Log == nil {
+		return discard
+	}
+	return o.Log
+}

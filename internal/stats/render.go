@@ -1,0 +1,377 @@
+package stats
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+)
+
+// How the Metrics* self-statistics count (BEHAVIOR.md §9): each is 1 (its
+// own line) plus the lines of its block that were actually appended, a
+// line written twice because of group double writes counting once. With
+// every field present this is the original's formula (46/32/41/66 in
+// BEHAVIOR.md §13.3); metrics skipped because their column is absent, and
+// time means omitted for want of traffic (DECISIONS.md #1 and #4), are not
+// counted, since no line was sent for them.
+
+// emitter appends metrics to dst. Paths are written into buf one after the
+// other and turned into strings in chunks, one allocation per chunk: each
+// Path is a substring of a chunk.
+type emitter struct {
+	dst  []metric.Metric
+	ts   int64
+	buf  []byte
+	ends []int // end in buf of each pending path; the pending metrics end dst
+	n    int   // metrics appended
+}
+
+const chunk = 32 << 10
+
+// path appends parts to the current path.
+func (e *emitter) path(parts ...string) {
+	for _, p := range parts {
+		e.buf = append(e.buf, p...)
+	}
+}
+
+// emit appends a metric whose path is what was written since the last emit.
+func (e *emitter) emit(v float64) {
+	e.ends = append(e.ends, len(e.buf))
+	e.dst = append(e.dst, metric.Metric{Value: v, Time: e.ts})
+	e.n++
+	if len(e.buf) >= chunk {
+		e.flush()
+	}
+}
+
+func (e *emitter) flush() {
+	if len(e.ends) == 0 {
+		return
+	}
+	s := string(e.buf)
+	pending := e.dst[len(e.dst)-len(e.ends):]
+	start := 0
+	for i, end := range e.ends {
+		pending[i].Path = s[start:end]
+		start = end
+	}
+	e.buf, e.ends = e.buf[:0], e.ends[:0]
+}
+
+// done sets the pending paths and returns dst.
+func (e *emitter) done() []metric.Metric {
+	e.flush()
+	return e.dst
+}
+
+// heads gives the path heads of a name: PREFIX, or the grouped head
+// PREFIX.<group-namespace>.<group> of the first group whose pattern
+// matches, followed by PREFIX with double writes (BEHAVIOR.md §6.10).
+type heads struct {
+	prefix  string
+	groups  []Group
+	grouped []string
+	double  bool
+	buf     [2]string
+}
+
+func newHeads(o *Options, kind func(*Grouping) []Group) *heads {
+	h := &heads{prefix: o.Prefix}
+	if g := o.Groups; g != nil {
+		h.groups, h.double = kind(g), g.DoubleWrites
+		for _, gr := range h.groups {
+			h.grouped = append(h.grouped, o.Prefix+"."+g.Namespace+"."+gr.Name)
+		}
+	}
+	return h
+}
+
+func frontendGroups(g *Grouping) []Group { return g.Frontend }
+func backendGroups(g *Grouping) []Group  { return g.Backend }
+func serverGroups(g *Grouping) []Group   { return g.Server }
+
+// of returns the heads for name; the slice is valid until the next call.
+func (h *heads) of(name string) []string {
+	for i, g := range h.groups {
+		if g.Re != nil && g.Re.MatchString(name) {
+			h.buf[0] = h.grouped[i]
+			if !h.double {
+				return h.buf[:1]
+			}
+			h.buf[1] = h.prefix
+			return h.buf[:2]
+		}
+	}
+	h.buf[0] = h.prefix
+	return h.buf[:1]
+}
+
+func (h *heads) max() int {
+	if len(h.groups) > 0 && h.double {
+		return 2
+	}
+	return 1
+}
+
+// What a planned metric is.
+const (
+	sum   = iota // sum over the rows
+	mean         // mean over the rows
+	tmean        // mean over the rows with lbtot > 0
+)
+
+// column is one metric of a block: its emitted name, its class column and
+// how it is computed.
+type column struct {
+	name string
+	col  int
+	kind int
+}
+
+// plan lists the metrics of a block in emission order: sums (the user's
+// list), means, then traffic-only means. A name that is both summed and
+// averaged is emitted as <name>_x (sum) and <name>_y (mean), as the
+// original's pandas merge does (BEHAVIOR.md §6.5 step 4, DECISIONS.md #19).
+// Metrics whose column no used reply has are logged at debug level.
+func (s *Sites) plan(k int, cls *class, sums, avgs, times []string, log *slog.Logger) []column {
+	var p []column
+	averaged := func(name string) bool { return slices.Contains(avgs, name) || slices.Contains(times, name) }
+	for _, name := range sums {
+		c, ok := cls.index[name]
+		if !ok {
+			log.Debug("unknown metric skipped", "metric", name)
+			continue
+		}
+		col := column{name: name, col: c, kind: sum}
+		if averaged(name) {
+			col.name += "_x"
+		}
+		p = append(p, col)
+	}
+	for _, list := range []struct {
+		names []string
+		kind  int
+	}{{avgs, mean}, {times, tmean}} {
+		for _, name := range list.names {
+			col := column{name: name, col: cls.index[name], kind: list.kind}
+			if slices.Contains(sums, name) {
+				col.name += "_y"
+			}
+			p = append(p, col)
+		}
+	}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		for f, absent := range s.absent {
+			for _, c := range p {
+				if slices.Contains(absent[k], cls.cols[c.col]) {
+					log.Debug("column not in show stat reply", "file", s.Files[f], "column", cls.cols[c.col])
+				}
+			}
+		}
+	}
+	return p
+}
+
+// value computes c for group g; ok is false when there is nothing to
+// compute it from.
+func (t *table) value(g int32, c column) (v float64, ok bool) {
+	if c.kind == tmean {
+		nt := len(t.cls.times)
+		i := int(g)*nt + t.cls.slot[c.col]
+		if n := t.tcnt[i]; n > 0 {
+			return t.tsum[i] / float64(n), true
+		}
+		return 0, false
+	}
+	i := int(g)*len(t.cls.cols) + c.col
+	n := t.cnt[i]
+	switch {
+	case n == 0:
+		return 0, false
+	case c.kind == mean:
+		return t.sum[i] / float64(n), true
+	}
+	return t.sum[i], true
+}
+
+func listOr(list, def []string) []string {
+	if list == nil {
+		return def
+	}
+	return list
+}
+
+// Frontends appends the frontend lines (BEHAVIOR.md §6.4): for each
+// frontend not excluded, in name order, the sums of the frontend metrics
+// in list order, then PREFIX.haproxystats.MetricsFrontend.
+func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
+	o = o.orDefault()
+	t := s.fe
+	plan := s.plan(0, t.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
+	h := newHeads(o, frontendGroups)
+	e := emitter{dst: slices.Grow(dst, t.len()*len(plan)*h.max()+1), ts: ts}
+	lines := 0
+	for _, g := range t.order {
+		name := t.keys[g]
+		if o.ExcludeFrontends[name] {
+			continue
+		}
+		hs := h.of(name)
+		for _, c := range plan {
+			v, ok := t.value(g, c)
+			if !ok {
+				continue
+			}
+			for _, head := range hs {
+				e.path(head, ".frontend.", name, ".", c.name)
+				e.emit(v)
+			}
+			lines++
+		}
+	}
+	e.path(o.Prefix, ".haproxystats.MetricsFrontend")
+	e.emit(float64(lines + 1))
+	return e.done()
+}
+
+// Backends appends the backend lines (BEHAVIOR.md §6.5, DECISIONS.md #1):
+// for each backend not excluded, in name order, the sums of the backend
+// metrics, then act, bck and weight averaged over all its rows, then
+// rtime, ctime, qtime and ttime averaged over its rows with lbtot > 0
+// (omitted when there are none); then PREFIX.haproxystats.MetricsBackend.
+func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
+	o = o.orDefault()
+	t := s.be
+	plan := s.plan(1, t.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
+	h := newHeads(o, backendGroups)
+	e := emitter{dst: slices.Grow(dst, t.len()*len(plan)*h.max()+1), ts: ts}
+	lines := 0
+	for _, g := range t.order {
+		name := t.keys[g]
+		if o.ExcludeBackends[name] {
+			continue
+		}
+		hs := h.of(name)
+		for _, c := range plan {
+			v, ok := t.value(g, c)
+			if !ok {
+				continue
+			}
+			for _, head := range hs {
+				e.path(head, ".backend.", name, ".", c.name)
+				e.emit(v)
+			}
+			lines++
+		}
+	}
+	e.path(o.Prefix, ".haproxystats.MetricsBackend")
+	e.emit(float64(lines + 1))
+	return e.done()
+}
+
+// Servers appends the server lines (BEHAVIOR.md §6.6, §6.7): the
+// TotalServers line of every backend not excluded that has servers, the
+// lines of each of their servers (sorted by backend, then server; sums of
+// the server metrics, then throttle and weight averaged over all rows,
+// then the traffic-only time means), then with AggrServers the same for
+// servers merged by name across all backends, excluded ones included,
+// with the default server metrics; then PREFIX.haproxystats.MetricsServer.
+func (s *Sites) Servers(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
+	o = o.orDefault()
+	log := o.logger()
+	t := s.srv
+	plan := s.plan(2, t.cls, listOr(o.ServerMetrics, ServerMetrics), ServerAvgMetrics, ServerAvgTimeMetrics, log)
+	h := newHeads(o, backendGroups)
+	size := t.len()*len(plan)*h.max() + 1
+	var agg *table
+	var aggPlan []column
+	var sh *heads
+	if o.AggrServers {
+		agg = t.byServer()
+		aggPlan = s.plan(2, t.cls, ServerMetrics, ServerAvgMetrics, ServerAvgTimeMetrics, discard)
+		sh = newHeads(o, serverGroups)
+		size += agg.len() * len(aggPlan) * sh.max()
+	}
+	e := emitter{dst: slices.Grow(dst, size), ts: ts}
+	lines := 0
+	order := t.order
+	// TotalServers: the servers of a backend are consecutive in order.
+	for i := 0; i < len(order); {
+		px := t.px[order[i]]
+		j := i + 1
+		for j < len(order) && t.px[order[j]] == px {
+			j++
+		}
+		if !o.ExcludeBackends[px] {
+			for _, head := range h.of(px) {
+				e.path(head, ".backend.", px, ".TotalServers")
+				e.emit(float64(j - i))
+			}
+			lines++
+		}
+		i = j
+	}
+	var hs []string
+	last := ""
+	for i, g := range order {
+		px, sv := t.px[g], t.sv[g]
+		if o.ExcludeBackends[px] {
+			continue
+		}
+		if i == 0 || px != last {
+			hs, last = h.of(px), px
+		}
+		for _, c := range plan {
+			v, ok := t.value(g, c)
+			if !ok {
+				continue
+			}
+			for _, head := range hs {
+				e.path(head, ".backend.", px, ".server.", sv, ".", c.name)
+				e.emit(v)
+			}
+			lines++
+		}
+	}
+	if agg != nil {
+		for _, g := range agg.order {
+			sv := agg.keys[g]
+			hs := sh.of(sv)
+			for _, c := range aggPlan {
+				v, ok := agg.value(g, c)
+				if !ok {
+					continue
+				}
+				for _, head := range hs {
+					e.path(head, ".server.", sv, ".", c.name)
+					e.emit(v)
+				}
+				lines++
+			}
+		}
+	}
+	e.path(o.Prefix, ".haproxystats.MetricsServer")
+	e.emit(float64(lines + 1))
+	return e.done()
+}
+
+// byServer merges the groups of a server table by server name alone.
+func (t *table) byServer() *table {
+	a := newTable(t.cls, 0)
+	n, nt := len(t.cls.cols), len(t.cls.times)
+	for g := range t.keys {
+		d := a.groupString(t.sv[g])
+		for i := range n {
+			a.sum[int(d)*n+i] += t.sum[g*n+i]
+			a.cnt[int(d)*n+i] += t.cnt[g*n+i]
+		}
+		for i := range nt {
+			a.tsum[int(d)*nt+i] += t.tsum[g*nt+i]
+			a.tcnt[int(d)*nt+i] += t.tcnt[g*nt+i]
+		}
+	}
+	a.sortByKey()
+	return a
+}

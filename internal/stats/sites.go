@@ -1,0 +1,339 @@
+package stats
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// class is what is kept of one kind of row (frontend, backend, server):
+// the columns any configuration can ask for, in a fixed order, and which
+// of them are traffic-only means (qtime, ctime, rtime, ttime).
+type class struct {
+	cols  []string
+	index map[string]int // column name → position in cols
+	times []int          // positions in cols of the time metrics, in list order
+	slot  []int          // position in cols → index in times, or -1
+}
+
+func newClass(times []string, lists ...[]string) *class {
+	c := &class{index: make(map[string]int)}
+	for _, l := range lists {
+		for _, name := range l {
+			if _, ok := c.index[name]; !ok {
+				c.index[name] = len(c.cols)
+				c.cols = append(c.cols, name)
+			}
+		}
+	}
+	c.slot = make([]int, len(c.cols))
+	for i := range c.slot {
+		c.slot[i] = -1
+	}
+	for _, name := range times {
+		c.slot[c.index[name]] = len(c.times)
+		c.times = append(c.times, c.index[name])
+	}
+	return c
+}
+
+var (
+	frontendClass = newClass(nil, FrontendMetrics)
+	backendClass  = newClass(BackendAvgTimeMetrics, BackendMetrics, BackendAvgMetrics, BackendAvgTimeMetrics)
+	serverClass   = newClass(ServerAvgTimeMetrics, ServerMetrics, ServerAvgMetrics, ServerAvgTimeMetrics)
+)
+
+// table accumulates the rows of one class, grouped by sanitised name.
+// Group g's numbers are at [g*len(cls.cols):] in sum and cnt and at
+// [g*len(cls.times):] in tsum and tcnt.
+//
+//   - sum[c] adds cell c of every row of the group that comes from a reply
+//     with column c, a missing or non-numeric cell counting as 0 (the
+//     original's fillna(0));
+//   - cnt[c] counts those rows: 0 means no reply had the column for this
+//     group, and the metric is skipped (DECISIONS.md #4);
+//   - tsum and tcnt are the same restricted to rows with lbtot > 0, for
+//     the traffic-only means (DECISIONS.md #1).
+type table struct {
+	cls       *class
+	index     map[string]int32 // key → group
+	keys      []string         // sanitised name; for servers, see serverKey
+	px, sv    []string         // servers only: sanitised backend and server names
+	sum, tsum []float64
+	cnt, tcnt []uint32
+	order     []int32 // groups sorted by name (servers: backend, then server)
+}
+
+func newTable(cls *class, hint int) *table {
+	n, t := len(cls.cols), len(cls.times)
+	return &table{
+		cls:   cls,
+		index: make(map[string]int32, hint),
+		keys:  make([]string, 0, hint),
+		sum:   make([]float64, 0, hint*n),
+		cnt:   make([]uint32, 0, hint*n),
+		tsum:  make([]float64, 0, hint*t),
+		tcnt:  make([]uint32, 0, hint*t),
+	}
+}
+
+func (t *table) len() int { return len(t.keys) }
+
+// group returns the group of key, creating it if needed.
+func (t *table) group(key []byte) int32 {
+	if g, ok := t.index[string(key)]; ok {
+		return g
+	}
+	return t.newGroup(string(key))
+}
+
+// groupString is group for a key that is already a string.
+func (t *table) groupString(key string) int32 {
+	if g, ok := t.index[key]; ok {
+		return g
+	}
+	return t.newGroup(key)
+}
+
+func (t *table) newGroup(k string) int32 {
+	g := int32(len(t.keys))
+	t.index[k] = g
+	t.keys = append(t.keys, k)
+	n, nt := len(t.cls.cols), len(t.cls.times)
+	t.sum = append(t.sum, make([]float64, n)...)
+	t.cnt = append(t.cnt, make([]uint32, n)...)
+	t.tsum = append(t.tsum, make([]float64, nt)...)
+	t.tcnt = append(t.tcnt, make([]uint32, nt)...)
+	return g
+}
+
+// add accumulates one row: vals[c] is the cell of column c (0 if missing),
+// has[c] whether the reply has column c at all.
+func (t *table) add(g int32, vals []float64, has []bool, traffic bool) {
+	n := len(t.cls.cols)
+	sum, cnt := t.sum[int(g)*n:][:n], t.cnt[int(g)*n:][:n]
+	for c, ok := range has {
+		if ok {
+			sum[c] += vals[c]
+			cnt[c]++
+		}
+	}
+	if traffic {
+		nt := len(t.cls.times)
+		tsum, tcnt := t.tsum[int(g)*nt:][:nt], t.tcnt[int(g)*nt:][:nt]
+		for s, c := range t.cls.times {
+			if has[c] {
+				tsum[s] += vals[c]
+				tcnt[s]++
+			}
+		}
+	}
+}
+
+// serverKey is the map key of a (backend, server) pair: the backend
+// name's length, then both names, so no two pairs share a key.
+func serverKey(dst, px, sv []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst[:0], uint32(len(px)))
+	dst = append(dst, px...)
+	return append(dst, sv...)
+}
+
+// Sites is the combined content of the show stat replies of one snapshot:
+// frontends, backends and servers, each grouped by sanitised name and
+// summed across the HAProxy processes. It is read-only once built, so its
+// methods may be called concurrently.
+type Sites struct {
+	// Files are the names of the replies that were used, in input order.
+	Files []string
+	// Rejected are the replies that were not used, in input order.
+	Rejected []Rejection
+
+	fe, be, srv *table
+	// absent[f] lists, per class, the columns that used reply f lacks.
+	absent [][3][]string
+}
+
+// Rejection is a show stat reply that was skipped, and why.
+type Rejection struct {
+	Name string // the File's Name
+	Err  error  // a *ParseError
+}
+
+func (r Rejection) String() string { return r.Name + ": " + r.Err.Error() }
+
+// ParseStat checks and parses one show stat reply: a header line starting
+// with "# ", then records with the header's number of fields. Columns are
+// found by name, so extra or reordered columns (the "-" column of HAProxy
+// 2.x and the module counters after it, for example) do not matter. An
+// error is a *ParseError: the reply must then be ignored as a whole.
+// The result is the same as ParseSites gives for this one reply.
+func ParseStat(data []byte) (*Sites, error) {
+	s, err := ParseSites([]File{{Name: "stat", Data: data}})
+	if err != nil {
+		return nil, s.Rejected[0].Err
+	}
+	return s, nil
+}
+
+// ParseSites parses the show stat replies of one snapshot and combines
+// them (BEHAVIOR.md §6.3). A reply that is not a valid dump is skipped and
+// listed in Rejected; the error is non-nil only when no reply is usable.
+// A reply with a header and no rows is usable and contributes nothing.
+//
+// Rows with svname FRONTEND are frontends, BACKEND backends, and rows with
+// type 2 servers (a row may be both, as in the original); other rows are
+// ignored. Names are sanitised ('.' → '_') and always treated as strings.
+func ParseSites(stats []File) (*Sites, error) {
+	s := &Sites{}
+	var ok []*stat
+	hint := 0
+	for _, f := range stats {
+		st, err := scanStat(f.Data)
+		if err != nil {
+			s.Rejected = append(s.Rejected, Rejection{Name: f.Name, Err: err})
+			continue
+		}
+		ok = append(ok, st)
+		s.Files = append(s.Files, f.Name)
+		hint = max(hint, st.rows)
+	}
+	s.fe = newTable(frontendClass, 0)
+	s.be = newTable(backendClass, 0)
+	s.srv = newTable(serverClass, hint)
+	if len(ok) == 0 {
+		errs := make([]error, 0, len(s.Rejected)+1)
+		errs = append(errs, fmt.Errorf("no usable show stat reply among %d", len(stats)))
+		for _, r := range s.Rejected {
+			errs = append(errs, errors.New(r.String()))
+		}
+		return s, errors.Join(errs...)
+	}
+	var p parser
+	for _, st := range ok {
+		s.absent = append(s.absent, p.file(s, st))
+	}
+	s.fe.sortByKey()
+	s.be.sortByKey()
+	s.srv.sortServers()
+	return s, nil
+}
+
+// parser holds the scratch space reused across replies and rows.
+type parser struct {
+	key, key2, key3 []byte
+	vals            [3][]float64
+	has             [3][]bool
+	colmap          [3][]int
+}
+
+// file aggregates the rows of one checked reply and returns, per class,
+// the columns it lacks.
+func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
+	classes := [3]*table{s.fe, s.be, s.srv}
+	want := max(st.px, st.sv) + 1
+	for k, t := range classes {
+		cols := t.cls.cols
+		p.colmap[k] = slices.Grow(p.colmap[k][:0], len(cols))[:len(cols)]
+		p.vals[k] = slices.Grow(p.vals[k][:0], len(cols))[:len(cols)]
+		p.has[k] = slices.Grow(p.has[k][:0], len(cols))[:len(cols)]
+		for c, name := range cols {
+			i := st.col(name)
+			p.colmap[k][c] = i
+			p.has[k][c] = i >= 0
+			if i < 0 {
+				absent[k] = append(absent[k], name)
+			}
+			want = max(want, i+1)
+		}
+	}
+	typ, lbtot := st.col("type"), st.col("lbtot")
+	want = max(want, typ+1, lbtot+1)
+	st.records(want, func(fields [][]byte) {
+		px, sv := fields[st.px], fields[st.sv]
+		isFe, isBe := string(sv) == "FRONTEND", string(sv) == "BACKEND"
+		isSrv := false
+		if typ >= 0 {
+			v, ok := parseNum(fields[typ])
+			isSrv = ok && v == 2
+		}
+		if !isFe && !isBe && !isSrv {
+			return
+		}
+		traffic := false
+		if lbtot >= 0 {
+			v, _ := parseNum(fields[lbtot])
+			traffic = v > 0
+		}
+		p.key = sanitize(p.key[:0], px)
+		if isFe {
+			p.row(s.fe, 0, p.key, fields, traffic)
+		}
+		if isBe {
+			p.row(s.be, 1, p.key, fields, traffic)
+		}
+		if isSrv {
+			p.key2 = sanitize(p.key2[:0], sv)
+			p.key3 = serverKey(p.key3, p.key, p.key2)
+			n := s.srv.len()
+			g := s.srv.group(p.key3)
+			if int(g) == n { // new pair: both names are substrings of its key
+				key := s.srv.keys[g]
+				s.srv.px = append(s.srv.px, key[4:4+len(p.key)])
+				s.srv.sv = append(s.srv.sv, key[4+len(p.key):])
+			}
+			p.fill(2, fields)
+			s.srv.add(g, p.vals[2], p.has[2], traffic)
+		}
+	})
+	return absent
+}
+
+func (p *parser) row(t *table, k int, key []byte, fields [][]byte, traffic bool) {
+	g := t.group(key)
+	p.fill(k, fields)
+	t.add(g, p.vals[k], p.has[k], traffic)
+}
+
+func (p *parser) fill(k int, fields [][]byte) {
+	vals := p.vals[k]
+	for c, i := range p.colmap[k] {
+		if i >= 0 {
+			vals[c], _ = parseNum(fields[i])
+		}
+	}
+}
+
+// sanitize appends name with every '.' replaced by '_', as metric.Sanitize.
+func sanitize(dst, name []byte) []byte {
+	n := len(dst)
+	dst = append(dst, name...)
+	for i := n; i < len(dst); i++ {
+		if dst[i] == '.' {
+			dst[i] = '_'
+		}
+	}
+	return dst
+}
+
+func (t *table) sortByKey() {
+	t.order = make([]int32, t.len())
+	for i := range t.order {
+		t.order[i] = int32(i)
+	}
+	slices.SortFunc(t.order, func(a, b int32) int { return strings.Compare(t.keys[a], t.keys[b]) })
+}
+
+func (t *table) sortServers() {
+	t.order = make([]int32, t.len())
+	for i := range t.order {
+		t.order[i] = int32(i)
+	}
+	slices.SortFunc(t.order, func(a, b int32) int {
+		if c := strings.Compare(t.px[a], t.px[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(t.sv[a], t.sv[b])
+	})
+}
