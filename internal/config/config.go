@@ -4,9 +4,93 @@
 // ${section:option} interpolation, lower-cased option names and
 // ConfigParser booleans. It turns the file into typed values, one struct per
 // section, and validates them, reporting every problem at once.
+//
+// Load layers the built-in defaults, the -f file and the -d files;
+// File.Config gives one program's typed, validated view; PrintDefaults
+// and File.Print produce the -p and -P output.
+//
+// Deliberate differences from the original (DECISIONS.md 6, 7, 8, 17):
+//
+//   - a duplicate section or option within one file is a *ParseError,
+//     not a crash; -d files are read in sorted order;
+//   - values the original accepted and then crashed or misbehaved on are
+//     refused: workers, pull-interval, queue sizes and buffer-limit below
+//     1, retries below -1, timeouts and liveness-check-interval not above
+//     0, negative intervals and delay, backoff below 1, NaN and infinite
+//     seconds, a graphite port outside 1-65535, [local-store] without
+//     dir, a tcp server without host, a unix server path ending in '/',
+//     and, for pull, neither socket-dir nor servers;
+//   - group patterns are Go RE2 expressions, checked at start;
+//   - pull-timeout below 1 second is honoured; above pull-interval it is
+//     capped with a warning;
+//   - leading and trailing commas of servers are ignored;
+//   - unknown options and sections draw warnings;
+//   - messages keep the original's wording, typos fixed, with the
+//     offending value appended where the original did not show it.
 package config
 
-import "time"
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Program selects which program's view of the configuration Config,
+// Print and PrintDefaults give.
+type Program int
+
+const (
+	// PullProgram is haproxystats-pull: it reads [DEFAULT] and [pull].
+	PullProgram Program = iota
+	// ProcessProgram is haproxystats-process: it reads every section but
+	// [pull], and checks [pull]'s buffer-limit, socket-dir and servers as
+	// the original does.
+	ProcessProgram
+)
+
+// String returns the program's command name.
+func (p Program) String() string {
+	switch p {
+	case PullProgram:
+		return "haproxystats-pull"
+	case ProcessProgram:
+		return "haproxystats-process"
+	}
+	return "Program(" + strconv.Itoa(int(p)) + ")"
+}
+
+// prints reports whether -p and -P show section name for p.
+func (p Program) prints(name string) bool {
+	if p == PullProgram {
+		return name == DefaultSection || name == "pull"
+	}
+	return name != "pull"
+}
+
+// logLevels maps the accepted loglevel names, lower-cased, to slog
+// levels. Python's critical and fatal are above slog's Error; notset
+// lets everything through.
+var logLevels = map[string]slog.Level{
+	"debug":    slog.LevelDebug,
+	"info":     slog.LevelInfo,
+	"warning":  slog.LevelWarn,
+	"warn":     slog.LevelWarn,
+	"error":    slog.LevelError,
+	"critical": slog.LevelError + 4,
+	"fatal":    slog.LevelError + 4,
+	"notset":   slog.LevelDebug - 4,
+}
+
+// Level returns the slog level of a loglevel name as Config returns it
+// (debug, info, warning, warn, error, critical, fatal or notset, in any
+// case), and false for any other name.
+func Level(name string) (slog.Level, bool) {
+	l, ok := logLevels[lower(name)]
+	return l, ok
+}
+
+func lower(s string) string { return strings.ToLower(s) }
 
 // Config is the whole configuration after defaults, files and
 // interpolation. Each program reads the sections it needs.
@@ -41,7 +125,7 @@ type Server struct {
 
 // Pull is the [pull] section, read by haproxystats-pull.
 type Pull struct {
-	LogLevel     string        // loglevel
+	LogLevel     string        // loglevel, lower-cased
 	SocketDir    string        // socket-dir; "" when unset
 	Servers      []Server      // servers; nil when unset
 	Retries      int           // retries: -1 unlimited, N gives N+1 attempts
@@ -58,7 +142,7 @@ type Pull struct {
 
 // Process is the [process] section, read by haproxystats-process.
 type Process struct {
-	LogLevel              string        // loglevel
+	LogLevel              string        // loglevel, lower-cased
 	Workers               int           // workers
 	SrcDir                string        // src-dir
 	AggrServerMetrics     bool          // aggr-server-metrics
@@ -68,6 +152,7 @@ type Process struct {
 	// FrontendMetrics, BackendMetrics and ServerMetrics replace the
 	// default summed metric lists; nil means the defaults.
 	FrontendMetrics, BackendMetrics, ServerMetrics []string
+
 	ExcludeFrontends string // exclude-frontends: file path, "" when unset
 	ExcludeBackends  string // exclude-backends: file path, "" when unset
 }

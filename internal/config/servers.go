@@ -1,0 +1,180 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// errInvalidIPv6 is urllib's text for unbalanced or bad brackets.
+var errInvalidIPv6 = errors.New("Invalid IPv6 URL") // Python's text
+
+// parseServers parses the [pull] servers option: a comma-separated list
+// of unix://<path> and tcp://<host>:<port> URLs, read the way the
+// original reads them with urllib.parse.urlsplit. Leading and trailing
+// commas are dropped, as the original does; an empty element between two
+// commas is an error. It returns the servers, or one message per bad
+// element.
+func parseServers(v string) ([]Server, []string) {
+	list := strings.TrimFunc(v, func(r rune) bool { return r == ',' || pyIsSpace(r) })
+	if list == "" {
+		return nil, []string{"invalid configuration, no value for option 'servers' in the section 'pull'"}
+	}
+	var servers []Server
+	var errs []string
+	for _, elem := range strings.Split(list, ",") {
+		elem = pyStrip(elem)
+		if elem == "" {
+			errs = append(errs, "invalid configuration, invalid value for 'servers' option of 'pull' section, value:"+pyRepr(v))
+			continue
+		}
+		s, msg := parseServer(elem)
+		if msg != "" {
+			errs = append(errs, "invalid configuration, "+msg+", value:"+pyRepr(elem))
+			continue
+		}
+		servers = append(servers, s)
+	}
+	return servers, errs
+}
+
+// parseServer parses one element of servers. It returns the message
+// without the "invalid configuration, " prefix on failure.
+func parseServer(elem string) (Server, string) {
+	const where = "'servers' option of 'pull' section"
+	u, err := urlSplit(elem)
+	if err != nil {
+		return Server{}, fmt.Sprintf("failed to parse %s, error:%v", where, err)
+	}
+	switch u.scheme {
+	case "unix":
+		if u.path == "" {
+			return Server{}, "path is not set in " + where
+		}
+		name := u.path[strings.LastIndexByte(u.path, '/')+1:]
+		if name == "" {
+			return Server{}, "path ends with '/' in " + where
+		}
+		return Server{Network: "unix", Address: u.path, Name: name}, ""
+	case "tcp":
+		host, port, err := u.hostPort()
+		switch {
+		case err != nil:
+			return Server{}, fmt.Sprintf("failed to parse %s, error:%v", where, err)
+		case port == 0:
+			return Server{}, "port is not set in " + where
+		case host == "":
+			return Server{}, "host is not set in " + where
+		}
+		p := strconv.Itoa(port)
+		return Server{Network: "tcp", Address: net.JoinHostPort(host, p), Name: host + ":" + p}, ""
+	}
+	return Server{}, "only unix and tcp type of servers are supported set in " + where
+}
+
+// pyURL is the part of urllib's SplitResult the original uses.
+type pyURL struct {
+	scheme, netloc, path string
+}
+
+// urlSplit is Python's urllib.parse.urlsplit (3.11 and later), without
+// the query and fragment, which it drops.
+func urlSplit(url string) (pyURL, error) {
+	url = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, url)
+	url = strings.TrimLeftFunc(url, func(r rune) bool { return r <= ' ' })
+	var u pyURL
+	if i := strings.IndexByte(url, ':'); i > 0 && isSchemeStart(url[0]) && isScheme(url[:i]) {
+		u.scheme, url = strings.ToLower(url[:i]), url[i+1:]
+	}
+	if strings.HasPrefix(url, "//") {
+		end := len(url)
+		if j := strings.IndexAny(url[2:], "/?#"); j >= 0 {
+			end = 2 + j
+		}
+		u.netloc, url = url[2:end], url[end:]
+		open, closed := strings.Contains(u.netloc, "["), strings.Contains(u.netloc, "]")
+		if open != closed {
+			return pyURL{}, errInvalidIPv6
+		}
+		if open {
+			if err := checkBracketed(u.netloc); err != nil {
+				return pyURL{}, err
+			}
+		}
+	}
+	url, _, _ = strings.Cut(url, "#")
+	url, _, _ = strings.Cut(url, "?")
+	u.path = url
+	return u, nil
+}
+
+func isSchemeStart(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isSchemeStart(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkBracketed is urllib's _check_bracketed_netloc: nothing before the
+// '[', only a port after the ']', and an IPv6 address inside.
+func checkBracketed(netloc string) error {
+	hostport := netloc[strings.LastIndexByte(netloc, '@')+1:]
+	before, bracketed, found := strings.Cut(hostport, "[")
+	if !found {
+		return nil
+	}
+	if before != "" {
+		return errInvalidIPv6
+	}
+	host, rest, _ := strings.Cut(bracketed, "]")
+	if rest != "" && !strings.HasPrefix(rest, ":") {
+		return errInvalidIPv6
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() {
+		return errInvalidIPv6
+	}
+	return nil
+}
+
+// hostPort returns SplitResult.hostname (lower-cased, brackets removed)
+// and SplitResult.port (0 when absent), with urllib's port errors.
+func (u pyURL) hostPort() (string, int, error) {
+	hostinfo := u.netloc[strings.LastIndexByte(u.netloc, '@')+1:]
+	var host, port string
+	if _, bracketed, found := strings.Cut(hostinfo, "["); found {
+		var rest string
+		host, rest, _ = strings.Cut(bracketed, "]")
+		_, port, _ = strings.Cut(rest, ":")
+	} else {
+		host, port, _ = strings.Cut(hostinfo, ":")
+	}
+	name, zone, hasZone := strings.Cut(host, "%")
+	host = strings.ToLower(name)
+	if hasZone {
+		host += "%" + zone
+	}
+	if port == "" {
+		return host, 0, nil
+	}
+	n, err := parseInt(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("Port could not be cast to integer value as %s", pyRepr(port)) // Python's text
+	}
+	if n < 0 || n > 65535 {
+		return "", 0, errors.New("Port out of range 0-65535") // Python's text
+	}
+	return host, n, nil
+}
