@@ -70,7 +70,9 @@ func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
 	if err := os.WriteFile(file, []byte(global+cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(bin, "-c", "-f", file).CombinedOutput(); err != nil {
+	check := exec.Command(bin, "-c", "-q", "-f", file)
+	check.Env = append(os.Environ(), "SOCK="+filepath.Join(h.SocketDir, "check.sock"))
+	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
 	for i := range n {

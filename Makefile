@@ -1,0 +1,44 @@
+# haproxystats: the two commands a fresh Debian machine needs are
+#   make demo   real HAProxy + both daemons + real carbon-c-relay, metrics shown
+#   make test   vet, gofmt check, every test with -race (installs what it needs)
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/sbin:/sbin:/usr/local/go/bin
+GO ?= go
+HAPROXY = $(shell command -v haproxy)
+RELAY = $(shell command -v carbon-c-relay)
+
+.PHONY: all build deps test vet fmt-check demo bench fuzz faults clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# The real haproxy and carbon-c-relay are found through these variables;
+# without them the end-to-end tests skip and say why.
+test: deps vet fmt-check
+	HAPROXYSTATS_HAPROXY=$$(command -v haproxy) HAPROXYSTATS_RELAY=$$(command -v carbon-c-relay) \
+		$(GO) test -race -count=1 -timeout 12m ./...
+
+demo: deps build
+	@scripts/demo.sh
+
+bench: deps build
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+fuzz:
+	$(GO) test -run=NONE -fuzz=FuzzParseStat -fuzztime=60s ./internal/stats/
+	$(GO) test -run=NONE -fuzz=FuzzParseInfo -fuzztime=60s ./internal/stats/
+	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=60s ./internal/config/
+
+clean:
+	rm -rf bin

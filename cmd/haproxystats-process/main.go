@@ -1,0 +1,120 @@
+// Command haproxystats-process follows the spool written by
+// haproxystats-pull, turns every snapshot into Graphite metrics
+// aggregated across HAProxy processes, sends them to Graphite (and
+// local-store), and removes each snapshot once every sink accepted it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/cli"
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/graphite"
+	"github.com/haproxystats-go/haproxystats/internal/localstore"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+var command = cli.Command{
+	Name:    "haproxystats-process",
+	Summary: "Processes statistics from HAProxy and pushes them to Graphite.",
+	Program: config.ProcessProgram,
+	HasDir:  true,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	os.Exit(run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run returns the exit code. After the first signal, stop restores the
+// default handlers, so a second signal ends the process at once.
+func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
+	cfg, warnings, done, code := command.Start(args, stdout, stderr)
+	if done {
+		return code
+	}
+	if err := config.CheckSrcDir(cfg.Process.SrcDir); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := cli.Logger(stderr, cfg.Process.LogLevel)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		fmt.Fprintln(stderr, "read host name:", err)
+		return 1
+	}
+	log.Info("haproxystats-process started", "version", cli.Version, "pid", os.Getpid(), "src_dir", cfg.Process.SrcDir)
+	context.AfterFunc(ctx, func() {
+		stop()
+		log.Info("received signal, stopping")
+	})
+
+	sender := graphite.New(cfg.Graphite, log.With("sink", "graphite"))
+	sinks := []process.Sink{sender}
+	if cfg.LocalStore != nil {
+		sinks = append(sinks, localstore.New(*cfg.LocalStore))
+	}
+	p := process.New(cfg.Process, options(cfg, host), sinks, log)
+
+	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	p.Run(ctx, snapshots)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := sender.Close(sctx); err != nil {
+		log.Warn("graphite queue not fully flushed at exit; those snapshots stay on disk", "err", err)
+	}
+	log.Info("exiting with status 0")
+	return 0
+}
+
+// options turns the configuration into processing options. The group
+// patterns were compiled once by config validation already.
+func options(cfg *config.Config, host string) stats.Options {
+	g := cfg.Graphite
+	p := cfg.Process
+	o := stats.Options{
+		Prefix:          metric.Prefix(g.Namespace, g.PrefixHostname, g.FQDN, host),
+		PerProcess:      p.PerProcessMetrics,
+		Percentages:     p.CalculatePercentages,
+		AggrServers:     p.AggrServerMetrics,
+		FrontendMetrics: p.FrontendMetrics,
+		BackendMetrics:  p.BackendMetrics,
+		ServerMetrics:   p.ServerMetrics,
+	}
+	if g.GroupNamespace != nil {
+		o.Groups = &stats.Grouping{
+			Namespace:    *g.GroupNamespace,
+			DoubleWrites: g.GroupNamespaceDoubleWrites,
+			Frontend:     groups(cfg.FrontendGroups),
+			Backend:      groups(cfg.BackendGroups),
+			Server:       groups(cfg.ServerGroups),
+		}
+	}
+	return o
+}
+
+func groups(gs []config.Group) []stats.Group {
+	out := make([]stats.Group, len(gs))
+	for i, g := range gs {
+		out[i] = stats.Group{Name: g.Name, Re: regexp.MustCompile(g.Pattern)}
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+)
+
+var bins string // directory with the built commands
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "haproxystats-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out, err := exec.Command("go", "build", "-race", "-o", dir+"/", "../cmd/haproxystats-pull", "../cmd/haproxystats-process").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build commands: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	bins = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon runs one of the built commands until the test ends, then stops
+// it with SIGTERM and checks that it exits 0 promptly.
+func daemon(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bins, name), args...)
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, cmd, logf.Name()) })
+	return cmd
+}
+
+func stop(t *testing.T, cmd *exec.Cmd, logName string) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b, _ := os.ReadFile(logName)
+			t.Errorf("%s exited with %v after SIGTERM; log:\n%s", cmd.Path, err, b)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Errorf("%s did not exit within 15s of SIGTERM", cmd.Path)
+	}
+}
+
+func relay(t *testing.T, bin string) (port int, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	port = haproxytest.FreePort(t)
+	out = filepath.Join(dir, "graphite.txt")
+	conf := filepath.Join(dir, "relay.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("listen type linemode 127.0.0.1:%d proto tcp ;\ncluster g file %s ;\nmatch * send to g stop ;\n", port, out)), 0o644)
+	cmd := exec.Command(bin, "-f", conf, "-s", "-l", filepath.Join(dir, "relay.log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(filepath.Join(dir, "relay.log")); bytes.Contains(b, []byte("startup sequence complete")) {
+			return port, out
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("carbon-c-relay did not start")
+	return 0, ""
+}
+
+var lineRE = regexp.MustCompile(`^[A-Za-z0-9_.:~-]+ -?[0-9]+(\.[0-9]+)? [0-9]+$`)
+
+// readGraphite parses the relay's file into snapshot time → path → value,
+// checking that every line is well formed.
+func readGraphite(t *testing.T, file string) map[int64]map[string]float64 {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	snaps := map[int64]map[string]float64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !lineRE.MatchString(line) {
+			t.Errorf("malformed Graphite line: %q", line)
+			continue
+		}
+		fs := strings.Fields(line)
+		v, _ := strconv.ParseFloat(fs[1], 64)
+		ts, _ := strconv.ParseInt(fs[2], 10, 64)
+		if snaps[ts] == nil {
+			snaps[ts] = map[string]float64{}
+		}
+		snaps[ts][fs[0]] = v
+	}
+	return snaps
+}
+
+// sumColumn adds up one column of one proxy row over the raw show stat
+// replies read straight from the sockets.
+func sumColumn(t *testing.T, sockets []string, pxname, svname, col string) float64 {
+	t.Helper()
+	var sum float64
+	for _, s := range sockets {
+		lines := strings.Split(string(haproxytest.Query(t, s, "show stat")), "\n")
+		header := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
+		idx := -1
+		for i, h := range header {
+			if h == col {
+				idx = i
+			}
+		}
+		for _, l := range lines[1:] {
+			f := strings.Split(l, ",")
+			if len(f) > idx && f[0] == pxname && f[1] == svname {
+				v, _ := strconv.ParseFloat(f[idx], 64)
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+// The whole pipeline with real parts: two haproxy processes sharing their
+// ports, a bounded burst of HTTP requests, both daemons, carbon-c-relay.
+func TestEndToEnd(t *testing.T) {
+	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
+	front, app := haproxytest.FreePort(t), haproxytest.FreePort(t)
+	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend www.example.com
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    server app1 127.0.0.1:%d
+    server app2.dc1 127.0.0.1:%d
+listen app-server
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain string ok
+`, front, app, app, app))
+	port, out := relay(t, rbin)
+
+	const requests = 200
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range requests {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", front))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+
+	base := t.TempDir()
+	conf := filepath.Join(base, "haproxystats.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
+loglevel = debug
+[paths]
+base-dir = %s
+[pull]
+socket-dir = %s
+pull-interval = 1
+pull-timeout = 0.8
+dst-dir = ${paths:base-dir}/incoming
+tmp-dst-dir = ${paths:base-dir}/incoming.tmp
+[process]
+src-dir = ${paths:base-dir}/incoming
+workers = 2
+per-process-metrics = true
+aggr-server-metrics = true
+[graphite]
+server = 127.0.0.1
+port = %d
+namespace = e2e
+prefix-hostname = false
+`, base, h.SocketDir, port)), 0o644)
+	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
+	daemon(t, "haproxystats-process", "-f", conf)
+	daemon(t, "haproxystats-pull", "-f", conf)
+
+	const prefix = "e2e.haproxy."
+	var snaps map[int64]map[string]float64
+	deadline := time.Now().Add(40 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		snaps = readGraphite(t, out)
+		complete := 0
+		for _, m := range snaps {
+			if _, ok := m[prefix+"haproxystats.TotalWallClockTime"]; ok {
+				complete++
+			}
+		}
+		if complete >= 3 {
+			break
+		}
+	}
+	if len(snaps) < 3 {
+		t.Fatalf("carbon-c-relay received %d snapshots in 40s, want at least 3", len(snaps))
+	}
+	var last int64
+	for ts := range snaps {
+		last = max(last, ts)
+	}
+	// The newest complete snapshot: no traffic since the burst, so the
+	// counters equal what the sockets report now.
+	var m map[string]float64
+	for ts := last; ts > last-5; ts-- {
+		if s := snaps[ts]; s[prefix+"haproxystats.TotalWallClockTime"] != 0 || s[prefix+"haproxystats.MetricsServer"] != 0 {
+			m = s
+			break
+		}
+	}
+	if m == nil {
+		t.Fatal("no complete snapshot found")
+	}
+	for _, c := range []struct {
+		path string
+		want float64
+	}{
+		{"frontend.www_example_com.stot", requests},
+		{"frontend.www_example_com.req_tot", requests},
+		{"frontend.www_example_com.hrsp_2xx", requests},
+		{"backend.app.stot", requests},
+		{"backend.app.lbtot", requests},
+		{"backend.app.TotalServers", 2},
+		{"backend.app.server.app1.stot", sumColumn(t, h.Sockets, "app", "app1", "stot")},
+		{"backend.app.server.app2_dc1.stot", sumColumn(t, h.Sockets, "app", "app2.dc1", "stot")},
+		{"server.app1.stot", sumColumn(t, h.Sockets, "app", "app1", "stot")},
+		{"backend.app.bout", sumColumn(t, h.Sockets, "app", "BACKEND", "bout")},
+		{"frontend.www_example_com.bin", sumColumn(t, h.Sockets, "www.example.com", "FRONTEND", "bin")},
+	} {
+		got, ok := m[prefix+c.path]
+		if !ok {
+			t.Errorf("%s missing from Graphite", c.path)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s = %v in Graphite, want %v", c.path, got, c.want)
+		}
+	}
+	if a, b := m[prefix+"backend.app.server.app1.stot"], m[prefix+"backend.app.server.app2_dc1.stot"]; a+b != requests {
+		t.Errorf("servers' stot %v + %v != %d requests", a, b, requests)
+	}
+	for _, name := range []string{"daemon.CumReq", "daemon.Idle_pct", "daemon.50PercentileCpuUsagePct", "haproxystats.MetricsHAProxy", "haproxystats.WallClockTimeAllStats"} {
+		if _, ok := m[prefix+name]; !ok {
+			t.Errorf("%s missing from Graphite", name)
+		}
+	}
+	// The spool is drained: nothing lost on the way, nothing left behind.
+	time.Sleep(1500 * time.Millisecond)
+	entries, _ := os.ReadDir(filepath.Join(base, "incoming"))
+	if len(entries) > 2 {
+		t.Errorf("%d snapshots still queued in incoming/", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(base, "failed")); err == nil {
+		t.Error("a snapshot was quarantined")
+	}
+}

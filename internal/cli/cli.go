@@ -1,0 +1,189 @@
+// Package cli holds what both commands share: the command line of the
+// original haproxystats (docopt style: -f FILE, -fFILE, --file=FILE, -p,
+// -P, -v, -h), loading the configuration, and building the logger.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+// Version is printed by -v. Set at build time with
+// -ldflags "-X github.com/haproxystats-go/haproxystats/internal/cli.Version=...".
+var Version = "0.6.0-dev"
+
+// DefaultFile is the configuration read when -f is not given.
+const DefaultFile = "/etc/haproxystats.conf"
+
+// Command describes one program.
+type Command struct {
+	Name    string         // "haproxystats-pull"
+	Summary string         // first line of the help text
+	Program config.Program // which sections it validates and prints
+	HasDir  bool           // accepts -d DIR
+}
+
+// Flags are the parsed command line.
+type Flags struct {
+	File      string
+	FileGiven bool
+	Dir       string
+	Print     bool // -p
+	PrintConf bool // -P
+	Version   bool
+	Help      bool
+}
+
+// ErrUsage is returned for a command line that does not parse.
+var ErrUsage = errors.New("usage error")
+
+// Usage is the Usage: block, printed on stderr for a usage error.
+func (c Command) Usage() string {
+	if c.HasDir {
+		return fmt.Sprintf("Usage:\n    %s [-f <file>] [-d <dir>] [-p | -P]\n", c.Name)
+	}
+	return fmt.Sprintf("Usage:\n    %s [-f <file> ] [-p | -P]\n", c.Name)
+}
+
+// Help is the text of -h.
+func (c Command) Help() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n%s\nOptions:\n", c.Summary, c.Usage())
+	b.WriteString("    -f, --file <file>  configuration file with settings\n")
+	b.WriteString("                       [default: " + DefaultFile + "]\n")
+	if c.HasDir {
+		b.WriteString("    -d, --dir <dir>    directory with additional configuration files\n")
+	}
+	b.WriteString("    -p, --print        show default settings\n")
+	b.WriteString("    -P, --print-conf   show configuration\n")
+	b.WriteString("    -h, --help         show this screen\n")
+	b.WriteString("    -v, --version      show version\n")
+	return b.String()
+}
+
+// Parse parses args (without the program name).
+func (c Command) Parse(args []string) (Flags, error) {
+	f := Flags{File: DefaultFile}
+	value := func(i *int, name, inline string) (string, error) {
+		if inline != "" {
+			return inline, nil
+		}
+		if *i+1 >= len(args) {
+			return "", fmt.Errorf("%w: %s needs a value", ErrUsage, name)
+		}
+		*i++
+		return args[*i], nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var name, inline string
+		switch {
+		case strings.HasPrefix(a, "--"):
+			name, inline, _ = strings.Cut(a, "=")
+		case strings.HasPrefix(a, "-") && len(a) >= 2:
+			name, inline = a[:2], strings.TrimPrefix(a[2:], "=")
+		default:
+			return f, fmt.Errorf("%w: unexpected argument %q", ErrUsage, a)
+		}
+		var err error
+		switch name {
+		case "-f", "--file":
+			f.File, err = value(&i, name, inline)
+			f.FileGiven = true
+		case "-d", "--dir":
+			if !c.HasDir {
+				return f, fmt.Errorf("%w: unknown option %s", ErrUsage, name)
+			}
+			f.Dir, err = value(&i, name, inline)
+		case "-p", "--print", "-P", "--print-conf", "-v", "--version", "-h", "--help":
+			if inline != "" {
+				return f, fmt.Errorf("%w: %s takes no value", ErrUsage, name)
+			}
+			switch name {
+			case "-p", "--print":
+				f.Print = true
+			case "-P", "--print-conf":
+				f.PrintConf = true
+			case "-v", "--version":
+				f.Version = true
+			default:
+				f.Help = true
+			}
+		default:
+			return f, fmt.Errorf("%w: unknown option %s", ErrUsage, a)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	if f.Print && f.PrintConf {
+		return f, fmt.Errorf("%w: -p and -P exclude each other", ErrUsage)
+	}
+	return f, nil
+}
+
+// Start parses args, handles -h, -v, -p and -P, and loads and validates
+// the configuration. When it returns done, the program has nothing more
+// to do and exits with code. Otherwise cfg is ready and warnings should
+// be logged.
+func (c Command) Start(args []string, stdout, stderr io.Writer) (cfg *config.Config, warnings []string, done bool, code int) {
+	f, err := c.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n%s", c.Name, err, c.Usage())
+		return nil, nil, true, 1
+	}
+	switch {
+	case f.Help:
+		fmt.Fprint(stdout, c.Help())
+		return nil, nil, true, 0
+	case f.Version:
+		fmt.Fprintln(stdout, Version)
+		return nil, nil, true, 0
+	}
+	file, err := config.Load(f.File, f.FileGiven, f.Dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, true, 1
+	}
+	switch {
+	case f.Print:
+		config.PrintDefaults(stdout, c.Program)
+		return nil, nil, true, 0
+	case f.PrintConf:
+		if err := file.Print(stdout, c.Program); err != nil {
+			fmt.Fprintln(stderr, err)
+			return nil, nil, true, 1
+		}
+		return nil, nil, true, 0
+	}
+	cfg, warnings, err = file.Config(c.Program)
+	if err != nil {
+		fmt.Fprintln(stderr, err) // errors.Join: one line per problem
+		return nil, nil, true, 1
+	}
+	return cfg, warnings, false, 0
+}
+
+// Logger returns a text logger on w at the configured level: debug,
+// info, warning (warn), error, critical (fatal), notset.
+func Logger(w io.Writer, level string) *slog.Logger {
+	lv := new(slog.LevelVar)
+	switch strings.ToLower(level) {
+	case "debug", "notset":
+		lv.Set(slog.LevelDebug)
+	case "warning", "warn":
+		lv.Set(slog.LevelWarn)
+	case "error":
+		lv.Set(slog.LevelError)
+	case "critical", "fatal":
+		lv.Set(slog.LevelError + 4)
+	default:
+		lv.Set(slog.LevelInfo)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}

@@ -1,0 +1,384 @@
+// Package process is the worker pool of haproxystats-process. It takes
+// snapshot directories from the spool, oldest first, turns each into
+// Graphite datapoints (package stats), hands them to every sink, and
+// removes the directory only after every sink accepted all of them. A
+// snapshot that cannot be processed is moved aside to a quarantine
+// directory, never retried in a loop, never lost silently.
+package process
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// Sink is a destination of metrics: Graphite, local-store, Kafka. Send
+// returns nil only once the sink has accepted every metric of ms (for a
+// network sink: written and flushed, or acknowledged); it is called
+// concurrently by the workers.
+type Sink interface {
+	Name() string
+	Send(ctx context.Context, ms []metric.Metric) error
+}
+
+// Reporter is implemented by sinks that have counters worth sending as
+// self-statistics; each name becomes PREFIX.haproxystats.<name>.
+type Reporter interface {
+	Report() map[string]float64
+}
+
+// FailedDir is the name of the quarantine directory beside src-dir.
+const FailedDir = "failed"
+
+// Processor runs the worker pool.
+type Processor struct {
+	cfg   config.Process
+	opts  stats.Options // template: exclusions are read per snapshot
+	sinks []Sink
+	log   *slog.Logger
+	q     *queue
+
+	// ShutdownTimeout bounds how long the snapshots in hand may take to
+	// reach the sinks after ctx is done; what is not accepted by then
+	// stays on disk for the next start.
+	ShutdownTimeout time.Duration
+	// RetryDelay is the first pause before a snapshot that a sink refused
+	// is tried again; it doubles up to a minute.
+	RetryDelay time.Duration
+
+	// Counters since start, reported as self-statistics.
+	Processed atomic.Int64 // snapshots delivered to every sink and removed
+	Failed    atomic.Int64 // snapshots quarantined
+	Rejected  atomic.Int64 // reply files rejected as corrupt or truncated
+	Retries   atomic.Int64 // deliveries retried after a sink refused
+
+	mu       sync.Mutex
+	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
+	attempts map[string]int             // snapshot → failed deliveries; guarded by mu
+}
+
+// New returns a Processor with options o (Prefix, lists, grouping) that
+// sends to sinks.
+func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *Processor {
+	o.Log = log
+	return &Processor{
+		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(),
+		ShutdownTimeout: 10 * time.Second,
+		RetryDelay:      time.Second,
+		accepted:        map[string]map[string]bool{},
+		attempts:        map[string]int{},
+	}
+}
+
+// Run queues every snapshot path received from snapshots and processes
+// them with cfg.Workers workers until ctx is done. Then it stops taking
+// snapshots, lets the workers finish the ones in hand within
+// ShutdownTimeout, and returns. Snapshots not finished stay in src-dir.
+func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for i := range p.cfg.Workers {
+		log := p.log.With("worker", i+1)
+		wg.Go(func() { p.worker(workCtx, log) })
+	}
+	intake := make(chan struct{})
+	go func() {
+		defer close(intake)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case path, ok := <-snapshots:
+				if !ok {
+					return
+				}
+				if p.q.push(path) {
+					p.log.Debug("putting snapshot in queue", "dir", path)
+				}
+			}
+		}
+	}()
+	<-ctx.Done()
+	<-intake
+	p.log.Info("shutting down: finishing the snapshots in hand", "waiting", p.q.waiting(), "timeout", p.ShutdownTimeout)
+	p.q.close()
+	timer := time.AfterFunc(p.ShutdownTimeout, cancelWork)
+	defer timer.Stop()
+	wg.Wait()
+	return nil
+}
+
+func (p *Processor) worker(ctx context.Context, log *slog.Logger) {
+	for {
+		path, ok := p.q.pop()
+		if !ok {
+			return
+		}
+		p.handle(ctx, path, log.With("dir", path))
+	}
+}
+
+// handle processes one snapshot and decides its fate: removed once every
+// sink accepted it, put back for a later try when a sink refused it,
+// quarantined when it cannot be processed at all.
+func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
+	ms, err := p.render(path, log)
+	var gone *os.PathError
+	switch {
+	case errors.As(err, &gone) && errors.Is(err, os.ErrNotExist) && gone.Path == path:
+		log.Warn("snapshot vanished before it was processed")
+		p.forget(path)
+		return
+	case errors.Is(err, errEmpty):
+		log.Warn("snapshot has no reply files, removing it")
+		p.remove(path, log)
+		return
+	case err != nil:
+		p.quarantine(path, err, log)
+		return
+	}
+	if err := p.dispatch(ctx, path, ms); err != nil {
+		p.retryLater(ctx, path, err, log)
+		return
+	}
+	p.remove(path, log)
+	p.Processed.Add(1)
+	log.Info("finished with snapshot", "metrics", len(ms))
+}
+
+var errEmpty = errors.New("no reply files")
+
+// render turns the snapshot at path into its metrics. A panic in the
+// stats code is turned into an error, so one bad snapshot cannot take the
+// daemon down.
+func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while processing: %v\n%s", r, debug.Stack())
+		}
+	}()
+	start := time.Now()
+	ts, ok := spool.ParseName(filepath.Base(path))
+	if !ok {
+		return nil, fmt.Errorf("%s is not a snapshot name", path)
+	}
+	infos, err := readFiles(path, "_info")
+	if err != nil {
+		return nil, err
+	}
+	statFiles, err := readFiles(path, "_stat")
+	if err != nil {
+		return nil, err
+	}
+	if len(infos) == 0 && len(statFiles) == 0 {
+		return nil, errEmpty
+	}
+	o := p.opts
+	o.Log = log
+	o.ExcludeFrontends = readExclude(p.cfg.ExcludeFrontends, log)
+	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
+	self := func(name string, v float64) {
+		ms = append(ms, metric.Metric{Path: p.opts.Prefix + ".haproxystats." + name, Value: v, Time: ts})
+	}
+	timed := func(name string, since time.Time) {
+		self(name, math.Round(time.Since(since).Seconds()*1e6)/1e6) // µs: ms reads 0 on small configs
+	}
+
+	produced := false
+	if len(infos) == 0 {
+		log.Warn("snapshot doesn't contain any files with HAProxy daemon statistics")
+	} else {
+		t := time.Now()
+		var derr error
+		if ms, derr = stats.Daemon(ms, infos, ts, &o); derr != nil {
+			log.Error("failed to parse daemon statistics", "err", derr)
+		} else {
+			produced = true
+		}
+		timed("WallClockTimeHAProxy", t)
+	}
+	if len(statFiles) == 0 {
+		log.Warn("snapshot doesn't contain any files with site statistics")
+	} else {
+		sites, serr := stats.ParseSites(statFiles)
+		if sites != nil {
+			for _, r := range sites.Rejected {
+				p.Rejected.Add(1)
+				log.Error("reply file rejected", "file", r.Name, "err", r.Err)
+			}
+		}
+		if serr != nil {
+			log.Error("failed to process statistics for sites", "err", serr)
+		} else {
+			produced = true
+			t := time.Now()
+			ms = sites.Frontends(ms, ts, &o)
+			timed("WallClockTimeFrontends", t)
+			t = time.Now()
+			ms = sites.Backends(ms, ts, &o)
+			timed("WallClockTimeBackends", t)
+			t = time.Now()
+			ms = sites.Servers(ms, ts, &o)
+			timed("WallClockTimeServers", t)
+		}
+	}
+	if !produced {
+		return nil, errors.New("no usable statistics in any reply file")
+	}
+	timed("WallClockTimeAllStats", start)
+	self("SnapshotsWaiting", float64(p.q.waiting()))
+	self("SnapshotsFailed", float64(p.Failed.Load()))
+	self("FilesRejected", float64(p.Rejected.Load()))
+	self("DeliveryRetries", float64(p.Retries.Load()))
+	for _, s := range p.sinks {
+		if r, ok := s.(Reporter); ok {
+			for name, v := range r.Report() {
+				self(name, v)
+			}
+		}
+	}
+	timed("TotalWallClockTime", start)
+	return ms, nil
+}
+
+func readFiles(dir, suffix string) ([]stats.File, error) {
+	paths, err := spool.Files(dir, suffix)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: dir, Err: errors.Unwrap(err)}
+	}
+	files := make([]stats.File, 0, len(paths))
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read reply file: %w", err)
+		}
+		files = append(files, stats.File{Name: filepath.Base(path), Data: b})
+	}
+	return files, nil
+}
+
+// readExclude reads an exclusion file: one name per line, '#' lines
+// ignored, names sanitised. It is read for every snapshot so that edits
+// apply without a restart. An unreadable file excludes nothing.
+func readExclude(path string, log *slog.Logger) map[string]bool {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		log.Error("failed to read exclusion file, excluding nothing", "file", path, "err", err)
+		return nil
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		names[metric.Sanitize(line)] = true
+	}
+	if err := sc.Err(); err != nil {
+		log.Error("failed to read exclusion file", "file", path, "err", err)
+	}
+	return names
+}
+
+// dispatch hands ms to every sink that has not accepted this snapshot
+// yet, all at once, and reports the first refusal.
+func (p *Processor) dispatch(ctx context.Context, path string, ms []metric.Metric) error {
+	p.mu.Lock()
+	done := p.accepted[path]
+	p.mu.Unlock()
+	errs := make([]error, len(p.sinks))
+	var wg sync.WaitGroup
+	for i, s := range p.sinks {
+		if done[s.Name()] {
+			continue
+		}
+		wg.Go(func() {
+			if err := s.Send(ctx, ms); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
+				return
+			}
+			p.mu.Lock()
+			if p.accepted[path] == nil {
+				p.accepted[path] = map[string]bool{}
+			}
+			p.accepted[path][s.Name()] = true
+			p.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// retryLater keeps a refused snapshot on disk and queues it again after a
+// pause that doubles with each failure, up to a minute. On shutdown it
+// simply stays on disk.
+func (p *Processor) retryLater(ctx context.Context, path string, err error, log *slog.Logger) {
+	p.Retries.Add(1)
+	p.mu.Lock()
+	p.attempts[path]++
+	n := p.attempts[path]
+	p.mu.Unlock()
+	if ctx.Err() != nil {
+		log.Warn("snapshot not delivered before shutdown, it stays queued on disk", "err", err)
+		p.forget(path)
+		return
+	}
+	delay := min(p.RetryDelay<<min(n-1, 16), time.Minute)
+	log.Error("a sink refused the snapshot, it stays on disk and will be retried", "err", err, "retry_in", delay, "attempt", n)
+	time.AfterFunc(delay, func() { p.q.requeue(path) })
+}
+
+func (p *Processor) remove(path string, log *slog.Logger) {
+	if err := spool.Remove(path); err != nil {
+		log.Error("failed to remove snapshot", "err", err)
+	}
+	p.forget(path)
+}
+
+func (p *Processor) quarantine(path string, cause error, log *slog.Logger) {
+	p.Failed.Add(1)
+	dst, err := spool.Quarantine(path, p.FailedDir())
+	if err != nil {
+		// Keep it where it is and known, so this run does not try it
+		// again; the next start will, and say so again.
+		log.Error("snapshot cannot be processed and cannot be moved aside; left in place", "cause", cause, "err", err)
+		return
+	}
+	log.Error("snapshot cannot be processed, moved aside for inspection", "to", dst, "err", cause)
+	p.forget(path)
+}
+
+// FailedDir is where snapshots that cannot be processed are moved: a
+// directory named failed beside src-dir, on the same filesystem.
+func (p *Processor) FailedDir() string {
+	return filepath.Join(filepath.Dir(filepath.Clean(p.cfg.SrcDir)), FailedDir)
+}
+
+func (p *Processor) forget(path string) {
+	p.mu.Lock()
+	delete(p.accepted, path)
+	delete(p.attempts, path)
+	p.mu.Unlock()
+	p.q.done(path)
+}
