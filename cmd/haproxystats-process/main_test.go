@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+)
+
+func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(ctx, func() {}, args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// The exact -p output of the original (BEHAVIOR.md §2.2).
+const defaults = `[DEFAULT]
+interval = 2
+loglevel = info
+retries = 2
+timeout = 1
+
+[graphite]
+backoff = 2
+connect-timeout = 1.0
+delay = 10
+fqdn = true
+interval = 1.8
+namespace = loadbalancers
+port = 3002
+prefix-hostname = true
+queue-size = 1000000
+retries = 3
+server = 127.0.0.1
+write-timeout = 1.0
+
+[paths]
+base-dir = /var/lib/haproxystats
+
+[process]
+aggr-server-metrics = false
+calculate-percentages = false
+liveness-check-interval = 10
+per-process-metrics = false
+src-dir = /var/lib/haproxystats/incoming
+workers = 4
+
+`
+
+func TestPrintDefaults(t *testing.T) {
+	code, out, _ := runArgs(context.Background(), "-p")
+	if code != 0 || out != defaults {
+		t.Fatalf("-p: exit %d, output differs from the original's:\n%s", code, out)
+	}
+}
+
+func TestDirMustBeDirectory(t *testing.T) {
+	code, _, errOut := runArgs(context.Background(), "-d", filepath.Join(t.TempDir(), "nope"), "-P")
+	if code != 1 || errOut == "" {
+		t.Fatalf("-d on a missing directory: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestSrcDirChecked(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "p.conf")
+	missing := filepath.Join(t.TempDir(), "no-such-dir")
+	os.WriteFile(conf, []byte("[process]\nsrc-dir = "+missing+"\n"), 0o644)
+	code, _, errOut := runArgs(context.Background(), "-f", conf)
+	if code != 1 || !strings.Contains(errOut, "read and write access is not granted for '"+missing+"'") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// A real start: a queued snapshot reaches carbon and leaves the spool;
+// SIGTERM (ctx) then exits 0.
+func TestRunDeliversAndStops(t *testing.T) {
+	base := t.TempDir()
+	snap := filepath.Join(base, "incoming", "1500000000")
+	os.MkdirAll(snap, 0o755)
+	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(snap, f), b, 0o644)
+	}
+	carbon := haproxytest.NewCarbon(t)
+	conf := filepath.Join(base, "p.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\n[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n", base, carbon.Port())), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	lines := carbon.WaitLines(t, 150, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(snap); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Errorf("snapshot still queued after delivery")
+	}
+	want := "loadbalancers.haproxy.frontend.www_example_com.stot 160 1500000000"
+	found := false
+	for _, l := range carbon.Lines() {
+		found = found || l == want
+	}
+	if !found {
+		t.Errorf("carbon did not receive %q among %d lines (first: %q)", want, len(lines), lines[0])
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/cli"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+)
+
+func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(ctx, func() {}, args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// The exact -p output of the original (BEHAVIOR.md §2.2).
+const defaults = `[DEFAULT]
+interval = 2
+loglevel = info
+retries = 2
+timeout = 1
+
+[pull]
+buffer-limit = 6291456
+dst-dir = /var/lib/haproxystats/incoming
+interval = 0.5
+pull-interval = 10
+pull-timeout = 2
+queue-size = 360
+retries = 1
+timeout = 0.1
+tmp-dst-dir = /var/lib/haproxystats/incoming.tmp
+workers = 8
+
+`
+
+func TestFlags(t *testing.T) {
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "none.conf")
+	for _, c := range []struct {
+		args       []string
+		code       int
+		out, errIn string
+	}{
+		{[]string{"-v"}, 0, cli.Version + "\n", ""},
+		{[]string{"--version"}, 0, cli.Version + "\n", ""},
+		{[]string{"-h"}, 0, "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s).", ""},
+		{[]string{"-p"}, 0, defaults, ""},
+		{[]string{"-f" + missing, "-p"}, 1, "", "none.conf"}, // named explicitly: must exist
+		{[]string{"-p", "-P"}, 1, "", "Usage:\n    haproxystats-pull [-f <file> ] [-p | -P]"},
+		{[]string{"-d", "/tmp"}, 1, "", "Usage:"},
+		{[]string{"--bogus"}, 1, "", "unknown option --bogus"},
+		{[]string{"extra"}, 1, "", "Usage:"},
+		{[]string{"-f"}, 1, "", "needs a value"},
+	} {
+		code, out, errOut := runArgs(ctx, c.args...)
+		if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.errIn) {
+			t.Errorf("%v: code %d, stdout %q, stderr %q; want code %d, stdout containing %q, stderr containing %q",
+				c.args, code, out, errOut, c.code, c.out, c.errIn)
+		}
+	}
+	if _, out, _ := runArgs(ctx, "-p"); out != defaults {
+		t.Errorf("-p output differs from the original's:\n%s", out)
+	}
+}
+
+func TestInvalidConfigAllProblems(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "bad.conf")
+	os.WriteFile(conf, []byte("[pull]\nworkers = 0\npull-interval = 10.5\nsocket-dir = /run/haproxy\n"), 0o644)
+	code, _, errOut := runArgs(context.Background(), "-f", conf)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"option:'workers'", "option:'pull-interval'", "'10.5'"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(errOut), "\n") + 1; n != 2 {
+		t.Errorf("%d lines on stderr, want one per problem (2):\n%s", n, errOut)
+	}
+}
+
+// A real start: one round committed, then SIGTERM (ctx) exits 0 promptly.
+func TestRunAndStop(t *testing.T) {
+	base := t.TempDir()
+	sockets := filepath.Join(base, "sockets")
+	os.Mkdir(sockets, 0o755)
+	haproxytest.UnixSocket(t, sockets, "admin1.sock",
+		[]byte("Name: HAProxy\nProcess_num: 1\n\n"), []byte("# pxname,svname,stot,\nweb,FRONTEND,1,\n\n"))
+	conf := filepath.Join(base, "h.conf")
+	os.WriteFile(conf, []byte("[paths]\nbase-dir = "+base+"\n[pull]\nsocket-dir = "+sockets+
+		"\ndst-dir = ${paths:base-dir}/incoming\ntmp-dst-dir = ${paths:base-dir}/incoming.tmp\npull-interval = 1\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if e, _ := os.ReadDir(filepath.Join(base, "incoming")); len(e) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d after signal, want 0; log:\n%s", code, stderr.String())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no exit within 2s of the signal")
+	}
+	if e, _ := os.ReadDir(filepath.Join(base, "incoming")); len(e) == 0 {
+		t.Fatalf("no snapshot committed; log:\n%s", stderr.String())
+	}
+	if e, _ := os.ReadDir(filepath.Join(base, "incoming.tmp")); len(e) != 0 {
+		t.Errorf("debris in tmp-dst-dir: %v", e)
+	}
+}
