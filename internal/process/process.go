@@ -242,6 +242,13 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 		return nil, errors.New("no usable statistics in any reply file")
 	}
 	timed("WallClockTimeAllStats", start)
+	pulled, perr := spool.ReadPullStats(path)
+	if perr != nil {
+		log.Warn("cannot read the puller's counters", "err", perr)
+	}
+	for name, v := range pulled {
+		self(name, v)
+	}
 	self("SnapshotsWaiting", float64(p.q.waiting()))
 	self("SnapshotsFailed", float64(p.Failed.Load()))
 	self("FilesRejected", float64(p.Rejected.Load()))

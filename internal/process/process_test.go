@@ -90,6 +90,7 @@ func spoolWith(t *testing.T, ts ...string) string {
 			}
 			os.WriteFile(filepath.Join(dir, f), b, 0o644)
 		}
+		os.WriteFile(filepath.Join(dir, ".pull-stats"), []byte("PullRoundsSkipped: 7\nPullRoundsCommitted: 12\n"), 0o644)
 	}
 	return src
 }

@@ -38,7 +38,7 @@ backend app
 	p.Round(context.Background(), time.Unix(1500000000, 0))
 	snap := filepath.Join(cfg.DstDir, "1500000000")
 	got := readDir(t, snap)
-	want := []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
+	want := []string{".pull-stats", "admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("snapshot = %v, want %v", got, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -108,6 +109,9 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	tmp := filepath.Join(p.cfg.TmpDstDir, name)
 	err := p.fetchAll(ctx, targets, tmp)
 	if err == nil {
+		err = p.writeStats(tmp, now)
+	}
+	if err == nil {
 		var dst string
 		if dst, err = spool.Commit(tmp, p.cfg.DstDir); err == nil {
 			p.Committed.Add(1)
@@ -131,6 +135,21 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	}
 	p.noteDisk(nil)
 	p.log.Error("failed to pull stats, round discarded", "round", name, "err", err)
+}
+
+// writeStats leaves the puller's counters in the snapshot (see
+// spool.PullStatsFile); this round counts as committed.
+func (p *Puller) writeStats(dir string, began time.Time) error {
+	err := spool.WritePullStats(dir, map[string]float64{
+		"PullRoundsCommitted": float64(p.Committed.Load() + 1),
+		"PullRoundsFailed":    float64(p.Failed.Load()),
+		"PullRoundsSkipped":   float64(p.Skipped.Load()),
+		"PullWallClockTime":   math.Round(time.Since(began).Seconds()*1e6) / 1e6,
+	})
+	if err != nil {
+		return &writeError{fmt.Errorf("write pull stats: %w", err)}
+	}
+	return nil
 }
 
 // full reports whether the spool holds queue-size snapshots or more, and

@@ -79,13 +79,13 @@ func TestRoundUnixAndTCP(t *testing.T) {
 
 	snap := filepath.Join(cfg.DstDir, "1500000000")
 	got := readDir(t, snap)
-	want := []string{"127.0.0.1:" + mustPort(tcp) + "_info", "127.0.0.1:" + mustPort(tcp) + "_stat",
+	want := []string{".pull-stats", "127.0.0.1:" + mustPort(tcp) + "_info", "127.0.0.1:" + mustPort(tcp) + "_stat",
 		"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("snapshot files = %v, want %v", got, want)
 	}
-	for _, n := range got {
+	for _, n := range got[1:] {
 		b, _ := os.ReadFile(filepath.Join(snap, n))
 		want := stat
 		if strings.HasSuffix(n, "_info") {
@@ -202,6 +202,11 @@ func TestQueueSizeSuspendsAndResumes(t *testing.T) {
 	if p.Skipped.Load() != 3 || p.suspended {
 		t.Fatalf("skipped=%d suspended=%v after resume", p.Skipped.Load(), p.suspended)
 	}
+	// The loss is not silent: the next snapshot carries the count.
+	st, err := spool.ReadPullStats(filepath.Join(cfg.DstDir, "1500000010"))
+	if err != nil || st["PullRoundsSkipped"] != 3 || st["PullRoundsCommitted"] != 3 {
+		t.Fatalf("pull stats = %v, %v; want PullRoundsSkipped 3, PullRoundsCommitted 3", st, err)
+	}
 }
 
 func TestShutdownMidRound(t *testing.T) {
@@ -309,7 +314,7 @@ func TestDuplicateTargetsQueriedOnce(t *testing.T) {
 		t.Errorf("socket reached twice got %d commands, want 2", got)
 	}
 	got := readDir(t, filepath.Join(cfg.DstDir, "1500000000"))
-	want := []string{"a.sock_info", "a.sock_stat", "a.sock~2_info", "a.sock~2_stat"}
+	want := []string{".pull-stats", "a.sock_info", "a.sock_stat", "a.sock~2_info", "a.sock~2_stat"}
 	if !slices.Equal(got, want) {
 		t.Errorf("files = %v, want %v", got, want)
 	}

@@ -1,0 +1,71 @@
+package spool
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// PullStatsFile is the name of the file in which haproxystats-pull leaves
+// its own counters in every snapshot, so that haproxystats-process can
+// send them as self-statistics: the puller has no sink of its own. It is
+// hidden, so the original Python processor, which reads only non-hidden
+// *_info and *_stat files, ignores it.
+const PullStatsFile = ".pull-stats"
+
+// WritePullStats writes counters into dir/PullStatsFile, one
+// "Name: value" line each, and fsyncs it.
+func WritePullStats(dir string, counters map[string]float64) error {
+	var b bytes.Buffer
+	names := make([]string, 0, len(counters))
+	for n := range counters {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s: %s\n", n, strconv.FormatFloat(counters[n], 'f', -1, 64))
+	}
+	path := filepath.Join(dir, PullStatsFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ReadPullStats reads the counters of dir/PullStatsFile. A snapshot
+// without the file (written by another puller) has none: nil, nil.
+// Malformed lines are skipped.
+func ReadPullStats(dir string) (map[string]float64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PullStatsFile))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pull stats: %w", err)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), ": ")
+		v, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil || name == "" || strings.ContainsAny(name, " .") {
+			continue
+		}
+		out[name] = v
+	}
+	return out, nil
+}
