@@ -175,7 +175,16 @@ type Graphite struct {
 	// the empty string, which the original turns into "..").
 	GroupNamespace             *string
 	GroupNamespaceDoubleWrites bool // group-namespace-double-writes
+	// MaxLinesPerSecond caps the rate of lines written to carbon, so that
+	// a backlog of hours sent after an outage does not flatten the relay;
+	// 0 means no cap. max-lines-per-second, new in the Go version.
+	MaxLinesPerSecond int
 }
+
+// DefaultMaxLinesPerSecond is the default of [graphite]
+// max-lines-per-second: about four times the steady rate of a 40 000
+// server configuration pulled every 10 s.
+const DefaultMaxLinesPerSecond = 500000
 
 // LocalStore is the [local-store] section.
 type LocalStore struct {

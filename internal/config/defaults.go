@@ -111,6 +111,8 @@ func Default() *Config {
 			PrefixHostname: true,
 			FQDN:           true,
 			QueueSize:      1000000,
+
+			MaxLinesPerSecond: DefaultMaxLinesPerSecond,
 		},
 	}
 }

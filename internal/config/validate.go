@@ -33,7 +33,7 @@ var knownOptions = map[string]map[string]bool{
 	"graphite": set("loglevel", "server", "port", "retries", "interval",
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
-		"group-namespace-double-writes"),
+		"group-namespace-double-writes", "max-lines-per-second"),
 	"local-store": set("dir"),
 }
 
@@ -238,6 +238,12 @@ func (d *decoder) graphite(c *Graphite) {
 	c.QueueSize, _ = d.int(s, "queue-size", atLeast(1))
 	if d.f.has(s, "timeout") {
 		d.float(s, "timeout", anyFloat) // unused, but the original's workers parse it
+	}
+	// New in the Go version, so not in the original's built-in table that
+	// -p prints: its default lives here.
+	c.MaxLinesPerSecond = DefaultMaxLinesPerSecond
+	if d.f.has(s, "max-lines-per-second") {
+		c.MaxLinesPerSecond, _ = d.int(s, "max-lines-per-second", atLeast(0))
 	}
 }
 

@@ -126,6 +126,7 @@ type Sender struct {
 
 	// Owned by the flusher goroutine.
 	lastFail time.Time // when the last connection sequence failed
+	paceAt   time.Time // earliest time the next chunk may be written (max-lines-per-second)
 }
 
 // New returns a Sender for cfg.Server and cfg.Port and starts its flusher
@@ -297,6 +298,9 @@ func (s *Sender) run() {
 			}
 		}
 		if err := s.flush(c); err != nil {
+			if errors.Is(err, errAborted) {
+				return
+			}
 			s.log.Error(fmt.Sprintf("caught %v while sending data to graphite", err), "err", err)
 			if !c.wrote {
 				// It failed before anything got through: do not redial at
@@ -347,6 +351,13 @@ func (s *Sender) flush(c *conn) error {
 	s.inflight = k
 	s.mu.Unlock()
 
+	if !s.pace(chunk) {
+		s.mu.Lock()
+		s.inflight = 0
+		s.mu.Unlock()
+		return errAborted
+	}
+
 	var err error
 	for _, b := range chunk {
 		if _, err = c.bw.Write(b.buf); err != nil {
@@ -380,6 +391,33 @@ func (s *Sender) flush(c *conn) error {
 		b.done <- nil
 	}
 	return nil
+}
+
+// errAborted ends a flush interrupted by Close.
+var errAborted = errors.New("sender closed")
+
+// pace waits, when max-lines-per-second is set, until writing chunk keeps
+// the average rate under it, so that a backlog sent after an outage
+// reaches carbon at a bounded rate. It returns false if Close aborted the
+// wait.
+func (s *Sender) pace(chunk []*batch) bool {
+	rate := s.cfg.MaxLinesPerSecond
+	if rate <= 0 {
+		return true
+	}
+	lines := 0
+	for _, b := range chunk {
+		lines += b.lines
+	}
+	now := time.Now()
+	if s.paceAt.Before(now) {
+		s.paceAt = now
+	}
+	if wait := s.paceAt.Sub(now); wait > 0 && !s.sleep(wait) {
+		return false
+	}
+	s.paceAt = s.paceAt.Add(time.Duration(float64(lines) / float64(rate) * float64(time.Second)))
+	return true
 }
 
 // finish runs when the flusher returns: it closes the connection and fails

@@ -504,3 +504,28 @@ func BenchmarkSend(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "lines/s")
 }
+
+// With max-lines-per-second set, a backlog reaches carbon at that rate.
+func TestRateLimit(t *testing.T) {
+	carbon := haproxytest.NewCarbon(t)
+	cfg := testConfig(carbon.Port())
+	cfg.MaxLinesPerSecond = 4000
+	cfg.QueueSize = 100000
+	s := newTestSender(t, cfg)
+	start := time.Now()
+	var chs []<-chan error
+	for i := range 3 { // 3 × 2000 lines, each batch over half a chunk: written one by one
+		chs = append(chs, sendAsync(s, context.Background(), batchOf(fmt.Sprintf("rate%d.some.longer.path.to.fill.bytes", i), 2000, 1500000000)))
+	}
+	for _, ch := range chs {
+		if err := result(t, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 6000 lines at 4000/s: the third batch may start only 1 s after the
+	// first (the first goes at once).
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Fatalf("6000 lines delivered in %v at 4000 lines/s", took)
+	}
+	carbon.WaitLines(t, 6000, waitLong)
+}
