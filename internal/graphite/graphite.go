@@ -13,15 +13,14 @@
 // a short outage without re-reading the disk.
 //
 // A TCP write that "succeeds" proves only that the local kernel accepted the
-// bytes, not that carbon read them: if carbon closed the connection, the first
-// write after the close still succeeds and its bytes are lost. Before writing
-// on an existing connection the Sender therefore checks, without blocking,
-// whether carbon has closed it (carbon never sends anything, so any readable
-// end of stream or error means closed) and reconnects first. This narrows the
-// window; it cannot close it, because carbon may close the connection after
-// the check. Graphite stores one value per path and timestamp, so the lines
-// that are sent twice (a batch is re-sent whole after a failed write) are
-// harmless.
+// bytes, not that carbon read them: if carbon closes or dies just after, the
+// bytes are lost without an error. So Send does not return when its lines
+// are written, but when the connection was found still open at least
+// ConfirmAfter later: carbon never sends anything, so a non-blocking read
+// that finds an end of stream or an error means carbon closed it, and then
+// every batch written since the last good check is sent again, in order, on
+// a new connection. The same check runs before every write. Graphite stores
+// one value per path and timestamp, so lines sent twice are harmless.
 //
 // # Connecting
 //
@@ -67,14 +66,19 @@ const chunkSize = 64 << 10
 // keeps trying at a useful rate during a long outage.
 const maxPause = 5 * time.Minute
 
+// ConfirmAfter is how long a connection must stay open after a batch was
+// written for the batch to count as delivered (see Delivery). Tests
+// shorten it.
+var ConfirmAfter = time.Second
+
 // Stats are the counters of a Sender, for self-metrics. Counters only grow.
 type Stats struct {
-	Sent            uint64 // lines written to the connection and flushed
+	Sent            uint64 // lines written and confirmed (see Delivery)
 	Dropped         uint64 // lines dropped because the queue was full
 	ConnectFailures uint64 // failed connection attempts
 	Writes          uint64 // write calls on the connection
 	Bytes           uint64 // bytes written, re-sent bytes included
-	Queued          int    // lines queued now, those being written included
+	Queued          int    // lines not confirmed yet: queued, being written, or written and waiting for confirmation
 }
 
 // batch is the lines of one Send, formatted.
@@ -82,6 +86,8 @@ type batch struct {
 	buf   []byte
 	lines int
 	done  chan error // capacity 1: receives the outcome exactly once
+
+	written time.Time // when it was written; set while it waits in unconfirmed
 }
 
 // Sender writes Graphite plaintext lines to one carbon relay over one TCP
@@ -115,11 +121,15 @@ type Sender struct {
 	mu       sync.Mutex
 	queue    []*batch // guarded by mu; oldest first
 	inflight int      // guarded by mu; queue[:inflight] is being written and is never dropped
-	queued   int      // guarded by mu; lines in queue
-	closed   bool     // guarded by mu; no more Sends are accepted
-	full     bool     // guarded by mu; a drop was logged and nothing was written since
-	sent     uint64   // guarded by mu
-	dropped  uint64   // guarded by mu
+	queued   int      // guarded by mu; lines in queue and in unconfirmed
+	// unconfirmed holds the batches written on the current connection that
+	// wait for ConfirmAfter to pass with the connection still open; oldest
+	// first. Guarded by mu; never dropped.
+	unconfirmed []*batch
+	closed      bool   // guarded by mu; no more Sends are accepted
+	full        bool   // guarded by mu; a drop was logged and nothing was written since
+	sent        uint64 // guarded by mu
+	dropped     uint64 // guarded by mu
 
 	// Updated by the flusher, read by Stats.
 	connectFailures, writes, bytes atomic.Uint64
@@ -127,6 +137,8 @@ type Sender struct {
 	// Owned by the flusher goroutine.
 	lastFail time.Time // when the last connection sequence failed
 	paceAt   time.Time // earliest time the next chunk may be written (max-lines-per-second)
+
+	confirmAfter time.Duration // ConfirmAfter when New ran
 }
 
 // New returns a Sender for cfg.Server and cfg.Port and starts its flusher
@@ -146,6 +158,8 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 		dial: dial,
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
+
+		confirmAfter: ConfirmAfter,
 	}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	s.wg.Go(func() {
@@ -155,8 +169,8 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 	return s
 }
 
-// Send queues ms and blocks until they were all written to the connection
-// and flushed (nil), or were dropped from the full queue (ErrDropped), or
+// Send queues ms and blocks until they were all written to the connection,
+// flushed, and the connection stayed open for ConfirmAfter (nil), or were dropped from the full queue (ErrDropped), or
 // ctx is done (ctx.Err(); the lines stay queued and may still be sent, which
 // is harmless because Graphite overwrites the same path and timestamp), or
 // the sender was closed (ErrClosed). Lines of one call are written
@@ -245,7 +259,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	s.mu.Lock()
 	first := !s.closed
 	s.closed = true
-	empty := len(s.queue) == 0
+	empty := len(s.queue) == 0 && len(s.unconfirmed) == 0
 	s.mu.Unlock()
 	if first {
 		if empty {
@@ -278,7 +292,7 @@ func (s *Sender) Stats() Stats {
 }
 
 // run is the flusher goroutine: it writes the queue, oldest batch first,
-// and owns the connection.
+// confirms what was written, and owns the connection.
 func (s *Sender) run() {
 	var c *conn
 	defer func() { s.finish(c) }()
@@ -288,9 +302,14 @@ func (s *Sender) run() {
 		if c != nil {
 			if err := peerClosed(c.Conn); err != nil {
 				s.log.Warn("graphite connection problem is detected", "err", err)
-				s.closeConn(c)
+				s.lost(c)
 				c = nil
+			} else {
+				s.confirm(time.Now())
 			}
+		}
+		if !s.hasQueue() {
+			continue // only confirmations were due
 		}
 		if c == nil {
 			if c = s.connectLoop(); c == nil {
@@ -307,39 +326,92 @@ func (s *Sender) run() {
 				// once, a relay that accepts and resets would make us spin.
 				s.lastFail = time.Now()
 			}
-			s.closeConn(c)
+			s.lost(c)
 			c = nil
 		}
 	}
 }
 
-// waitWork blocks until something is queued (true), or the sender is
-// closed with an empty queue or aborted (false).
+// lost closes a connection found dead and puts every batch written on it
+// and not confirmed back at the front of the queue, in order.
+func (s *Sender) lost(c *conn) {
+	s.closeConn(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.unconfirmed) > 0 {
+		s.queue = append(s.unconfirmed, s.queue...)
+		s.unconfirmed = nil
+	}
+}
+
+// confirm completes the batches written at least ConfirmAfter before now;
+// the caller has just found the connection open.
+func (s *Sender) confirm(now time.Time) {
+	s.mu.Lock()
+	k, lines := 0, 0
+	for k < len(s.unconfirmed) && now.Sub(s.unconfirmed[k].written) >= s.confirmAfter {
+		lines += s.unconfirmed[k].lines
+		k++
+	}
+	done := slices.Clone(s.unconfirmed[:k])
+	clear(s.unconfirmed[:k])
+	s.unconfirmed = s.unconfirmed[k:]
+	s.queued -= lines
+	s.sent += uint64(lines)
+	s.mu.Unlock()
+	for _, b := range done {
+		b.done <- nil
+	}
+}
+
+func (s *Sender) hasQueue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0
+}
+
+// waitWork blocks until something is queued or a written batch is due for
+// confirmation (true), or the sender is closed with nothing left to write
+// or confirm, or aborted (false).
 func (s *Sender) waitWork() bool {
 	for {
 		s.mu.Lock()
 		n, closed := len(s.queue), s.closed
+		var due time.Duration = -1
+		if len(s.unconfirmed) > 0 {
+			due = max(0, s.confirmAfter-time.Since(s.unconfirmed[0].written))
+		}
 		s.mu.Unlock()
 		if s.abort.Err() != nil {
 			return false
 		}
-		if n > 0 {
+		if n > 0 || due == 0 {
 			return true
 		}
-		if closed {
+		if closed && due < 0 {
 			return false
+		}
+		var t *time.Timer
+		var timer <-chan time.Time
+		if due > 0 {
+			t = time.NewTimer(due)
+			timer = t.C
 		}
 		select {
 		case <-s.wake:
+		case <-timer:
 		case <-s.abort.Done():
-			return false
+		}
+		if t != nil {
+			t.Stop()
 		}
 	}
 }
 
 // flush writes the oldest batches, at least one and up to chunkSize bytes
-// of them, through c's buffer, and completes them if the flush succeeded.
-// On error the batches stay at the front of the queue, to be re-sent whole.
+// of them, through c's buffer, and moves them to unconfirmed if the flush
+// succeeded. On error the batches stay at the front of the queue, to be
+// re-sent whole.
 func (s *Sender) flush(c *conn) error {
 	s.mu.Lock()
 	k, size := 0, 0
@@ -371,14 +443,13 @@ func (s *Sender) flush(c *conn) error {
 	s.mu.Lock()
 	s.inflight = 0
 	if err == nil {
-		lines := 0
+		now := time.Now()
 		for _, b := range chunk {
-			lines += b.lines
+			b.written = now
 		}
 		clear(s.queue[:k])
 		s.queue = s.queue[k:]
-		s.queued -= lines
-		s.sent += uint64(lines)
+		s.unconfirmed = append(s.unconfirmed, chunk...)
 		s.full = false
 	}
 	s.mu.Unlock()
@@ -387,10 +458,28 @@ func (s *Sender) flush(c *conn) error {
 		return err
 	}
 	c.wrote = true
-	for _, b := range chunk {
-		b.done <- nil
-	}
 	return nil
+}
+
+// finish runs when the flusher returns: it closes the connection and fails
+// whatever is still queued or unconfirmed with ErrClosed.
+func (s *Sender) finish(c *conn) {
+	if c != nil {
+		s.closeConn(c)
+	}
+	s.mu.Lock()
+	s.closed = true
+	rest := append(s.unconfirmed, s.queue...)
+	s.unsent = s.queued
+	s.queue, s.unconfirmed, s.queued, s.inflight = nil, nil, 0, 0
+	s.mu.Unlock()
+	for _, b := range rest {
+		b.done <- ErrClosed
+	}
+	if s.unsent > 0 {
+		s.log.Error("closed with lines not sent", "lines", s.unsent)
+	}
+	s.cancelAbort() // release the context
 }
 
 // errAborted ends a flush interrupted by Close.
@@ -418,27 +507,6 @@ func (s *Sender) pace(chunk []*batch) bool {
 	}
 	s.paceAt = s.paceAt.Add(time.Duration(float64(lines) / float64(rate) * float64(time.Second)))
 	return true
-}
-
-// finish runs when the flusher returns: it closes the connection and fails
-// whatever is still queued with ErrClosed.
-func (s *Sender) finish(c *conn) {
-	if c != nil {
-		s.closeConn(c)
-	}
-	s.mu.Lock()
-	s.closed = true
-	rest := s.queue
-	s.unsent = s.queued
-	s.queue, s.queued, s.inflight = nil, 0, 0
-	s.mu.Unlock()
-	for _, b := range rest {
-		b.done <- ErrClosed
-	}
-	if s.unsent > 0 {
-		s.log.Error("closed with lines not sent", "lines", s.unsent)
-	}
-	s.cancelAbort() // release the context
 }
 
 // Name identifies the sink in logs and errors.

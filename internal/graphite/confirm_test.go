@@ -1,0 +1,67 @@
+package graphite
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+)
+
+func TestMain(m *testing.M) {
+	ConfirmAfter = 20 * time.Millisecond // every test but the one below
+	os.Exit(m.Run())
+}
+
+// Carbon reads a batch and then goes away before the confirmation window
+// ends (a relay stopped right after the write): Send must not report
+// delivery, and the batch must be sent again on a new connection.
+func TestUnconfirmedBatchResent(t *testing.T) {
+	defer func(d time.Duration) { ConfirmAfter = d }(ConfirmAfter)
+	ConfirmAfter = 500 * time.Millisecond
+	carbon := haproxytest.NewCarbon(t)
+	s := newTestSender(t, testConfig(carbon.Port()))
+	ms := batchOf("confirm", 50, 1500000000)
+	ch := sendAsync(s, context.Background(), ms)
+	carbon.WaitLines(t, 50, waitLong)
+	carbon.CloseConns() // gone before ConfirmAfter passed
+	select {
+	case err := <-ch:
+		if got := len(carbon.Lines()); got < 100 {
+			t.Fatalf("Send returned %v after one unconfirmed write (%d lines received)", err, got)
+		}
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := result(t, ch); err != nil {
+		t.Fatal(err)
+	}
+	lines := carbon.Lines()
+	if len(lines) != 100 {
+		t.Fatalf("carbon received %d lines, want the batch twice (100)", len(lines))
+	}
+	want := linesOf(ms)
+	for i := range 50 {
+		if lines[50+i] != want[i] {
+			t.Fatalf("resent line %d = %q, want %q", i, lines[50+i], want[i])
+		}
+	}
+	if st := s.Stats(); st.Sent != 50 || st.Queued != 0 {
+		t.Errorf("stats = %+v, want 50 sent (confirmed once), 0 queued", st)
+	}
+}
+
+// Send waits for the confirmation window, not just the write.
+func TestSendWaitsForConfirmation(t *testing.T) {
+	defer func(d time.Duration) { ConfirmAfter = d }(ConfirmAfter)
+	ConfirmAfter = 300 * time.Millisecond
+	carbon := haproxytest.NewCarbon(t)
+	s := newTestSender(t, testConfig(carbon.Port()))
+	start := time.Now()
+	if err := s.Send(context.Background(), batchOf("wait", 10, 1500000000)); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < ConfirmAfter {
+		t.Fatalf("Send returned after %v, before the %v confirmation window", took, ConfirmAfter)
+	}
+}
