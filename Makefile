@@ -35,6 +35,14 @@ demo: deps build
 bench: deps build
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 
+# The fault suite in its long form (a 5-minute carbon outage); make test
+# runs the short form (60 s). Prints the table of figures.
+faults: deps
+	HAPROXYSTATS_FAULTS=long HAPROXYSTATS_FAULTS_TABLE=$(CURDIR)/faults-table.txt \
+	HAPROXYSTATS_HAPROXY=$$(command -v haproxy) HAPROXYSTATS_RELAY=$$(command -v carbon-c-relay) \
+		$(GO) test -count=1 -v -timeout 40m -run TestFaults ./e2e/ | grep -v '^=== '
+	@cat faults-table.txt
+
 fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzParseStat -fuzztime=60s ./internal/stats/
 	$(GO) test -run=NONE -fuzz=FuzzParseInfo -fuzztime=60s ./internal/stats/

@@ -52,6 +52,7 @@ type HAProxy struct {
 	SocketDir string
 	Sockets   []string // one stats socket per process
 	cmds      []*exec.Cmd
+	bin, file string
 }
 
 // StartHAProxy starts n haproxy processes running cfg, a configuration
@@ -61,11 +62,12 @@ type HAProxy struct {
 func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
 	t.Helper()
 	dir := t.TempDir()
-	h := &HAProxy{SocketDir: filepath.Join(dir, "sockets")}
+	h := &HAProxy{SocketDir: filepath.Join(dir, "sockets"), bin: bin}
 	if err := os.Mkdir(h.SocketDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "haproxy.cfg")
+	h.file = file
 	global := "global\n    stats socket \"${SOCK}\" mode 600 level user\n    stats timeout 10s\n\n"
 	if err := os.WriteFile(file, []byte(global+cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -76,26 +78,52 @@ func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
 	for i := range n {
-		sock := filepath.Join(h.SocketDir, "admin"+strconv.Itoa(i+1)+".sock")
-		cmd := exec.Command(bin, "-db", "-f", file)
-		cmd.Env = append(os.Environ(), "SOCK="+sock)
-		var logs strings.Builder
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		h.cmds = append(h.cmds, cmd)
-		h.Sockets = append(h.Sockets, sock)
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-		waitSocket(t, sock, &logs)
+		h.Sockets = append(h.Sockets, filepath.Join(h.SocketDir, "admin"+strconv.Itoa(i+1)+".sock"))
+		h.cmds = append(h.cmds, h.start(t, h.Sockets[i]))
+		waitSocket(t, h.Sockets[i], nil)
 	}
 	return h
 }
 
+func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(h.bin, append([]string{"-db", "-f", h.file}, extra...)...)
+	cmd.Env = append(os.Environ(), "SOCK="+sock)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd
+}
+
+// Reload replaces process i the way an init script reloads HAProxy: a
+// new process starts with -sf, takes over the listeners and the stats
+// socket path, and the old one finishes its connections and exits. It
+// returns once the old process is gone.
+func (h *HAProxy) Reload(t testing.TB, i int) {
+	t.Helper()
+	old := h.cmds[i]
+	h.cmds[i] = h.start(t, h.Sockets[i], "-sf", strconv.Itoa(old.Process.Pid))
+	done := make(chan struct{})
+	go func() {
+		old.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("old haproxy process did not exit after -sf")
+	}
+	waitSocket(t, h.Sockets[i], nil)
+}
+
 func waitSocket(t testing.TB, path string, logs fmt.Stringer) {
+	if logs == nil {
+		logs = &strings.Builder{}
+	}
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
