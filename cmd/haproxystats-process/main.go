@@ -1,7 +1,8 @@
 // Command haproxystats-process follows the spool written by
 // haproxystats-pull, turns every snapshot into Graphite metrics
 // aggregated across HAProxy processes, sends them to Graphite (and
-// local-store), and removes each snapshot once every sink accepted it.
+// local-store and Kafka, when configured), and removes each snapshot once
+// every sink accepted it.
 package main
 
 import (
@@ -11,12 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/localstore"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/process"
@@ -68,6 +71,15 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	if cfg.LocalStore != nil {
 		sinks = append(sinks, localstore.New(*cfg.LocalStore))
 	}
+	var producer *kafka.Sink
+	if cfg.Kafka != nil {
+		producer, err = kafka.New(*cfg.Kafka, kafka.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		sinks = append(sinks, producer)
+	}
 	p := process.New(cfg.Process, options(cfg, host), sinks, log)
 
 	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
@@ -78,9 +90,18 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	p.Run(ctx, snapshots)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var closing sync.WaitGroup
+	if producer != nil {
+		closing.Go(func() {
+			if err := producer.Close(sctx); err != nil {
+				log.Warn("kafka records not all acknowledged at exit; those snapshots stay on disk", "err", err)
+			}
+		})
+	}
 	if err := sender.Close(sctx); err != nil {
 		log.Warn("graphite queue not fully flushed at exit; those snapshots stay on disk", "err", err)
 	}
+	closing.Wait()
 	log.Info("exiting with status 0")
 	return 0
 }

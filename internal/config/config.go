@@ -101,6 +101,8 @@ type Config struct {
 	Graphite Graphite
 	// LocalStore is nil unless a [local-store] section exists.
 	LocalStore *LocalStore
+	// Kafka is nil unless a [kafka] section exists.
+	Kafka *Kafka
 	// Groups are the [frontend-groups], [backend-groups] and
 	// [server-groups] entries, in file order, without the keys that
 	// [DEFAULT] also has.

@@ -24,6 +24,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("[DEFAULT]\na = ${b}\nb = ${a}\n[pull]\nx = ${DEFAULT:a}$\n"))
 	f.Add([]byte("[x]\na = 1\n  2\n\n[x]\nA: 3\n"))
 	f.Add([]byte("[local-store]\n[process]\nfrontend-metrics = scur  bin\n"))
+	f.Add([]byte("[kafka]\nbrokers = k:9092,[::1]:1,\nacks = Leader\ntls = on\ntls-ca-file = /nonexistent\nsasl-mechanism = plain\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "fuzz.conf")
 		if err := os.WriteFile(path, data, 0o644); err != nil {

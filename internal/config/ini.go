@@ -110,6 +110,7 @@ func Load(file string, mustExist bool, dir string) (*File, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	f.addKafkaDefaults()
 	return f, nil
 }
 

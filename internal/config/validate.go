@@ -35,6 +35,7 @@ var knownOptions = map[string]map[string]bool{
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
 		"group-namespace-double-writes", "max-lines-per-second"),
 	"local-store": set("dir"),
+	KafkaSection:  kafkaOptions,
 }
 
 func set(names ...string) map[string]bool {
@@ -57,7 +58,8 @@ func set(names ...string) map[string]bool {
 // each, such as "[graphite] unknown option 'prefix_hostname' ignored";
 // it is returned whether or not err is nil.
 //
-// Config does no I/O; the process program also calls CheckSrcDir.
+// Config does no I/O but reading the TLS files [kafka] names; the
+// process program also calls CheckSrcDir.
 func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 	d := newDecoder(f)
 	cfg = new(Config)
@@ -72,6 +74,9 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		d.graphite(&cfg.Graphite)
 		d.metricLists(&cfg.Process)
 		cfg.LocalStore = d.localStore()
+		var kw []string
+		cfg.Kafka, kw = d.kafka()
+		warnings = append(warnings, kw...)
 	default:
 		return nil, nil, fmt.Errorf("config for unknown program %d", int(p))
 	}

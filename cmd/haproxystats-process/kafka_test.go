@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
+)
+
+// With a [kafka] section, a queued snapshot reaches carbon and the topic,
+// from one parse, and leaves the spool.
+func TestRunWithKafka(t *testing.T) {
+	base := t.TempDir()
+	snap := filepath.Join(base, "incoming", "1500000000")
+	os.MkdirAll(snap, 0o755)
+	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(snap, f), b, 0o644)
+	}
+	carbon := haproxytest.NewCarbon(t)
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "lb-stats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	conf := filepath.Join(base, "p.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\n"+
+		"[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n"+
+		"[kafka]\nbrokers = %s\ntopic = lb-stats\nformat = json\n",
+		base, carbon.Port(), strings.Join(cluster.ListenAddrs(), ","))), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	carbon.WaitLines(t, 150, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(snap); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Fatalf("snapshot still queued; log:\n%s", stderr.String())
+	}
+
+	hostname, _ := os.Hostname()
+	key := kafka.HostKey(true, hostname)
+	want := fmt.Sprintf(`{"path":"loadbalancers.haproxy.frontend.www_example_com.stot","value":160,"timestamp":1500000000,"host":%q}`, key)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("lb-stats"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	for found := false; !found; {
+		fs := cl.PollFetches(cctx)
+		if cctx.Err() != nil {
+			t.Fatalf("topic has no record %s", want)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			found = found || string(r.Value) == want
+			if string(r.Key) != key {
+				t.Errorf("record key %q, want %q", r.Key, key)
+			}
+		})
+	}
+}
+
+func TestRunKafkaConfigErrors(t *testing.T) {
+	base := t.TempDir()
+	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
+	conf := filepath.Join(base, "p.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\n[kafka]\nacks = every\ntls = on\ntls-ca-file = %s/ca.pem\n", base, base)), 0o644)
+	code, _, errOut := runArgs(context.Background(), "-f", conf)
+	want := "invalid configuration, no value for option 'brokers' in the section 'kafka'\n" +
+		"invalid configuration, section:'kafka' option:'acks' error:must be one of all, leader, none, got 'every'\n" +
+		"invalid configuration, section:'kafka' option:'tls-ca-file' error:cannot read: open " + base + "/ca.pem: no such file or directory\n"
+	if code != 1 || errOut != want {
+		t.Errorf("exit %d, stderr\n%s\nwant exit 1 and\n%s", code, errOut, want)
+	}
+}
