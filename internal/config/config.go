@@ -123,6 +123,9 @@ type Server struct {
 	// Name is the file name prefix of the snapshot files: the base name of
 	// the socket path for unix, "<host>:<port>" (no brackets) for tcp.
 	Name string
+	// Master is set for master:// and master+tcp:// URLs: the socket is
+	// HAProxy's master CLI, through which every worker is reached.
+	Master bool
 }
 
 // Pull is the [pull] section, read by haproxystats-pull.
@@ -140,6 +143,10 @@ type Pull struct {
 	TmpDstDir    string        // tmp-dst-dir: staging, same filesystem
 	Workers      int           // workers: sockets fetched at once
 	QueueSize    int           // queue-size: pause while dst-dir holds more
+	// AllowPartial commits a round with the sockets that answered within
+	// pull-timeout, listing the others in the snapshot's manifest, instead
+	// of discarding it. allow-partial, new in the Go version.
+	AllowPartial bool
 }
 
 // Process is the [process] section, read by haproxystats-process.

@@ -49,7 +49,23 @@ func parseServer(elem string) (Server, string) {
 	if err != nil {
 		return Server{}, fmt.Sprintf("failed to parse %s, error:%v", where, err)
 	}
-	switch u.scheme {
+	// master:// and master+tcp:// name HAProxy's master CLI (HAProxy
+	// >= 1.8 started with -W -S): pull asks it for the worker list and
+	// reaches every worker, old ones included, through it.
+	scheme, master := u.scheme, false
+	switch scheme {
+	case "master":
+		scheme, master = "unix", true
+	case "master+tcp":
+		scheme, master = "tcp", true
+	}
+	s, msg := parseScheme(scheme, u, where)
+	s.Master = master
+	return s, msg
+}
+
+func parseScheme(scheme string, u pyURL, where string) (Server, string) {
+	switch scheme {
 	case "unix":
 		if u.path == "" {
 			return Server{}, "path is not set in " + where
@@ -72,7 +88,7 @@ func parseServer(elem string) (Server, string) {
 		p := strconv.Itoa(port)
 		return Server{Network: "tcp", Address: net.JoinHostPort(host, p), Name: host + ":" + p}, ""
 	}
-	return Server{}, "only unix and tcp type of servers are supported set in " + where
+	return Server{}, "only unix, tcp, master and master+tcp type of servers are supported set in " + where
 }
 
 // pyURL is the part of urllib's SplitResult the original uses.

@@ -25,7 +25,7 @@ var knownOptions = map[string]map[string]bool{
 	"paths": set("loglevel", "base-dir"),
 	"pull": set("loglevel", "socket-dir", "servers", "retries", "timeout",
 		"interval", "pull-timeout", "pull-interval", "buffer-limit", "dst-dir",
-		"tmp-dst-dir", "workers", "queue-size"),
+		"tmp-dst-dir", "workers", "queue-size", "allow-partial"),
 	"process": set("loglevel", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
@@ -111,6 +111,9 @@ func (d *decoder) pull(c *Pull) (warnings []string) {
 	c.TmpDstDir, _ = d.nonEmpty(s, "tmp-dst-dir")
 	c.Workers, _ = d.int(s, "workers", atLeast(1))
 	c.QueueSize, _ = d.int(s, "queue-size", atLeast(1))
+	if d.f.has(s, "allow-partial") { // new in the Go version: not in -p
+		c.AllowPartial, _ = d.bool(s, "allow-partial")
+	}
 	if !d.f.has(s, "socket-dir") && !d.f.has(s, "servers") {
 		d.fail("invalid configuration, no socket-dir and no servers in section 'pull': nothing to pull from")
 	}

@@ -15,16 +15,27 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 )
 
-// The commands haproxystats sends. Only read-only commands are ever sent.
+// The commands haproxystats sends. Only read-only commands are ever sent;
+// through the master CLI they are prefixed with "@!<pid> " to reach one
+// worker (WorkerCommand).
 const (
 	ShowInfo = "show info"
 	ShowStat = "show stat"
+	ShowProc = "show proc" // master CLI only
 )
+
+// WorkerCommand returns cmd addressed, through the master CLI, to the
+// worker with process id pid.
+func WorkerCommand(pid int, cmd string) string {
+	return "@!" + strconv.Itoa(pid) + " " + cmd
+}
 
 // ErrIncomplete means a reply did not end with the empty line HAProxy
 // sends after every answer: the dump was cut short.
@@ -75,6 +86,12 @@ func (c Client) Fetch(ctx context.Context, target config.Server, cmd string, w i
 	}
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
 		return 0, fmt.Errorf("send %q: %w", cmd, ctxErr(ctx, err))
+	}
+	// Half-close, as socat does at the end of its input: a worker's stats
+	// socket closes after one command anyway, but the master CLI waits for
+	// the client's end of input before it closes.
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 	chk := &checker{w: w}
 	buf := make([]byte, max(4096, min(c.BufferSize, 1<<20)))
@@ -147,9 +164,9 @@ func (c *checker) verify(cmd string) error {
 	switch {
 	case c.n == 0:
 		return errors.New("received zero data")
-	case cmd == ShowStat && !bytes.HasPrefix(c.head[:], []byte("# ")):
+	case strings.HasSuffix(cmd, ShowStat) && !bytes.HasPrefix(c.head[:], []byte("# ")):
 		return fmt.Errorf("reply to %q has no CSV header (starts with %q)", cmd, c.head[:min(c.n, 5)])
-	case cmd == ShowInfo && !bytes.Equal(c.head[:], []byte("Name:")):
+	case strings.HasSuffix(cmd, ShowInfo) && !bytes.Equal(c.head[:], []byte("Name:")):
 		return fmt.Errorf("reply to %q is not a show info dump (starts with %q)", cmd, c.head[:min(c.n, 5)])
 	case c.n < 2 || c.tail != [2]byte{'\n', '\n'}:
 		return ErrIncomplete

@@ -35,6 +35,8 @@ type Socket struct {
 	commands []string          // every command received; guarded by mu
 	conns    map[net.Conn]bool // open connections; guarded by mu
 	wg       sync.WaitGroup
+	closing  chan struct{} // closed by Close: hung answers end
+	once     sync.Once
 }
 
 // UnixSocket starts a fake stats socket at dir/name that answers
@@ -66,6 +68,7 @@ func serve(t testing.TB, ln net.Listener, info, stat []byte) *Socket {
 		ln:      ln,
 		replies: map[string][]byte{"show info": info, "show stat": stat},
 		conns:   map[net.Conn]bool{},
+		closing: make(chan struct{}),
 	}
 	s.wg.Add(1)
 	go s.accept()
@@ -81,6 +84,14 @@ func (s *Socket) Set(b Behavior, delay time.Duration) {
 	s.behavior, s.delay = b, delay
 }
 
+// SetReply makes the socket answer cmd with reply, as a master CLI
+// answers "show proc" or "@!<pid> show stat".
+func (s *Socket) SetReply(cmd string, reply []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replies[cmd] = reply
+}
+
 // Commands returns every command received so far, in order.
 func (s *Socket) Commands() []string {
 	s.mu.Lock()
@@ -90,6 +101,7 @@ func (s *Socket) Commands() []string {
 
 // Close stops the listener and closes every open connection.
 func (s *Socket) Close() {
+	s.once.Do(func() { close(s.closing) })
 	s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -147,9 +159,21 @@ func (s *Socket) answer(c net.Conn) {
 	}
 	switch b {
 	case Hang:
-		buf := make([]byte, 1)
-		c.Read(buf) // until the client gives up and closes
-		return
+		// Like a stuck HAProxy: ignore the client, whatever it does,
+		// until the test ends or the behaviour changes.
+		for {
+			select {
+			case <-s.closing:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			s.mu.Lock()
+			still := s.behavior == Hang
+			s.mu.Unlock()
+			if !still {
+				return
+			}
+		}
 	case Truncate:
 		reply = reply[:len(reply)/2]
 	case Garbage:

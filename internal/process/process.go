@@ -249,6 +249,14 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	for name, v := range pulled {
 		self(name, v)
 	}
+	if missing, ok, merr := spool.ReadManifest(path); merr != nil {
+		log.Warn("cannot read the snapshot's manifest", "err", merr)
+	} else if ok {
+		if len(missing) > 0 {
+			log.Warn("partial snapshot: some sockets are missing", "missing", missing)
+		}
+		self("SocketsMissing", float64(len(missing)))
+	}
 	self("SnapshotsWaiting", float64(p.q.waiting()))
 	self("SnapshotsFailed", float64(p.Failed.Load()))
 	self("FilesRejected", float64(p.Rejected.Load()))

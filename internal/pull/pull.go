@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -107,15 +108,18 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	}
 	name := spool.Name(now.Unix())
 	tmp := filepath.Join(p.cfg.TmpDstDir, name)
-	err := p.fetchAll(ctx, targets, tmp)
+	res, err := p.fetchAll(ctx, targets, tmp)
 	if err == nil {
-		err = p.writeStats(tmp, now)
+		err = p.writeStats(tmp, now, res)
 	}
 	if err == nil {
 		var dst string
 		if dst, err = spool.Commit(tmp, p.cfg.DstDir); err == nil {
 			p.Committed.Add(1)
 			p.noteDisk(nil)
+			if len(res.missing) > 0 {
+				p.log.Warn("partial round committed without some sockets", "dir", dst, "missing", res.missing)
+			}
 			p.log.Info("statistics are stored", "dir", dst, "sockets", len(targets), "took", time.Since(now).Round(time.Millisecond))
 			return
 		}
@@ -139,13 +143,20 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 
 // writeStats leaves the puller's counters in the snapshot (see
 // spool.PullStatsFile); this round counts as committed.
-func (p *Puller) writeStats(dir string, began time.Time) error {
-	err := spool.WritePullStats(dir, map[string]float64{
+func (p *Puller) writeStats(dir string, began time.Time, res roundResult) error {
+	counters := map[string]float64{
 		"PullRoundsCommitted": float64(p.Committed.Load() + 1),
 		"PullRoundsFailed":    float64(p.Failed.Load()),
 		"PullRoundsSkipped":   float64(p.Skipped.Load()),
 		"PullWallClockTime":   math.Round(time.Since(began).Seconds()*1e6) / 1e6,
-	})
+	}
+	if res.masters.masters > 0 {
+		counters["MasterWorkers"] = float64(res.masters.workers)
+		counters["MasterOldWorkers"] = float64(res.masters.oldWorkers)
+		counters["MasterOldestWorkerAge"] = res.masters.oldestAge.Seconds()
+		counters["MasterReloads"] = float64(res.masters.reloads)
+	}
+	err := spool.WritePullStats(dir, counters)
 	if err != nil {
 		return &writeError{fmt.Errorf("write pull stats: %w", err)}
 	}
@@ -198,43 +209,120 @@ type writeError struct{ err error }
 func (e *writeError) Error() string { return e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
-// fetchAll fetches both replies of every target into dir, concurrently
-// (at most workers at once), within pull-timeout. The first failure
-// cancels the rest.
-func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir string) error {
+// unit is one HAProxy process to query: a stats socket, or one worker
+// reached through a master CLI.
+type unit struct {
+	target config.Server
+	name   string // file name prefix in the snapshot
+	pid    int    // the worker behind a master CLI; 0 for a plain socket
+}
+
+func (u unit) command(cmd string) string {
+	if u.pid != 0 {
+		return haproxy.WorkerCommand(u.pid, cmd)
+	}
+	return cmd
+}
+
+// roundResult is what a round found besides the reply files.
+type roundResult struct {
+	missing []string // "<name>: <reason>" of units left out (allow-partial)
+	masters masterStats
+}
+
+// fetchAll fetches both replies of every unit into dir, concurrently (at
+// most workers requests at once), within pull-timeout. By default the
+// first failure cancels the rest and fails the round. With allow-partial,
+// a unit that fails is left out (its files removed, its name and the
+// cause listed), and the round fails only if no unit answered.
+func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir string) (roundResult, error) {
+	var res roundResult
 	if err := os.RemoveAll(dir); err != nil {
-		return &writeError{fmt.Errorf("clear %s: %w", dir, err)}
+		return res, &writeError{fmt.Errorf("clear %s: %w", dir, err)}
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		return &writeError{fmt.Errorf("failed to make directory: %w", err)}
+		return res, &writeError{fmt.Errorf("failed to make directory: %w", err)}
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, p.cfg.PullTimeout, fmt.Errorf("pull-timeout of %v reached", p.cfg.PullTimeout))
 	defer cancel()
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(p.cfg.Workers)
-	for _, t := range targets {
-		for _, cmd := range []string{haproxy.ShowInfo, haproxy.ShowStat} {
-			g.Go(func() error { return p.fetch(ctx, t, cmd, dir) })
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+
+	var mu sync.Mutex
+	var firstErr error
+	fail := func(name string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		res.missing = append(res.missing, name+": "+err.Error())
+		if !p.cfg.AllowPartial {
+			abort(err)
 		}
 	}
-	return g.Wait()
+
+	units, masters := p.expand(ctx, targets, fail)
+	res.masters = masters
+	var g errgroup.Group
+	g.SetLimit(p.cfg.Workers)
+	var okUnits atomic.Int64
+	for _, u := range units {
+		g.Go(func() error {
+			var inner errgroup.Group
+			for _, cmd := range []string{haproxy.ShowInfo, haproxy.ShowStat} {
+				inner.Go(func() error { return p.fetch(ctx, u, cmd, dir) })
+			}
+			if err := inner.Wait(); err != nil {
+				os.Remove(filepath.Join(dir, FileName(u.name, haproxy.ShowInfo)))
+				os.Remove(filepath.Join(dir, FileName(u.name, haproxy.ShowStat)))
+				fail(u.name, err)
+				return nil
+			}
+			okUnits.Add(1)
+			return nil
+		})
+	}
+	g.Wait()
+	var werr *writeError
+	switch {
+	case errors.As(firstErr, &werr):
+		return res, firstErr // the disk, not a socket: never a partial round
+	case firstErr != nil && !p.cfg.AllowPartial:
+		return res, firstErr
+	case okUnits.Load() == 0:
+		if firstErr == nil {
+			firstErr = errors.New("no socket to query")
+		}
+		return res, fmt.Errorf("no socket answered: %w", firstErr)
+	}
+	if p.cfg.AllowPartial {
+		if err := spool.WriteManifest(dir, res.missing); err != nil {
+			return res, &writeError{fmt.Errorf("write manifest: %w", err)}
+		}
+	}
+	return res, nil
 }
 
-func (p *Puller) fetch(ctx context.Context, t config.Server, cmd, dir string) error {
+func (p *Puller) fetch(ctx context.Context, u unit, cmd, dir string) error {
+	t := u.target
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s socket %s: %w", t.Network, t.Address, context.Cause(ctx))
 	}
-	path := filepath.Join(dir, FileName(t, cmd))
+	path := filepath.Join(dir, FileName(u.name, cmd))
 	f, err := os.Create(path)
 	if err != nil {
 		return &writeError{err}
 	}
-	n, err := p.client.Fetch(ctx, t, cmd, f)
+	n, err := p.client.Fetch(ctx, t, u.command(cmd), f)
 	if err != nil {
 		f.Close()
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Path == path {
 			return &writeError{fmt.Errorf("failed to write data: %w", err)}
+		}
+		if u.pid != 0 {
+			return fmt.Errorf("%s socket %s, worker %d: %w", t.Network, t.Address, u.pid, err)
 		}
 		return fmt.Errorf("%s socket %s: %w", t.Network, t.Address, err)
 	}
@@ -245,15 +333,15 @@ func (p *Puller) fetch(ctx context.Context, t config.Server, cmd, dir string) er
 	if err := f.Close(); err != nil {
 		return &writeError{fmt.Errorf("close %s: %w", path, err)}
 	}
-	p.log.Debug("reply stored", "socket", t.Address, "command", cmd, "bytes", n)
+	p.log.Debug("reply stored", "socket", t.Address, "command", u.command(cmd), "bytes", n)
 	return nil
 }
 
-// FileName is the name of the file that holds the reply of target to
-// cmd: "<name>_info" or "<name>_stat".
-func FileName(t config.Server, cmd string) string {
+// FileName is the name of the file that holds the reply to cmd of the
+// process whose files are named name: "<name>_info" or "<name>_stat".
+func FileName(name, cmd string) string {
 	if cmd == haproxy.ShowInfo {
-		return t.Name + "_info"
+		return name + "_info"
 	}
-	return t.Name + "_stat"
+	return name + "_stat"
 }

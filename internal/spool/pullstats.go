@@ -69,3 +69,48 @@ func ReadPullStats(dir string) (map[string]float64, error) {
 	}
 	return out, nil
 }
+
+// ManifestFile lists, in a snapshot committed by a partial round
+// ([pull] allow-partial), the sockets that are missing from it, one
+// "<name>: <reason>" line each. Hidden, like PullStatsFile.
+const ManifestFile = ".manifest"
+
+// WriteManifest writes missing into dir/ManifestFile and fsyncs it.
+func WriteManifest(dir string, missing []string) error {
+	var b bytes.Buffer
+	for _, m := range missing {
+		b.WriteString(strings.ReplaceAll(m, "\n", " "))
+		b.WriteByte('\n')
+	}
+	f, err := os.Create(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ReadManifest returns the missing sockets listed in dir/ManifestFile,
+// and whether the snapshot has a manifest at all.
+func ReadManifest(dir string) (missing []string, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if os.IsNotExist(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read manifest: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" {
+			missing = append(missing, l)
+		}
+	}
+	return missing, true, nil
+}
