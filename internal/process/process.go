@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -67,6 +68,8 @@ type Processor struct {
 	Rejected  atomic.Int64 // reply files rejected as corrupt or truncated
 	Retries   atomic.Int64 // deliveries retried after a sink refused
 
+	counters *counters.Tracker // offsets that keep counters monotonic across reloads
+
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
 	attempts map[string]int             // snapshot → failed deliveries; guarded by mu
@@ -76,8 +79,13 @@ type Processor struct {
 // sends to sinks.
 func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *Processor {
 	o.Log = log
+	tracker, err := counters.Open(counters.StatePath(cfg.SrcDir))
+	if err != nil {
+		log.Error("counter offsets lost: starting from zero", "err", err)
+		tracker, _ = counters.Open("")
+	}
 	return &Processor{
-		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(),
+		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker,
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
 		accepted:        map[string]map[string]bool{},
@@ -241,6 +249,17 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	if !produced {
 		return nil, errors.New("no usable statistics in any reply file")
 	}
+	missing, partial, merr := spool.ReadManifest(path)
+	if merr != nil {
+		log.Warn("cannot read the snapshot's manifest", "err", merr)
+	}
+	if workers := p.workers(infos, statFiles, ts, &o); workers != nil {
+		if len(missing) > 0 {
+			p.counters.Offset(ms) // a missing worker may still be alive
+		} else if err := p.counters.Apply(ts, workers, ms); err != nil {
+			log.Warn("cannot persist counter offsets", "err", err)
+		}
+	}
 	timed("WallClockTimeAllStats", start)
 	pulled, perr := spool.ReadPullStats(path)
 	if perr != nil {
@@ -249,9 +268,7 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	for name, v := range pulled {
 		self(name, v)
 	}
-	if missing, ok, merr := spool.ReadManifest(path); merr != nil {
-		log.Warn("cannot read the snapshot's manifest", "err", merr)
-	} else if ok {
+	if partial {
 		if len(missing) > 0 {
 			log.Warn("partial snapshot: some sockets are missing", "missing", missing)
 		}
@@ -270,6 +287,64 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	}
 	timed("TotalWallClockTime", start)
 	return ms, nil
+}
+
+// workers renders, for a snapshot taken through a master CLI (reply
+// files named "<socket>@<pid>_info"), each worker's counters alone, so
+// that counters.Tracker can keep the sums monotonic when a worker exits.
+// It returns nil for other snapshots.
+func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Options) []counters.Worker {
+	byID := map[string]*counters.Worker{}
+	var ids []string
+	add := func(f stats.File, suffix string) (*counters.Worker, bool) {
+		id := strings.TrimSuffix(f.Name, suffix)
+		if !strings.Contains(id, "@") {
+			return nil, false
+		}
+		w := byID[id]
+		if w == nil {
+			w = &counters.Worker{ID: id, Values: map[string]float64{}}
+			byID[id] = w
+			ids = append(ids, id)
+		}
+		return w, true
+	}
+	keep := func(w *counters.Worker, ms []metric.Metric) {
+		for _, m := range ms {
+			if counters.IsCounter(m.Path) {
+				w.Values[m.Path] = m.Value
+			}
+		}
+	}
+	quiet := *o
+	quiet.Log = slog.New(slog.DiscardHandler)
+	for _, f := range infos {
+		if w, ok := add(f, "_info"); ok {
+			ms, _ := stats.Daemon(nil, []stats.File{f}, ts, &quiet)
+			keep(w, ms)
+		}
+	}
+	for _, f := range statFiles {
+		w, ok := add(f, "_stat")
+		if !ok {
+			continue
+		}
+		sites, err := stats.ParseSites([]stats.File{f})
+		if err != nil {
+			continue
+		}
+		ms := sites.Frontends(nil, ts, &quiet)
+		ms = sites.Backends(ms, ts, &quiet)
+		keep(w, sites.Servers(ms, ts, &quiet))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]counters.Worker, len(ids))
+	for i, id := range ids {
+		out[i] = *byID[id]
+	}
+	return out
 }
 
 func readFiles(dir, suffix string) ([]stats.File, error) {

@@ -1,0 +1,176 @@
+// Package counters keeps the summed counters of HAProxy workers monotonic
+// across reloads. After a reload the new worker counts from zero and the
+// old one keeps counting until its last connection ends; while both are
+// listed the sum is right, but when the old worker exits its share leaves
+// the sum and every counter (stot, bin, hrsp_2xx, CumReq, ...) drops,
+// which a nonNegativeDerivative graph shows as a gap and then a spike.
+//
+// A Tracker remembers the last value of every counter of every worker;
+// when a worker is gone, its last values are added to a per-series
+// offset that is then added to the sum from that snapshot on. The state
+// is kept in a file, so a restart of the processor keeps the offsets.
+package counters
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+)
+
+// counterNames are the HAProxy fields that only grow during a worker's
+// life: `show stat` cumulative columns and `show info` cumulative fields.
+// Gauges, rates, maxima, limits and averages are not offset.
+var counterNames = map[string]bool{
+	// show stat
+	"stot": true, "bin": true, "bout": true, "dreq": true, "dresp": true,
+	"ereq": true, "econ": true, "eresp": true, "wretr": true, "wredis": true,
+	"chkfail": true, "chkdown": true, "downtime": true, "lbtot": true,
+	"hrsp_1xx": true, "hrsp_2xx": true, "hrsp_3xx": true, "hrsp_4xx": true,
+	"hrsp_5xx": true, "hrsp_other": true, "req_tot": true, "cli_abrt": true,
+	"srv_abrt": true, "comp_in": true, "comp_out": true, "comp_byp": true,
+	"comp_rsp": true, "conn_tot": true, "intercepted": true, "dcon": true,
+	"dses": true,
+	// show info
+	"CumConns": true, "CumReq": true, "CumSslConns": true,
+	"SslCacheLookups": true, "SslCacheMisses": true,
+}
+
+// IsCounter reports whether the datapoint at path is a counter: its last
+// component is a cumulative field, and it is not a per-process value
+// (daemon.process.<n>.*), which belongs to one worker anyway.
+func IsCounter(path string) bool {
+	name := path[strings.LastIndexByte(path, '.')+1:]
+	return counterNames[name] && !strings.Contains(path, ".daemon.process.")
+}
+
+// Worker is what one worker contributed to a snapshot: its counter
+// datapoints, rendered from its replies alone.
+type Worker struct {
+	ID     string // stable for the worker's life: "<master socket>@<pid>"
+	Values map[string]float64
+}
+
+// Tracker holds the offsets. It is safe for concurrent use; snapshots
+// must be applied oldest first, and an older snapshot than the newest
+// already applied gets the current offsets without changing them.
+type Tracker struct {
+	path string // state file; "" keeps the state in memory only
+
+	mu    sync.Mutex
+	state state // guarded by mu
+}
+
+type state struct {
+	Last    int64                         `json:"last"`    // newest snapshot applied
+	Workers map[string]map[string]float64 `json:"workers"` // worker → path → last value
+	Offsets map[string]float64            `json:"offsets"` // path → sum of vanished workers' last values
+}
+
+// Open loads the state file at path, or starts empty when it does not
+// exist. A corrupt file is an error: the caller decides.
+func Open(path string) (*Tracker, error) {
+	t := &Tracker{path: path, state: state{Workers: map[string]map[string]float64{}, Offsets: map[string]float64{}}}
+	if path == "" {
+		return t, nil
+	}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return t, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read counter state: %w", err)
+	}
+	if err := json.Unmarshal(b, &t.state); err != nil {
+		return nil, fmt.Errorf("read counter state %s: %w", path, err)
+	}
+	if t.state.Workers == nil {
+		t.state.Workers = map[string]map[string]float64{}
+	}
+	if t.state.Offsets == nil {
+		t.state.Offsets = map[string]float64{}
+	}
+	return t, nil
+}
+
+// Apply records the workers of the snapshot taken at ts, folds the
+// workers that are gone into the offsets, and adds the offsets to the
+// counter datapoints of ms (the sums over the present workers), in place.
+// It persists the state when it changed.
+func (t *Tracker) Apply(ts int64, workers []Worker, ms []metric.Metric) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changed := false
+	if ts > t.state.Last {
+		present := map[string]bool{}
+		for _, w := range workers {
+			present[w.ID] = true
+		}
+		for id, last := range t.state.Workers {
+			if present[id] {
+				continue
+			}
+			for p, v := range last {
+				t.state.Offsets[p] += v
+			}
+			delete(t.state.Workers, id)
+			changed = true
+		}
+		for _, w := range workers {
+			t.state.Workers[w.ID] = w.Values
+		}
+		t.state.Last = ts
+		changed = changed || len(workers) > 0
+	}
+	for i := range ms {
+		if off, ok := t.state.Offsets[ms[i].Path]; ok {
+			ms[i].Value += off
+		}
+	}
+	if changed {
+		return t.save()
+	}
+	return nil
+}
+
+// Offset adds the current offsets to the counter datapoints of ms without
+// changing the state: for a partial snapshot, where a missing worker may
+// not have exited.
+func (t *Tracker) Offset(ms []metric.Metric) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range ms {
+		if off, ok := t.state.Offsets[ms[i].Path]; ok {
+			ms[i].Value += off
+		}
+	}
+}
+
+// save writes the state atomically: a temporary file renamed over it.
+func (t *Tracker) save() error {
+	if t.path == "" {
+		return nil
+	}
+	b, err := json.Marshal(t.state)
+	if err != nil {
+		return err
+	}
+	tmp := t.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write counter state: %w", err)
+	}
+	if err := os.Rename(tmp, t.path); err != nil {
+		return fmt.Errorf("write counter state: %w", err)
+	}
+	return nil
+}
+
+// StatePath is where the processor keeps the state: beside src-dir, like
+// the quarantine directory.
+func StatePath(srcDir string) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(srcDir)), "counters.state")
+}
