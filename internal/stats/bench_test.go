@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -97,5 +98,94 @@ func BenchmarkDaemon(b *testing.B) {
 		if ms, err = Daemon(ms[:0], infos, 1, o); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchOptions are the options of the snapshot benchmarks.
+var benchOptions = &Options{Prefix: "loadbalancers.lb-01_example_com.haproxy", AggrServers: true}
+
+// BenchmarkAppendLine formats the metrics of a snapshot as Graphite
+// lines with metric.AppendLine into a reused buffer, as the Graphite
+// sender does with each batch.
+func BenchmarkAppendLine(b *testing.B) {
+	files, _ := snapshot(b)
+	s, err := ParseSites(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms := s.Frontends(nil, 1500000000, benchOptions)
+	ms = s.Backends(ms, 1500000000, benchOptions)
+	ms = s.Servers(ms, 1500000000, benchOptions)
+	buf := appendLines(nil, ms)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		buf = appendLines(buf[:0], ms)
+	}
+	b.ReportMetric(float64(len(ms))*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkEncode is the three site blocks formatted by an Encoder, in
+// memory (the buffer reused) and streamed in 64 KiB pieces to a writer.
+func BenchmarkEncode(b *testing.B) {
+	files, _ := snapshot(b)
+	s, err := ParseSites(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stream counter
+	for _, w := range []struct {
+		name string
+		w    io.Writer
+	}{{"memory", nil}, {"stream", &stream}} {
+		b.Run(w.name, func(b *testing.B) {
+			e := NewEncoder(w.w)
+			n, size := encodeSites(b, e, s)
+			size += stream.n // the bytes written, for stream
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				e.Reset(w.w)
+				encodeSites(b, e, s)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+}
+
+// counter is an io.Writer that counts what it is given.
+type counter struct{ n int }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += len(p)
+	return len(p), nil
+}
+
+func encodeSites(b *testing.B, e *Encoder, s *Sites) (lines, size int) {
+	e.Frontends(s, 1500000000, benchOptions)
+	e.Backends(s, 1500000000, benchOptions)
+	if err := e.Servers(s, 1500000000, benchOptions); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return e.Lines(), len(e.Bytes())
+}
+
+// BenchmarkSnapshotEncode is BenchmarkSnapshot with the lines formatted
+// by an Encoder in memory instead of built as metrics.
+func BenchmarkSnapshotEncode(b *testing.B) {
+	files, size := snapshot(b)
+	e := NewEncoder(nil)
+	b.ReportAllocs()
+	b.SetBytes(size)
+	for b.Loop() {
+		s, err := ParseSites(files)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Reset(nil)
+		encodeSites(b, e, s)
 	}
 }

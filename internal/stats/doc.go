@@ -2,13 +2,22 @@
 // `show stat` commands into Graphite datapoints: it parses them by field
 // and column name, aggregates the numbers across HAProxy processes (sums
 // and means), and derives the extra metrics of the original haproxystats.
-// It does no I/O.
+// It does no I/O of its own: an Encoder writes to the io.Writer its
+// caller gives it.
 //
 // For one snapshot directory, haproxystats-process calls Daemon with the
 // `show info` replies, then ParseSites with the `show stat` replies and,
 // on the result, Frontends, Backends and Servers, in that order
 // (BEHAVIOR.md §5.5). Each appends its lines, ending with its Metrics*
 // self-statistic; the caller adds the timing lines.
+//
+// For large configurations the same work can be done in bounded memory
+// (bench/ has the figures): a Builder takes the `show stat` replies one
+// at a time, so that only one need be in memory, and an Encoder writes
+// the lines of Daemon, Frontends, Backends and Servers directly as
+// Graphite plaintext, byte for byte what metric.Metric.AppendLine gives,
+// without building a metric.Metric or a path string per line, in pieces
+// of 64 KiB when it has a writer.
 //
 // The behaviour is the original's (BEHAVIOR.md §6) with the choices of
 // DECISIONS.md: master's averaging (time means only over processes with

@@ -143,7 +143,14 @@ type process struct {
 // 138 with per-process metrics and percentages) whenever no field is
 // missing.
 func Daemon(dst []metric.Metric, infos []File, ts int64, o *Options) ([]metric.Metric, error) {
-	o = o.orDefault()
+	e := emitter{dst: dst, ts: ts}
+	if err := emitDaemon(&e, infos, o.orDefault()); err != nil {
+		return dst, err
+	}
+	return e.done(), nil
+}
+
+func emitDaemon(e *emitter, infos []File, o *Options) error {
 	log := o.logger()
 	procs := make([]process, 0, len(infos))
 	for i, f := range infos {
@@ -155,7 +162,7 @@ func Daemon(dst []metric.Metric, infos []File, ts int64, o *Options) ([]metric.M
 		procs = append(procs, process{file: f.Name, info: info, num: float64(i + 1)})
 	}
 	if len(procs) == 0 {
-		return dst, fmt.Errorf("no daemon statistics in %d show info replies", len(infos))
+		return fmt.Errorf("no daemon statistics in %d show info replies", len(infos))
 	}
 	if nums, ok := processNums(procs); ok {
 		for i := range procs {
@@ -173,7 +180,6 @@ func Daemon(dst []metric.Metric, infos []File, ts int64, o *Options) ([]metric.M
 		}
 	}
 
-	e := emitter{dst: dst, ts: ts}
 	daemon := func(name string, v float64) {
 		e.path(o.Prefix, ".daemon.", name)
 		e.emit(v)
@@ -266,7 +272,7 @@ func Daemon(dst []metric.Metric, infos []File, ts int64, o *Options) ([]metric.M
 	n := e.n
 	e.path(o.Prefix, ".haproxystats.", "MetricsHAProxy")
 	e.emit(float64(n + 1))
-	return e.done(), nil
+	return nil
 }
 
 // processNums returns the Process_num of every process if all have one and

@@ -16,15 +16,27 @@ import (
 // time means omitted for want of traffic (DECISIONS.md #1 and #4), are not
 // counted, since no line was sent for them.
 
-// emitter appends metrics to dst. Paths are written into buf one after the
-// other and turned into strings in chunks, one allocation per chunk: each
-// Path is a substring of a chunk.
+// emitter appends datapoints either to dst, as metrics, or, for an
+// Encoder, to buf, as Graphite lines. In metric mode paths are written
+// into buf one after the other and turned into strings in chunks, one
+// allocation per chunk: each Path is a substring of a chunk. In line mode
+// buf holds whole lines, the path of the current one at its end, and is
+// handed to the Encoder's writer in pieces of about chunk bytes.
 type emitter struct {
 	dst  []metric.Metric
 	ts   int64
 	buf  []byte
-	ends []int // end in buf of each pending path; the pending metrics end dst
-	n    int   // metrics appended
+	ends []int // metric mode: end in buf of each pending path; the pending metrics end dst
+	n    int   // datapoints appended
+
+	enc  *Encoder // line mode when not nil
+	tail []byte   // line mode: " <ts>\n"
+
+	// The path stems of the current proxy or server, up to the metric
+	// name: one per head (see heads.of), stem i ending at stemEnd[i].
+	stem    []byte
+	stemEnd [2]int
+	nstem   int
 }
 
 const chunk = 32 << 10
@@ -36,11 +48,48 @@ func (e *emitter) path(parts ...string) {
 	}
 }
 
-// emit appends a metric whose path is what was written since the last emit.
+// stems sets the path stems of the next datapoints: each head of hs
+// followed by parts. hs holds one or two heads.
+func (e *emitter) stems(hs []string, parts ...string) {
+	e.stem = e.stem[:0]
+	for i, h := range hs {
+		e.stem = append(e.stem, h...)
+		for _, p := range parts {
+			e.stem = append(e.stem, p...)
+		}
+		e.stemEnd[i] = len(e.stem)
+	}
+	e.nstem = len(hs)
+}
+
+// emitStems appends one datapoint per stem: its path is the stem
+// followed by name.
+func (e *emitter) emitStems(name string, v float64) {
+	start := 0
+	for _, end := range e.stemEnd[:e.nstem] {
+		e.buf = append(e.buf, e.stem[start:end]...)
+		e.buf = append(e.buf, name...)
+		e.emit(v)
+		start = end
+	}
+}
+
+// emit appends a datapoint whose path is what was written since the last
+// emit.
 func (e *emitter) emit(v float64) {
+	e.n++
+	if e.enc != nil {
+		// metric.Metric.AppendLine, with the path already in place.
+		e.buf = append(e.buf, ' ')
+		e.buf = metric.AppendValue(e.buf, v)
+		e.buf = append(e.buf, e.tail...)
+		if len(e.buf) >= e.enc.size {
+			e.buf = e.enc.write(e.buf)
+		}
+		return
+	}
 	e.ends = append(e.ends, len(e.buf))
 	e.dst = append(e.dst, metric.Metric{Value: v, Time: e.ts})
-	e.n++
 	if len(e.buf) >= chunk {
 		e.flush()
 	}
@@ -60,10 +109,32 @@ func (e *emitter) flush() {
 	e.buf, e.ends = e.buf[:0], e.ends[:0]
 }
 
-// done sets the pending paths and returns dst.
+// done sets the pending paths and returns dst; in line mode it gives the
+// buffer back to the Encoder.
 func (e *emitter) done() []metric.Metric {
+	if e.enc != nil {
+		e.enc.buf = e.buf
+		e.enc.lines += e.n
+		return e.dst
+	}
 	e.flush()
 	return e.dst
+}
+
+// lineTail is a generous length of what follows the names in a line:
+// ".<metric> <value> <timestamp>\n".
+const lineTail = 48
+
+// grow makes room for n more datapoints whose paths are about width
+// bytes long. With an Encoder that writes as it goes there is nothing to
+// do: its buffer stays about one chunk long.
+func (e *emitter) grow(n, width int) {
+	switch {
+	case e.enc == nil:
+		e.dst = slices.Grow(e.dst, n)
+	case e.enc.w == nil:
+		e.buf = slices.Grow(e.buf, n*(width+lineTail))
+	}
 }
 
 // heads gives the path heads of a name: PREFIX, or the grouped head
@@ -106,6 +177,15 @@ func (h *heads) of(name string) []string {
 	}
 	h.buf[0] = h.prefix
 	return h.buf[:1]
+}
+
+// width is the length of the longest head.
+func (h *heads) width() int {
+	w := len(h.prefix)
+	for _, g := range h.grouped {
+		w = max(w, len(g))
+	}
+	return w
 }
 
 func (h *heads) max() int {
@@ -207,33 +287,34 @@ func listOr(list, def []string) []string {
 // frontend not excluded, in name order, the sums of the frontend metrics
 // in list order, then PREFIX.haproxystats.MetricsFrontend.
 func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	o = o.orDefault()
+	e := emitter{dst: dst, ts: ts}
+	s.frontends(&e, o.orDefault())
+	return e.done()
+}
+
+func (s *Sites) frontends(e *emitter, o *Options) {
 	t := s.fe
 	plan := s.plan(0, t.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
 	h := newHeads(o, frontendGroups)
-	e := emitter{dst: slices.Grow(dst, t.len()*len(plan)*h.max()+1), ts: ts}
+	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
 	lines := 0
 	for _, g := range t.order {
 		name := t.keys[g]
 		if o.ExcludeFrontends[name] {
 			continue
 		}
-		hs := h.of(name)
+		e.stems(h.of(name), ".frontend.", name, ".")
 		for _, c := range plan {
 			v, ok := t.value(g, c)
 			if !ok {
 				continue
 			}
-			for _, head := range hs {
-				e.path(head, ".frontend.", name, ".", c.name)
-				e.emit(v)
-			}
+			e.emitStems(c.name, v)
 			lines++
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsFrontend")
 	e.emit(float64(lines + 1))
-	return e.done()
 }
 
 // Backends appends the backend lines (BEHAVIOR.md §6.5, DECISIONS.md #1):
@@ -242,33 +323,34 @@ func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Me
 // rtime, ctime, qtime and ttime averaged over its rows with lbtot > 0
 // (omitted when there are none); then PREFIX.haproxystats.MetricsBackend.
 func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	o = o.orDefault()
+	e := emitter{dst: dst, ts: ts}
+	s.backends(&e, o.orDefault())
+	return e.done()
+}
+
+func (s *Sites) backends(e *emitter, o *Options) {
 	t := s.be
 	plan := s.plan(1, t.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
 	h := newHeads(o, backendGroups)
-	e := emitter{dst: slices.Grow(dst, t.len()*len(plan)*h.max()+1), ts: ts}
+	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".backend.")+t.avgName())
 	lines := 0
 	for _, g := range t.order {
 		name := t.keys[g]
 		if o.ExcludeBackends[name] {
 			continue
 		}
-		hs := h.of(name)
+		e.stems(h.of(name), ".backend.", name, ".")
 		for _, c := range plan {
 			v, ok := t.value(g, c)
 			if !ok {
 				continue
 			}
-			for _, head := range hs {
-				e.path(head, ".backend.", name, ".", c.name)
-				e.emit(v)
-			}
+			e.emitStems(c.name, v)
 			lines++
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsBackend")
 	e.emit(float64(lines + 1))
-	return e.done()
 }
 
 // Servers appends the server lines (BEHAVIOR.md §6.6, §6.7): the
@@ -279,7 +361,12 @@ func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Met
 // servers merged by name across all backends, excluded ones included,
 // with the default server metrics; then PREFIX.haproxystats.MetricsServer.
 func (s *Sites) Servers(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	o = o.orDefault()
+	e := emitter{dst: dst, ts: ts}
+	s.servers(&e, o.orDefault())
+	return e.done()
+}
+
+func (s *Sites) servers(e *emitter, o *Options) {
 	log := o.logger()
 	t := s.srv
 	plan := s.plan(2, t.cls, listOr(o.ServerMetrics, ServerMetrics), ServerAvgMetrics, ServerAvgTimeMetrics, log)
@@ -294,7 +381,7 @@ func (s *Sites) Servers(dst []metric.Metric, ts int64, o *Options) []metric.Metr
 		sh = newHeads(o, serverGroups)
 		size += agg.len() * len(aggPlan) * sh.max()
 	}
-	e := emitter{dst: slices.Grow(dst, size), ts: ts}
+	e.grow(size, h.width()+len(".backend..server.")+t.avgName())
 	lines := 0
 	order := t.order
 	// TotalServers: the servers of a backend are consecutive in order.
@@ -323,43 +410,37 @@ func (s *Sites) Servers(dst []metric.Metric, ts int64, o *Options) []metric.Metr
 		if i == 0 || px != last {
 			hs, last = h.of(px), px
 		}
+		e.stems(hs, ".backend.", px, ".server.", sv, ".")
 		for _, c := range plan {
 			v, ok := t.value(g, c)
 			if !ok {
 				continue
 			}
-			for _, head := range hs {
-				e.path(head, ".backend.", px, ".server.", sv, ".", c.name)
-				e.emit(v)
-			}
+			e.emitStems(c.name, v)
 			lines++
 		}
 	}
 	if agg != nil {
 		for _, g := range agg.order {
 			sv := agg.keys[g]
-			hs := sh.of(sv)
+			e.stems(sh.of(sv), ".server.", sv, ".")
 			for _, c := range aggPlan {
 				v, ok := agg.value(g, c)
 				if !ok {
 					continue
 				}
-				for _, head := range hs {
-					e.path(head, ".server.", sv, ".", c.name)
-					e.emit(v)
-				}
+				e.emitStems(c.name, v)
 				lines++
 			}
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsServer")
 	e.emit(float64(lines + 1))
-	return e.done()
 }
 
 // byServer merges the groups of a server table by server name alone.
 func (t *table) byServer() *table {
-	a := newTable(t.cls, 0)
+	a := newTable(t.cls, t.len()) // server names are mostly unique
 	n, nt := len(t.cls.cols), len(t.cls.times)
 	for g := range t.keys {
 		d := a.groupString(t.sv[g])

@@ -81,6 +81,22 @@ func newTable(cls *class, hint int) *table {
 
 func (t *table) len() int { return len(t.keys) }
 
+// avgName is the mean length of the names of a group: key, or for
+// servers both names.
+func (t *table) avgName() int {
+	if len(t.keys) == 0 {
+		return 0
+	}
+	n := 0
+	for _, k := range t.keys {
+		n += len(k)
+	}
+	if t.px != nil {
+		n -= 4 * len(t.keys) // the length prefix of serverKey
+	}
+	return n / len(t.keys)
+}
+
 // group returns the group of key, creating it if needed.
 func (t *table) group(key []byte) int32 {
 	if g, ok := t.index[string(key)]; ok {
@@ -186,33 +202,65 @@ func ParseStat(data []byte) (*Sites, error) {
 // type 2 servers (a row may be both, as in the original); other rows are
 // ignored. Names are sanitised ('.' → '_') and always treated as strings.
 func ParseSites(stats []File) (*Sites, error) {
-	s := &Sites{}
-	var ok []*stat
-	hint := 0
+	var b Builder
 	for _, f := range stats {
-		st, err := scanStat(f.Data)
-		if err != nil {
-			s.Rejected = append(s.Rejected, Rejection{Name: f.Name, Err: err})
-			continue
-		}
-		ok = append(ok, st)
-		s.Files = append(s.Files, f.Name)
-		hint = max(hint, st.rows)
+		b.Add(f)
 	}
-	s.fe = newTable(frontendClass, 0)
-	s.be = newTable(backendClass, 0)
-	s.srv = newTable(serverClass, hint)
-	if len(ok) == 0 {
+	return b.Sites()
+}
+
+// A Builder combines show stat replies given one at a time, so that a
+// caller may read each reply, add it and drop it before reading the
+// next: only one reply need be in memory at a time. ParseSites is a
+// Builder given every reply, and a Builder gives the same result. The
+// zero value is ready to use; a Builder is not safe for concurrent use.
+type Builder struct {
+	s       *Sites
+	p       parser
+	replies int
+}
+
+// Add checks one reply and, if it is a valid dump, aggregates its rows.
+// A reply that is not is listed in Rejected, contributes nothing, and
+// its *ParseError is returned. Add keeps no reference to f.Data.
+func (b *Builder) Add(f File) error {
+	b.replies++
+	if b.s == nil {
+		b.s = &Sites{fe: newTable(frontendClass, 0), be: newTable(backendClass, 0)}
+	}
+	s := b.s
+	st, err := scanStat(f.Data)
+	if err != nil {
+		s.Rejected = append(s.Rejected, Rejection{Name: f.Name, Err: err})
+		return err
+	}
+	if s.srv == nil {
+		s.srv = newTable(serverClass, st.rows)
+	}
+	s.Files = append(s.Files, f.Name)
+	s.absent = append(s.absent, b.p.file(s, st))
+	return nil
+}
+
+// Sites returns the combination of the replies added, as ParseSites
+// does: the error is non-nil only when no reply was usable. The Builder
+// must not be used afterwards.
+func (b *Builder) Sites() (*Sites, error) {
+	s := b.s
+	if s == nil {
+		s = &Sites{fe: newTable(frontendClass, 0), be: newTable(backendClass, 0)}
+	}
+	if s.srv == nil {
+		s.srv = newTable(serverClass, 0)
+	}
+	b.s = nil
+	if len(s.Files) == 0 {
 		errs := make([]error, 0, len(s.Rejected)+1)
-		errs = append(errs, fmt.Errorf("no usable show stat reply among %d", len(stats)))
+		errs = append(errs, fmt.Errorf("no usable show stat reply among %d", b.replies))
 		for _, r := range s.Rejected {
 			errs = append(errs, errors.New(r.String()))
 		}
 		return s, errors.Join(errs...)
-	}
-	var p parser
-	for _, st := range ok {
-		s.absent = append(s.absent, p.file(s, st))
 	}
 	s.fe.sortByKey()
 	s.be.sortByKey()
