@@ -154,12 +154,7 @@ func sumColumn(t *testing.T, sockets []string, pxname, svname, col string) float
 func TestEndToEnd(t *testing.T) {
 	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
 	front, app := haproxytest.FreePort(t), haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend www.example.com
+	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(haproxytest.Defaults+`frontend www.example.com
     bind 127.0.0.1:%d
     default_backend app
 backend app

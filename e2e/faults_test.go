@@ -85,12 +85,7 @@ func newFaultEnv(t *testing.T, spoolDir string) *faultEnv {
 	t.Helper()
 	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
 	front := haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend www
+	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(haproxytest.Defaults+`frontend www
     bind 127.0.0.1:%d
     default_backend app
 backend app

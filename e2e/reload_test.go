@@ -47,12 +47,7 @@ func TestReloadNoDip(t *testing.T) {
 	}()
 	front, slow, app := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
 	cfgFile := filepath.Join(dir, "haproxy.cfg")
-	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-frontend www
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf(haproxytest.Defaults+`frontend www
     bind 127.0.0.1:%d
     default_backend app
 frontend slow

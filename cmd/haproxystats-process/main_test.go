@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
@@ -19,39 +20,14 @@ func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr stri
 	return code, o.String(), e.String()
 }
 
-// The exact -p output of the original (BEHAVIOR.md §2.2).
-const defaults = `[DEFAULT]
-interval = 2
-loglevel = info
-retries = 2
-timeout = 1
-
-[graphite]
-backoff = 2
-connect-timeout = 1.0
-delay = 10
-fqdn = true
-interval = 1.8
-namespace = loadbalancers
-port = 3002
-prefix-hostname = true
-queue-size = 1000000
-retries = 3
-server = 127.0.0.1
-write-timeout = 1.0
-
-[paths]
-base-dir = /var/lib/haproxystats
-
-[process]
-aggr-server-metrics = false
-calculate-percentages = false
-liveness-check-interval = 10
-per-process-metrics = false
-src-dir = /var/lib/haproxystats/incoming
-workers = 4
-
-`
+// defaults is the exact -p output of the original (BEHAVIOR.md §2.2),
+// which internal/config's tests pin byte for byte; here the command's
+// wiring is checked against it.
+var defaults = func() string {
+	var b bytes.Buffer
+	config.PrintDefaults(&b, config.ProcessProgram)
+	return b.String()
+}()
 
 func TestPrintDefaults(t *testing.T) {
 	code, out, _ := runArgs(context.Background(), "-p")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
+	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
@@ -19,26 +20,14 @@ func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr stri
 	return code, o.String(), e.String()
 }
 
-// The exact -p output of the original (BEHAVIOR.md §2.2).
-const defaults = `[DEFAULT]
-interval = 2
-loglevel = info
-retries = 2
-timeout = 1
-
-[pull]
-buffer-limit = 6291456
-dst-dir = /var/lib/haproxystats/incoming
-interval = 0.5
-pull-interval = 10
-pull-timeout = 2
-queue-size = 360
-retries = 1
-timeout = 0.1
-tmp-dst-dir = /var/lib/haproxystats/incoming.tmp
-workers = 8
-
-`
+// defaults is the exact -p output of the original (BEHAVIOR.md §2.2),
+// which internal/config's tests pin byte for byte; here the command's
+// wiring is checked against it.
+var defaults = func() string {
+	var b bytes.Buffer
+	config.PrintDefaults(&b, config.PullProgram)
+	return b.String()
+}()
 
 func TestFlags(t *testing.T) {
 	ctx := context.Background()

@@ -34,6 +34,16 @@ func RelayBinary(t testing.TB) string {
 	return bin
 }
 
+// Defaults is the defaults section the tests' haproxy configurations
+// start with: HTTP mode, and timeouts long enough for a request held
+// open across a reload.
+const Defaults = `defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+`
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
@@ -66,23 +76,44 @@ func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
 	if err := os.Mkdir(h.SocketDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(dir, "haproxy.cfg")
-	h.file = file
-	global := "global\n    stats socket \"${SOCK}\" mode 600 level user\n    stats timeout 10s\n\n"
-	if err := os.WriteFile(file, []byte(global+cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	check := exec.Command(bin, "-c", "-q", "-f", file)
-	check.Env = append(os.Environ(), "SOCK="+filepath.Join(h.SocketDir, "check.sock"))
-	if out, err := check.CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s", err, out)
-	}
+	h.file = filepath.Join(dir, "haproxy.cfg")
+	h.write(t, h.file, cfg)
 	for i := range n {
 		h.Sockets = append(h.Sockets, filepath.Join(h.SocketDir, "admin"+strconv.Itoa(i+1)+".sock"))
 		h.cmds = append(h.cmds, h.start(t, h.Sockets[i]))
 		waitSocket(t, h.Sockets[i], nil)
 	}
 	return h
+}
+
+// global is the global section StartHAProxy and WriteConfig add.
+const global = "global\n    stats socket \"${SOCK}\" mode 600 level user\n    stats timeout 10s\n\n"
+
+// write writes cfg with the global section to file and checks it with
+// haproxy -c.
+func (h *HAProxy) write(t testing.TB, file, cfg string) {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(global+cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := exec.Command(h.bin, "-c", "-q", "-f", file)
+	check.Env = append(os.Environ(), "SOCK="+filepath.Join(h.SocketDir, "check.sock"))
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+}
+
+// WriteConfig replaces the configuration of h with cfg, a configuration
+// as StartHAProxy takes, after checking it with haproxy -c. The running
+// processes keep the old one; Reload replaces them with processes that
+// run cfg, as a reload after an edit of haproxy.cfg does.
+func (h *HAProxy) WriteConfig(t testing.TB, cfg string) {
+	t.Helper()
+	tmp := h.file + ".new"
+	h.write(t, tmp, cfg)
+	if err := os.Rename(tmp, h.file); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {

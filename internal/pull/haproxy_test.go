@@ -20,12 +20,7 @@ import (
 func TestRealHAProxy(t *testing.T) {
 	bin := haproxytest.HAProxyBinary(t)
 	port := haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, bin, 2, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend www.example.com
+	h := haproxytest.StartHAProxy(t, bin, 2, fmt.Sprintf(haproxytest.Defaults+`frontend www.example.com
     bind 127.0.0.1:%d
     default_backend app
 backend app

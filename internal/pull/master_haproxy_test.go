@@ -55,12 +55,7 @@ func TestRealMasterWorkerReload(t *testing.T) {
 	cfgFile := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`global
     stats socket %s/worker.sock mode 600 level user
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-frontend fe
+`+haproxytest.Defaults+`frontend fe
     bind 127.0.0.1:%d
     default_backend app
 backend app
