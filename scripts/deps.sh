@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine:
-# Debian's haproxy (2.6 on bookworm), carbon-c-relay and socat, then the
-# Go modules. Safe to run again: it installs only what is missing.
+# Debian's haproxy (2.6 on bookworm), carbon-c-relay, socat, curl and
+# promtool (package prometheus), then the Go modules. Safe to run again:
+# it installs only what is missing.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"
@@ -10,6 +11,7 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v carbon-c-relay >/dev/null || missing+=(carbon-c-relay)
 command -v socat >/dev/null || missing+=(socat)
 command -v curl >/dev/null || missing+=(curl)
+command -v promtool >/dev/null || missing+=(prometheus) # promtool check metrics, in the tests
 if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}" >&2
 	sudo=""
@@ -18,8 +20,8 @@ if ((${#missing[@]})); then
 	$sudo apt-get update -qq
 	# Debian's packages try to start their services; none must run here.
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-	# the haproxy package may have started its own service: stop it
-	if command -v service >/dev/null; then $sudo service haproxy stop >/dev/null 2>&1 || true; fi
+	# the haproxy and prometheus packages may have started their services: stop them
+	if command -v service >/dev/null; then for s in haproxy prometheus; do $sudo service $s stop >/dev/null 2>&1 || true; done; fi
 fi
 command -v go >/dev/null || { echo "deps: Go is not installed (need Go 1.26)" >&2; exit 1; }
 go mod download

@@ -2,7 +2,8 @@
 // haproxystats-pull, turns every snapshot into Graphite metrics
 // aggregated across HAProxy processes, sends them to Graphite (and
 // local-store and Kafka, when configured), and removes each snapshot once
-// every sink accepted it.
+// every sink accepted it. With a [prometheus] section it also serves the
+// newest snapshot on a Prometheus scrape endpoint.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/localstore"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/prometheus"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -66,6 +68,20 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		log.Info("received signal, stopping")
 	})
 
+	opts := options(cfg, host)
+	// The scrape endpoint listens first: a port in use or a bad web
+	// configuration file is a start-up error, before anything else runs.
+	var promServer *prometheus.Server
+	var promSink *prometheus.Sink
+	if cfg.Prometheus != nil {
+		plog := log.With("sink", "prometheus")
+		promSink = prometheus.New(opts, plog)
+		promServer, err = prometheus.Listen(*cfg.Prometheus, promSink.Handler(), plog)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	sender := graphite.New(cfg.Graphite, log.With("sink", "graphite"))
 	sinks := []process.Sink{sender}
 	if cfg.LocalStore != nil {
@@ -80,7 +96,10 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		}
 		sinks = append(sinks, producer)
 	}
-	p := process.New(cfg.Process, options(cfg, host), sinks, log)
+	if promSink != nil {
+		sinks = append(sinks, promSink)
+	}
+	p := process.New(cfg.Process, opts, sinks, log)
 
 	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
 	if err != nil {
@@ -91,6 +110,15 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var closing sync.WaitGroup
+	if promServer != nil {
+		// Last in the flow of data: scrapes were served until the workers
+		// were done; those in progress get the same bounded time.
+		closing.Go(func() {
+			if err := promServer.Shutdown(sctx); err != nil {
+				log.Warn("prometheus endpoint closed before its scrapes finished", "err", err)
+			}
+		})
+	}
 	if producer != nil {
 		closing.Go(func() {
 			if err := producer.Close(sctx); err != nil {

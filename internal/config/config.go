@@ -103,6 +103,8 @@ type Config struct {
 	LocalStore *LocalStore
 	// Kafka is nil unless a [kafka] section exists.
 	Kafka *Kafka
+	// Prometheus is nil unless a [prometheus] section exists.
+	Prometheus *Prometheus
 	// Groups are the [frontend-groups], [backend-groups] and
 	// [server-groups] entries, in file order, without the keys that
 	// [DEFAULT] also has.

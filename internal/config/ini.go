@@ -111,6 +111,7 @@ func Load(file string, mustExist bool, dir string) (*File, error) {
 		return nil, errors.Join(errs...)
 	}
 	f.addKafkaDefaults()
+	f.addPrometheusDefaults()
 	return f, nil
 }
 

@@ -34,8 +34,9 @@ var knownOptions = map[string]map[string]bool{
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
 		"group-namespace-double-writes", "max-lines-per-second"),
-	"local-store": set("dir"),
-	KafkaSection:  kafkaOptions,
+	"local-store":     set("dir"),
+	KafkaSection:      kafkaOptions,
+	PrometheusSection: prometheusOptions,
 }
 
 func set(names ...string) map[string]bool {
@@ -58,8 +59,9 @@ func set(names ...string) map[string]bool {
 // each, such as "[graphite] unknown option 'prefix_hostname' ignored";
 // it is returned whether or not err is nil.
 //
-// Config does no I/O but reading the TLS files [kafka] names; the
-// process program also calls CheckSrcDir.
+// Config does no I/O but reading the TLS files [kafka] names and the
+// web-config-file of [prometheus]; the process program also calls
+// CheckSrcDir.
 func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 	d := newDecoder(f)
 	cfg = new(Config)
@@ -77,6 +79,7 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		var kw []string
 		cfg.Kafka, kw = d.kafka()
 		warnings = append(warnings, kw...)
+		cfg.Prometheus = d.prometheus()
 	default:
 		return nil, nil, fmt.Errorf("config for unknown program %d", int(p))
 	}

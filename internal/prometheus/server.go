@@ -1,0 +1,88 @@
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+// Server is the HTTP server of the scrape endpoint.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	log  *slog.Logger
+	done chan struct{} // closed when the serving goroutine returned
+}
+
+// Listen checks the web configuration file of cfg (TLS certificates and
+// keys, basic authentication users), listens on cfg.Listen, and serves h
+// at cfg.Path, with a small page linking to it at "/", until Shutdown.
+// An error means nothing is listening.
+func Listen(cfg config.Prometheus, h http.Handler, log *slog.Logger) (*Server, error) {
+	if err := web.Validate(cfg.WebConfigFile); err != nil {
+		return nil, fmt.Errorf("prometheus: web-config-file %s: %w", cfg.WebConfigFile, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	page := []byte(`<html><head><title>haproxystats</title></head><body><h1>haproxystats</h1><p><a href="` +
+		html.EscapeString(cfg.Path) + `">Metrics</a></p></body></html>` + "\n")
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case cfg.Path:
+			h.ServeHTTP(w, r)
+		case "/":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write(page)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	s := &Server{
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		ln:   ln,
+		log:  log,
+		done: make(chan struct{}),
+	}
+	flags := &web.FlagConfig{
+		WebListenAddresses: &[]string{cfg.Listen},
+		WebSystemdSocket:   new(bool),
+		WebConfigFile:      &cfg.WebConfigFile,
+	}
+	go func() {
+		defer close(s.done)
+		if err := web.Serve(ln, s.srv, flags, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("prometheus endpoint stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops listening, lets the scrapes in progress finish until ctx
+// is done, then closes what is left, and returns once the server stopped.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+	return err
+}
