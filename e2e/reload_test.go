@@ -27,24 +27,7 @@ import (
 func TestReloadNoDip(t *testing.T) {
 	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
 	dir := t.TempDir()
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
+	silent := haproxytest.NewSilent(t) // keeps a request, and the old worker, alive
 	front, slow, app := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
 	cfgFile := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cfgFile, []byte(fmt.Sprintf(haproxytest.Defaults+`frontend www
@@ -130,12 +113,7 @@ prefix-hostname = false
 	time.Sleep(3 * time.Second)
 	masterCmd("reload") // the operator's reload
 	time.Sleep(4 * time.Second)
-	mu.Lock()
-	for _, c := range held { // the held request ends: the old worker exits
-		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-		c.Close()
-	}
-	mu.Unlock()
+	silent.Release() // the held request ends: the old worker exits
 	hc.Close()
 	time.Sleep(4 * time.Second)
 	close(stop)

@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"regexp"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
@@ -36,14 +34,9 @@ var command = cli.Command{
 	HasDir:  true,
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	os.Exit(run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { cli.Main(run) }
 
-// run returns the exit code. After the first signal, stop restores the
-// default handlers, so a second signal ends the process at once.
+// run is the command's body (cli.RunFunc).
 func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
 	cfg, warnings, done, code := command.Start(args, stdout, stderr)
 	if done {

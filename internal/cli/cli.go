@@ -4,11 +4,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 )
@@ -169,21 +173,27 @@ func (c Command) Start(args []string, stdout, stderr io.Writer) (cfg *config.Con
 	return cfg, warnings, false, 0
 }
 
-// Logger returns a text logger on w at the configured level: debug,
-// info, warning (warn), error, critical (fatal), notset.
+// Logger returns a text logger on w at the configured level (names as
+// config.Level reads them); an unknown name, which validation refuses,
+// logs at info.
 func Logger(w io.Writer, level string) *slog.Logger {
-	lv := new(slog.LevelVar)
-	switch strings.ToLower(level) {
-	case "debug", "notset":
-		lv.Set(slog.LevelDebug)
-	case "warning", "warn":
-		lv.Set(slog.LevelWarn)
-	case "error":
-		lv.Set(slog.LevelError)
-	case "critical", "fatal":
-		lv.Set(slog.LevelError + 4)
-	default:
-		lv.Set(slog.LevelInfo)
+	lv, ok := config.Level(level)
+	if !ok {
+		lv = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+// RunFunc is a command's body: it returns the exit code. After the first
+// signal ctx is done; stop then restores the default handlers, so that a
+// second signal ends the process at once.
+type RunFunc func(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int
+
+// Main runs run with SIGTERM, SIGINT and SIGHUP turned into ctx's end,
+// and exits with its code. Both commands' main is this one call.
+func Main(run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -190,4 +191,54 @@ func Query(t testing.TB, socket, cmd string) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// Silent is a backend server on 127.0.0.1 that accepts connections and
+// never answers until Release: a request through it stays in flight, and
+// keeps an old HAProxy worker alive after a reload.
+type Silent struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn // guarded by mu
+}
+
+// NewSilent starts a Silent server, closed by t.Cleanup.
+func NewSilent(t testing.TB) *Silent {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Silent{Listener: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); s.Release() })
+	return s
+}
+
+// Held returns how many connections it holds.
+func (s *Silent) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Release answers every held request with an empty 200 and closes it.
+func (s *Silent) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		c.Close()
+	}
+	s.conns = nil
 }

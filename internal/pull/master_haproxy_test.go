@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,29 +27,7 @@ func TestRealMasterWorkerReload(t *testing.T) {
 	dir := t.TempDir()
 	// A backend that accepts and never answers, so a request stays in
 	// flight across the reload.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	var mu sync.Mutex
-	var held []net.Conn
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	nheld := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(held)
-	}
+	silent := haproxytest.NewSilent(t)
 	front := haproxytest.FreePort(t)
 	cfgFile := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`global
@@ -84,7 +61,7 @@ backend app
 	}
 	defer client.Close()
 	fmt.Fprintf(client, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, "request reached the backend", func() bool { return nheld() > 0 })
+	waitFor(t, "request reached the backend", func() bool { return silent.Held() > 0 })
 
 	// reload is sent by the test (an operator), never by pull. The master
 	// re-executes itself: its CLI refuses connections for a moment.
@@ -127,12 +104,7 @@ backend app
 	}
 
 	// The request ends: the old worker exits and is no longer listed.
-	mu.Lock()
-	for _, c := range held {
-		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-		c.Close()
-	}
-	mu.Unlock()
+	silent.Release()
 	client.Close()
 	waitFor(t, "old worker gone", func() bool { return workers(master) == 1 })
 	p.Round(context.Background(), time.Unix(1500000001, 0))

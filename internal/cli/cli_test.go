@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+var process = Command{Name: "haproxystats-process", Program: config.ProcessProgram, HasDir: true}
+
+// The original's docopt accepted -f x, -fx, --file x and --file=x.
+func TestParseForms(t *testing.T) {
+	for _, args := range [][]string{
+		{"-f", "/etc/h.conf"}, {"-f/etc/h.conf"}, {"--file", "/etc/h.conf"}, {"--file=/etc/h.conf"}, {"-f=/etc/h.conf"},
+	} {
+		f, err := process.Parse(args)
+		if err != nil || f.File != "/etc/h.conf" || !f.FileGiven {
+			t.Errorf("Parse(%q) = %+v, %v", args, f, err)
+		}
+	}
+	f, err := process.Parse([]string{"-d", "/etc/h.d", "-P"})
+	if err != nil || f.Dir != "/etc/h.d" || !f.PrintConf || f.File != DefaultFile || f.FileGiven {
+		t.Errorf("Parse(-d -P) = %+v, %v", f, err)
+	}
+	for _, bad := range [][]string{{"-p", "-P"}, {"-x"}, {"-pv"}, {"--print=yes"}, {"file.conf"}, {"-d"}} {
+		if _, err := process.Parse(bad); !errors.Is(err, ErrUsage) {
+			t.Errorf("Parse(%q) = %v, want a usage error", bad, err)
+		}
+	}
+	pull := Command{Name: "haproxystats-pull", Program: config.PullProgram}
+	if _, err := pull.Parse([]string{"-d", "/x"}); !errors.Is(err, ErrUsage) {
+		t.Errorf("pull accepted -d: %v", err)
+	}
+	if !strings.Contains(pull.Usage(), "haproxystats-pull [-f <file> ] [-p | -P]") {
+		t.Errorf("pull usage = %q", pull.Usage())
+	}
+}
+
+func TestLoggerLevels(t *testing.T) {
+	for level, want := range map[string]slog.Level{
+		"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "warning": slog.LevelWarn, "warn": slog.LevelWarn,
+		"error": slog.LevelError, "critical": slog.LevelError + 4, "fatal": slog.LevelError + 4, "notset": slog.LevelDebug - 4,
+	} {
+		var b strings.Builder
+		log := Logger(&b, level)
+		if !log.Enabled(context.Background(), want) || log.Enabled(context.Background(), want-1) {
+			t.Errorf("Logger(%q) does not log from %v exactly", level, want)
+		}
+	}
+}
