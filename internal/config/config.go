@@ -166,6 +166,11 @@ type Process struct {
 
 	ExcludeFrontends string // exclude-frontends: file path, "" when unset
 	ExcludeBackends  string // exclude-backends: file path, "" when unset
+
+	// AllMetrics also emits every numeric show info field and show stat
+	// column outside the lists above, aggregated by the nature HAProxy's
+	// typed output gives it. all-metrics, new in the Go version.
+	AllMetrics bool
 }
 
 // Graphite is the [graphite] section.

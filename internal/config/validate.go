@@ -29,7 +29,7 @@ var knownOptions = map[string]map[string]bool{
 	"process": set("loglevel", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
-		"server-metrics", "exclude-frontends", "exclude-backends"),
+		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption),
 	"graphite": set("loglevel", "server", "port", "retries", "interval",
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
@@ -174,6 +174,7 @@ func (d *decoder) process(c *Process) {
 	c.LivenessCheckInterval, _ = d.duration(s, "liveness-check-interval", positive)
 	c.ExcludeFrontends, _ = d.str(s, "exclude-frontends")
 	c.ExcludeBackends, _ = d.str(s, "exclude-backends")
+	d.allMetrics(c)
 }
 
 // groups checks the grouping rules and reads the *-groups sections.

@@ -29,6 +29,12 @@ const (
 	ShowInfo = "show info"
 	ShowStat = "show stat"
 	ShowProc = "show proc" // master CLI only
+
+	// ShowInfoTyped and ShowStatTyped are the typed output format of the
+	// management guide, section 9.2: one field per line with its origin,
+	// nature and scope, which tells how to aggregate it.
+	ShowInfoTyped = "show info typed"
+	ShowStatTyped = "show stat typed"
 )
 
 // WorkerCommand returns cmd addressed, through the master CLI, to the
@@ -73,6 +79,9 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // connection, whatever its size; ctx bounds the whole exchange. A reply
 // that is empty, does not end with an empty line, or (for show stat) does
 // not start with the "# " header is an error: the caller must not use it.
+// Typed replies are checked likewise: `show info typed` starts with its
+// field 0, "0.Name.", and `show stat typed` with an object letter (F, B,
+// L or S) and a dot, or is only the empty line when there is no proxy.
 func (c Client) Fetch(ctx context.Context, target config.Server, cmd string, w io.Writer) (int64, error) {
 	conn, err := c.dial(ctx, target)
 	if err != nil {
@@ -142,7 +151,7 @@ func (c Client) dial(ctx context.Context, target config.Server) (net.Conn, error
 type checker struct {
 	w    io.Writer
 	n    int64
-	head [5]byte
+	head [7]byte
 	tail [2]byte
 }
 
@@ -166,8 +175,14 @@ func (c *checker) verify(cmd string) error {
 		return errors.New("received zero data")
 	case strings.HasSuffix(cmd, ShowStat) && !bytes.HasPrefix(c.head[:], []byte("# ")):
 		return fmt.Errorf("reply to %q has no CSV header (starts with %q)", cmd, c.head[:min(c.n, 5)])
-	case strings.HasSuffix(cmd, ShowInfo) && !bytes.Equal(c.head[:], []byte("Name:")):
+	case strings.HasSuffix(cmd, ShowInfo) && !bytes.HasPrefix(c.head[:], []byte("Name:")):
 		return fmt.Errorf("reply to %q is not a show info dump (starts with %q)", cmd, c.head[:min(c.n, 5)])
+	case strings.HasSuffix(cmd, ShowInfoTyped) && !bytes.Equal(c.head[:], []byte("0.Name.")):
+		return fmt.Errorf("reply to %q is not a typed show info dump (starts with %q)", cmd, c.head[:min(c.n, 7)])
+	case strings.HasSuffix(cmd, ShowStatTyped) && c.n == 1 && c.head[0] == '\n':
+		return nil // no proxy at all: only the final empty line
+	case strings.HasSuffix(cmd, ShowStatTyped) && (c.n < 2 || strings.IndexByte("FBLS", c.head[0]) < 0 || c.head[1] != '.'):
+		return fmt.Errorf("reply to %q is not a typed show stat dump (starts with %q)", cmd, c.head[:min(c.n, 7)])
 	case c.n < 2 || c.tail != [2]byte{'\n', '\n'}:
 		return ErrIncomplete
 	}

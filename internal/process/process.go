@@ -68,7 +68,8 @@ type Processor struct {
 	Rejected  atomic.Int64 // reply files rejected as corrupt or truncated
 	Retries   atomic.Int64 // deliveries retried after a sink refused
 
-	counters *counters.Tracker // offsets that keep counters monotonic across reloads
+	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
+	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -79,13 +80,19 @@ type Processor struct {
 // sends to sinks.
 func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *Processor {
 	o.Log = log
+	o.AllMetrics = o.AllMetrics || cfg.AllMetrics
 	tracker, err := counters.Open(counters.StatePath(cfg.SrcDir))
 	if err != nil {
 		log.Error("counter offsets lost: starting from zero", "err", err)
 		tracker, _ = counters.Open("")
 	}
+	natures, err := openNatures(NaturesStatePath(cfg.SrcDir))
+	if err != nil {
+		log.Warn("field natures learned before are lost: the built-in table applies until typed dumps arrive", "err", err)
+		natures = &natureStore{path: NaturesStatePath(cfg.SrcDir)} // rewritten at the next learning
+	}
 	return &Processor{
-		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker,
+		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures,
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
 		accepted:        map[string]map[string]bool{},
@@ -199,6 +206,7 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	}
 	o := p.opts
 	o.Log = log
+	o.Natures = p.natures(path, infos, log)
 	o.ExcludeFrontends = readExclude(p.cfg.ExcludeFrontends, log)
 	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
 	self := func(name string, v float64) {
@@ -224,7 +232,7 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	if len(statFiles) == 0 {
 		log.Warn("snapshot doesn't contain any files with site statistics")
 	} else {
-		sites, serr := stats.ParseSites(statFiles)
+		sites, serr := parseSites(statFiles, &o)
 		if sites != nil {
 			for _, r := range sites.Rejected {
 				p.Rejected.Add(1)
@@ -311,7 +319,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	}
 	keep := func(w *counters.Worker, ms []metric.Metric) {
 		for _, m := range ms {
-			if counters.IsCounter(m.Path) {
+			if counters.IsCounter(m.Path) || o.AllMetrics && extraCounter(o.Natures, m.Path) {
 				w.Values[m.Path] = m.Value
 			}
 		}
@@ -329,7 +337,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		if !ok {
 			continue
 		}
-		sites, err := stats.ParseSites([]stats.File{f})
+		sites, err := parseSites([]stats.File{f}, &quiet)
 		if err != nil {
 			continue
 		}
@@ -345,6 +353,22 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		out[i] = *byID[id]
 	}
 	return out
+}
+
+// parseSites parses the show stat replies, keeping the columns outside
+// the original's lists when all-metrics is on.
+func parseSites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
+	if o.AllMetrics {
+		return stats.ParseSitesAll(files, o.Natures, o.Log)
+	}
+	return stats.ParseSites(files)
+}
+
+// extraCounter reports whether the datapoint at path is a counter that
+// all-metrics adds: its last component is a per-process counter by its
+// nature, and it is not a per-process value.
+func extraCounter(n *stats.Natures, path string) bool {
+	return n.Counter(path[strings.LastIndexByte(path, '.')+1:]) && !strings.Contains(path, ".daemon.process.")
 }
 
 func readFiles(dir, suffix string) ([]stats.File, error) {

@@ -33,13 +33,15 @@ backend app
 	p.Round(context.Background(), time.Unix(1500000000, 0))
 	snap := filepath.Join(cfg.DstDir, "1500000000")
 	got := readDir(t, snap)
-	want := []string{".pull-stats", "admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
+	// First contact: the typed dumps too.
+	want := []string{".pull-stats", "admin1.sock_info", "admin1.sock_infotyped", "admin1.sock_stat", "admin1.sock_stattyped",
+		"admin2.sock_info", "admin2.sock_infotyped", "admin2.sock_stat", "admin2.sock_stattyped"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("snapshot = %v, want %v", got, want)
 	}
 	socat, err := exec.LookPath("socat")
 	for _, sock := range h.Sockets {
-		for _, cmd := range []string{"show info", "show stat"} {
+		for _, cmd := range []string{"show info", "show stat", "show info typed", "show stat typed"} {
 			var ref []byte
 			if err == nil {
 				c := exec.Command(socat, "-", "UNIX-CONNECT:"+sock)
@@ -50,13 +52,21 @@ backend app
 			} else {
 				ref = haproxytest.Query(t, sock, cmd)
 			}
-			name := filepath.Base(sock) + map[string]string{"show info": "_info", "show stat": "_stat"}[cmd]
+			name := filepath.Base(sock) + map[string]string{"show info": "_info", "show stat": "_stat",
+				"show info typed": "_infotyped", "show stat typed": "_stattyped"}[cmd]
 			b, rerr := os.ReadFile(filepath.Join(snap, name))
 			if rerr != nil {
 				t.Fatal(rerr)
 			}
 			compareShape(t, name, b, ref)
 		}
+	}
+	// Same version: no typed dumps in the next round.
+	p.Round(context.Background(), time.Unix(1500000001, 0))
+	got = readDir(t, filepath.Join(cfg.DstDir, "1500000001"))
+	want = []string{".pull-stats", "admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("second snapshot = %v, want %v", got, want)
 	}
 }
 
@@ -79,8 +89,8 @@ func compareShape(t *testing.T, name string, got, ref []byte) {
 	}
 	for i := range gl {
 		sep := []byte(",")
-		if bytes.HasSuffix([]byte(name), []byte("_info")) {
-			sep = []byte(":")
+		if bytes.HasSuffix([]byte(name), []byte("_info")) || bytes.HasSuffix([]byte(name), []byte("typed")) {
+			sep = []byte(":") // typed: "<object and field>:<tags>:<type>:<value>"
 		}
 		gk, _, _ := bytes.Cut(gl[i], sep)
 		rk, _, _ := bytes.Cut(rl[i], sep)

@@ -36,8 +36,9 @@ type Puller struct {
 	Failed    atomic.Int64 // rounds discarded because a request failed
 	Skipped   atomic.Int64 // rounds not pulled because the spool was full
 
-	suspended bool // the spool is full; owned by the round loop
-	diskErr   bool // the last round failed to write; owned by the round loop
+	suspended bool      // the spool is full; owned by the round loop
+	diskErr   bool      // the last round failed to write; owned by the round loop
+	typed     typedSeen // typed dumps fetched, per unit (typed.go)
 }
 
 // New returns a Puller for cfg that logs to log.
@@ -115,6 +116,7 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	if err == nil {
 		var dst string
 		if dst, err = spool.Commit(tmp, p.cfg.DstDir); err == nil {
+			p.typed.committed(res.typed, res.units)
 			p.Committed.Add(1)
 			p.noteDisk(nil)
 			if len(res.missing) > 0 {
@@ -228,6 +230,8 @@ func (u unit) command(cmd string) string {
 type roundResult struct {
 	missing []string // "<name>: <reason>" of units left out (allow-partial)
 	masters masterStats
+	units   map[string]bool   // names of the units of the round
+	typed   map[string]string // unit name → version whose typed dumps are settled
 }
 
 // fetchAll fetches both replies of every unit into dir, concurrently (at
@@ -264,6 +268,15 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 
 	units, masters := p.expand(ctx, targets, fail)
 	res.masters = masters
+	res.units, res.typed = map[string]bool{}, map[string]string{}
+	for _, u := range units {
+		res.units[u.name] = true
+	}
+	settled := func(name, version string) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.typed[name] = version
+	}
 	var g errgroup.Group
 	g.SetLimit(p.cfg.Workers)
 	var okUnits atomic.Int64
@@ -279,6 +292,7 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 				fail(u.name, err)
 				return nil
 			}
+			p.fetchTyped(ctx, u, dir, settled)
 			okUnits.Add(1)
 			return nil
 		})
@@ -305,11 +319,15 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 }
 
 func (p *Puller) fetch(ctx context.Context, u unit, cmd, dir string) error {
+	return p.fetchFile(ctx, u, cmd, filepath.Join(dir, FileName(u.name, cmd)))
+}
+
+// fetchFile stores the reply of u to cmd at path, synced.
+func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error {
 	t := u.target
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s socket %s: %w", t.Network, t.Address, context.Cause(ctx))
 	}
-	path := filepath.Join(dir, FileName(u.name, cmd))
 	f, err := os.Create(path)
 	if err != nil {
 		return &writeError{err}

@@ -278,7 +278,9 @@ func TestRunCadence(t *testing.T) {
 	}
 }
 
-// Only read-only commands ever reach HAProxy.
+// Only read-only commands ever reach HAProxy. The typed dumps are asked
+// on first contact; this fake HAProxy does not know them, so they are not
+// asked again.
 func TestOnlyReadOnlyCommands(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.SocketDir = t.TempDir()
@@ -288,11 +290,11 @@ func TestOnlyReadOnlyCommands(t *testing.T) {
 		p.Round(context.Background(), time.Unix(1500000000+i, 0))
 	}
 	cmds := s.Commands()
-	if len(cmds) != 6 {
-		t.Fatalf("commands = %v, want 6", cmds)
+	if len(cmds) != 7 {
+		t.Fatalf("commands = %v, want 7", cmds)
 	}
 	for _, c := range cmds {
-		if c != "show info" && c != "show stat" {
+		if c != "show info" && c != "show stat" && c != "show info typed" && c != "show stat typed" {
 			t.Errorf("command %q sent to HAProxy", c)
 		}
 	}
@@ -310,8 +312,8 @@ func TestDuplicateTargetsQueriedOnce(t *testing.T) {
 	}
 	p := newPuller(t, cfg)
 	p.Round(context.Background(), time.Unix(1500000000, 0))
-	if got := len(s.Commands()); got != 2 {
-		t.Errorf("socket reached twice got %d commands, want 2", got)
+	if got := len(s.Commands()); got != 3 { // show info, show stat, show info typed
+		t.Errorf("socket reached twice got %d commands, want 3", got)
 	}
 	got := readDir(t, filepath.Join(cfg.DstDir, "1500000000"))
 	want := []string{".pull-stats", "a.sock_info", "a.sock_stat", "a.sock~2_info", "a.sock~2_stat"}

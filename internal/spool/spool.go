@@ -1,7 +1,9 @@
 // Package spool is the on-disk queue between haproxystats-pull and
 // haproxystats-process. A snapshot is a directory named after the Unix
 // second of its pull round, holding one `<socket>_info` and one
-// `<socket>_stat` file per HAProxy stats socket.
+// `<socket>_stat` file per HAProxy stats socket and, on first contact
+// with a socket or when its HAProxy version changed, its typed dumps
+// `<socket>_infotyped` and `<socket>_stattyped`.
 //
 // The puller builds a snapshot in a staging directory, fsyncs its files,
 // and commits it with one rename into the spool directory, then fsyncs the
@@ -177,6 +179,13 @@ func Quarantine(snapshot, failedDir string) (string, error) {
 	}
 	return dst, SyncDir(filepath.Dir(snapshot))
 }
+
+// The suffixes of the typed dumps, `show info typed` and `show stat
+// typed`, in a snapshot. Files(dir, "_info") does not list them.
+const (
+	InfoTypedSuffix = "_infotyped"
+	StatTypedSuffix = "_stattyped"
+)
 
 // Files returns the snapshot's reply files ending in suffix ("_info" or
 // "_stat"), sorted by name; hidden files are ignored.

@@ -19,6 +19,13 @@
 // without building a metric.Metric or a path string per line, in pieces
 // of 64 KiB when it has a writer.
 //
+// With Options.AllMetrics (all-metrics, new in the Go version), the
+// numeric fields and columns outside the original's lists are emitted
+// too, each aggregated by the nature HAProxy's typed output gives it:
+// ParseTypedInfo and ParseTypedStat read `show info typed` and `show stat
+// typed` into Natures, ParseSitesAll keeps the extra columns, and
+// allmetrics.go documents the aggregation table.
+//
 // The behaviour is the original's (BEHAVIOR.md §6) with the choices of
 // DECISIONS.md: master's averaging (time means only over processes with
 // traffic, omitted when there is none), fields and columns absent from

@@ -231,6 +231,15 @@ func emitDaemon(e *emitter, infos []File, o *Options) error {
 			daemon(pc.title, percent(s, l))
 		}
 	}
+	var extra []infoExtra
+	if o.AllMetrics {
+		extra = infoExtras(infos, o)
+		for _, x := range extra {
+			if v, ok := x.value(procs); ok {
+				daemon(x.name, v)
+			}
+		}
+	}
 	if o.PerProcess {
 		var num []byte
 		proc := func(p process, name string, v float64) {
@@ -254,6 +263,11 @@ func emitDaemon(e *emitter, infos []File, o *Options) error {
 			for _, name := range DaemonAvgMetrics {
 				if v, ok := p.info[name]; ok {
 					proc(p, name, v)
+				}
+			}
+			for _, x := range extra {
+				if v, ok := p.info[x.field]; ok {
+					proc(p, x.name, v)
 				}
 			}
 		}

@@ -35,6 +35,14 @@ type Options struct {
 	// Groups is the metric grouping (group-namespace); nil for none.
 	Groups *Grouping
 
+	// AllMetrics is all-metrics: Daemon, Frontends, Backends and Servers
+	// also emit every numeric field and column outside the lists above,
+	// aggregated by its nature (see allmetrics.go); the show stat columns
+	// need Sites from ParseSitesAll. Natures are the natures learned from
+	// typed dumps; nil uses the built-in table only.
+	AllMetrics bool
+	Natures    *Natures
+
 	// Log receives debug messages about fields and columns absent from
 	// the input, each with the key "file". Nil discards them.
 	Log *slog.Logger

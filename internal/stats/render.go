@@ -312,6 +312,9 @@ func (s *Sites) frontends(e *emitter, o *Options) {
 			e.emitStems(c.name, v)
 			lines++
 		}
+		if o.AllMetrics {
+			lines += t.x.emit(e, g)
+		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsFrontend")
 	e.emit(float64(lines + 1))
@@ -347,6 +350,9 @@ func (s *Sites) backends(e *emitter, o *Options) {
 			}
 			e.emitStems(c.name, v)
 			lines++
+		}
+		if o.AllMetrics {
+			lines += t.x.emit(e, g)
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsBackend")
@@ -419,6 +425,9 @@ func (s *Sites) servers(e *emitter, o *Options) {
 			e.emitStems(c.name, v)
 			lines++
 		}
+		if o.AllMetrics {
+			lines += t.x.emit(e, g)
+		}
 	}
 	if agg != nil {
 		for _, g := range agg.order {
@@ -432,6 +441,9 @@ func (s *Sites) servers(e *emitter, o *Options) {
 				e.emitStems(c.name, v)
 				lines++
 			}
+			if o.AllMetrics {
+				lines += agg.x.emit(e, g)
+			}
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsServer")
@@ -441,9 +453,11 @@ func (s *Sites) servers(e *emitter, o *Options) {
 // byServer merges the groups of a server table by server name alone.
 func (t *table) byServer() *table {
 	a := newTable(t.cls, t.len()) // server names are mostly unique
+	a.x = t.x.like()
 	n, nt := len(t.cls.cols), len(t.cls.times)
 	for g := range t.keys {
 		d := a.groupString(t.sv[g])
+		a.x.merge(t.x, int32(g), d)
 		for i := range n {
 			a.sum[int(d)*n+i] += t.sum[g*n+i]
 			a.cnt[int(d)*n+i] += t.cnt[g*n+i]

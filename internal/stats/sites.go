@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 )
@@ -64,6 +65,7 @@ type table struct {
 	sum, tsum []float64
 	cnt, tcnt []uint32
 	order     []int32 // groups sorted by name (servers: backend, then server)
+	x         *extras // the columns outside the lists; nil unless Builder.All
 }
 
 func newTable(cls *class, hint int) *table {
@@ -215,6 +217,12 @@ func ParseSites(stats []File) (*Sites, error) {
 // Builder given every reply, and a Builder gives the same result. The
 // zero value is ready to use; a Builder is not safe for concurrent use.
 type Builder struct {
+	// All, Natures and Log, set before the first Add, make the Sites also
+	// hold the columns outside the original's lists: see ParseSitesAll.
+	All     bool
+	Natures *Natures
+	Log     *slog.Logger
+
 	s       *Sites
 	p       parser
 	replies int
@@ -227,6 +235,10 @@ func (b *Builder) Add(f File) error {
 	b.replies++
 	if b.s == nil {
 		b.s = &Sites{fe: newTable(frontendClass, 0), be: newTable(backendClass, 0)}
+		if b.All {
+			b.s.fe.x, b.s.be.x = newExtras(), newExtras()
+			b.p.nat, b.p.log = b.Natures, b.Log
+		}
 	}
 	s := b.s
 	st, err := scanStat(f.Data)
@@ -236,6 +248,9 @@ func (b *Builder) Add(f File) error {
 	}
 	if s.srv == nil {
 		s.srv = newTable(serverClass, st.rows)
+		if b.All {
+			s.srv.x = newExtras()
+		}
 	}
 	s.Files = append(s.Files, f.Name)
 	s.absent = append(s.absent, b.p.file(s, st))
@@ -274,6 +289,9 @@ type parser struct {
 	vals            [3][]float64
 	has             [3][]bool
 	colmap          [3][]int
+	xmap            [3][]xcell // extra columns of the reply, for tables with extras
+	nat             *Natures
+	log             *slog.Logger
 }
 
 // file aggregates the rows of one checked reply and returns, per class,
@@ -294,6 +312,12 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 				absent[k] = append(absent[k], name)
 			}
 			want = max(want, i+1)
+		}
+		if t.x != nil {
+			p.xmap[k] = t.x.plan(p.xmap[k][:0], st.cols, k, p.nat, p.log)
+			for _, xc := range p.xmap[k] {
+				want = max(want, xc.i+1)
+			}
 		}
 	}
 	typ, lbtot := st.col("type"), st.col("lbtot")
@@ -333,6 +357,7 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			}
 			p.fill(2, fields)
 			s.srv.add(g, p.vals[2], p.has[2], traffic)
+			p.extra(s.srv, 2, g, fields, traffic)
 		}
 	})
 	return absent
@@ -342,6 +367,19 @@ func (p *parser) row(t *table, k int, key []byte, fields [][]byte, traffic bool)
 	g := t.group(key)
 	p.fill(k, fields)
 	t.add(g, p.vals[k], p.has[k], traffic)
+	p.extra(t, k, g, fields, traffic)
+}
+
+// extra accumulates the extra columns of a row, when t keeps them.
+func (p *parser) extra(t *table, k int, g int32, fields [][]byte, traffic bool) {
+	if t.x == nil {
+		return
+	}
+	for _, xc := range p.xmap[k] {
+		if v, ok := parseNum(fields[xc.i]); ok {
+			t.x.add(xc.c, g, v, traffic)
+		}
+	}
 }
 
 func (p *parser) fill(k int, fields [][]byte) {

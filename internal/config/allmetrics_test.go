@@ -1,0 +1,42 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestAllMetrics(t *testing.T) {
+	for _, c := range []struct {
+		conf string
+		want bool
+	}{
+		{"", false},
+		{"[process]\nall-metrics = true\n", true},
+		{"[process]\nall-metrics = on\n", true},
+		{"[process]\nall-metrics = 0\n", false},
+		{"[DEFAULT]\nall-metrics = yes\n", true}, // ConfigParser: [DEFAULT] reaches [process]
+	} {
+		cfg, warnings, err := load(t, c.conf).Config(ProcessProgram)
+		if err != nil {
+			t.Fatalf("%q: %v", c.conf, err)
+		}
+		if cfg.Process.AllMetrics != c.want {
+			t.Errorf("%q: AllMetrics = %v, want %v", c.conf, cfg.Process.AllMetrics, c.want)
+		}
+		if len(warnings) > 0 {
+			t.Errorf("%q: warnings %q: all-metrics is a known option", c.conf, warnings)
+		}
+	}
+	if _, _, err := load(t, "[process]\nall-metrics = sometimes\n").Config(ProcessProgram); err == nil || !strings.Contains(err.Error(), "Not a boolean: sometimes") {
+		t.Errorf("bad all-metrics: %v", err)
+	}
+	// New in the Go version: -p stays the original's.
+	var b bytes.Buffer
+	if err := PrintDefaults(&b, ProcessProgram); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "all-metrics") {
+		t.Errorf("-p output mentions all-metrics:\n%s", b.String())
+	}
+}
