@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$WORK/sockets" "$WORK/lib"
-FRONT=$BASE_PORT APP=$((BASE_PORT + 1)) RELAY_PORT=$((BASE_PORT + 3))
+FRONT=$BASE_PORT APP=$((BASE_PORT + 1)) RELAY_PORT=$((BASE_PORT + 3)) PROM_PORT=$((BASE_PORT + 4))
 
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -70,6 +70,9 @@ per-process-metrics = true
 server = 127.0.0.1
 port = $RELAY_PORT
 namespace = demo
+
+[prometheus]
+listen = 127.0.0.1:$PROM_PORT
 CFG
 
 echo "== work directory: $WORK"
@@ -88,6 +91,8 @@ echo "== sending 300 HTTP requests to 127.0.0.1:$FRONT (two haproxy processes sh
 for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$FRONT/"; done
 echo "== running for ${SECONDS_TO_RUN}s"
 sleep "$SECONDS_TO_RUN"
+echo "== the same snapshot on the Prometheus endpoint, http://127.0.0.1:$PROM_PORT/metrics (a few lines)"
+curl -s "http://127.0.0.1:$PROM_PORT/metrics" | grep -E '^haproxy_(frontend_sessions_total|frontend_http_requests_total|server_sessions_total|process_current_connections)' | head -n 6 || true
 kill -TERM "${pids[2]}" "${pids[1]}"
 wait "${pids[2]}" "${pids[1]}" || true
 sleep 1.5 # carbon-c-relay writes its file in batches
