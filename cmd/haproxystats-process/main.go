@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/localstore"
@@ -81,7 +83,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		sinks = append(sinks, localstore.New(*cfg.LocalStore))
 	}
 	var producer *kafka.Sink
-	if cfg.Kafka != nil {
+	if cfg.Kafka != nil && cfg.Kafka.MetricsSink {
 		producer, err = kafka.New(*cfg.Kafka, kafka.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -94,12 +96,19 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	}
 	p := process.New(cfg.Process, opts, sinks, log)
 
-	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	if cfg.Process.Source == "kafka" {
+		if err := runFleet(ctx, cfg, p, log); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	} else {
+		snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		p.Run(ctx, snapshots)
 	}
-	p.Run(ctx, snapshots)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var closing sync.WaitGroup
@@ -125,6 +134,22 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	closing.Wait()
 	log.Info("exiting with status 0")
 	return 0
+}
+
+// runFleet consumes the snapshot topic in the consumer group until ctx
+// is done ([process] source = kafka).
+func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log *slog.Logger) error {
+	flog := log.With("component", "fleet")
+	g := cfg.Graphite
+	c := fleet.NewConsumer(p, fleet.Paths{Namespace: g.Namespace, PrefixHostname: g.PrefixHostname, FQDN: g.FQDN},
+		cfg.Fleet.Interval, cfg.Fleet.Grace, cfg.Fleet.Window, flog)
+	src, err := kafka.NewConsumer(*cfg.Kafka, kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, flog)
+	if err != nil {
+		return err
+	}
+	c.Attach(src)
+	flog.Info("consuming snapshots", "topic", cfg.Kafka.SnapshotTopic, "group", cfg.Kafka.Group)
+	return c.Run(ctx)
 }
 
 // options turns the configuration into processing options. The group

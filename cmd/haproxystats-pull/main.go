@@ -5,12 +5,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/fleet"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/pull"
 )
 
@@ -37,10 +42,55 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		stop()
 		log.Info("received signal, stopping")
 	})
-	if err := pull.New(cfg.Pull, log).Run(ctx); err != nil {
+	if cfg.Pull.Ship == "kafka" {
+		if err := runShipping(ctx, cfg, log); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	} else if err := pull.New(cfg.Pull, log).Run(ctx); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	log.Info("exiting with status 0")
 	return 0
+}
+
+// runShipping runs the pull loop and, beside it, the shipper that
+// produces every committed snapshot to the snapshot topic ([pull] ship =
+// kafka). When either fails, both stop.
+func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	host := cfg.Fleet.Host
+	if host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("read host name: %w", err)
+		}
+		host = h
+	}
+	cluster := cfg.Fleet.Cluster
+	if cluster == "" {
+		cluster = fleet.DefaultCluster(host)
+	}
+	shipLog := log.With("component", "ship")
+	prod, err := kafka.NewProducer(*cfg.Kafka, shipLog)
+	if err != nil {
+		return err
+	}
+	defer prod.Close()
+	shipper := fleet.NewShipper(cfg.Pull.DstDir, host, cluster, prod, shipLog)
+	shipLog.Info("shipping snapshots", "topic", cfg.Kafka.SnapshotTopic, "host", host, "cluster", cluster)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer cancel()
+		errs[0] = pull.New(cfg.Pull, log).Run(ctx)
+	})
+	wg.Go(func() {
+		defer cancel()
+		errs[1] = shipper.Run(ctx)
+	})
+	wg.Wait()
+	return errors.Join(errs...)
 }

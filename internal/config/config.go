@@ -105,6 +105,9 @@ type Config struct {
 	Kafka *Kafka
 	// Prometheus is nil unless a [prometheus] section exists.
 	Prometheus *Prometheus
+	// Fleet is the [fleet] section, filled in only when [pull] ship or
+	// [process] source is kafka.
+	Fleet Fleet
 	// Groups are the [frontend-groups], [backend-groups] and
 	// [server-groups] entries, in file order, without the keys that
 	// [DEFAULT] also has.
@@ -149,6 +152,10 @@ type Pull struct {
 	// pull-timeout, listing the others in the snapshot's manifest, instead
 	// of discarding it. allow-partial, new in the Go version.
 	AllowPartial bool
+	// Ship is "none" or "kafka": with kafka, haproxystats-pull also
+	// produces every committed snapshot to [kafka] snapshot-topic and
+	// removes it once acknowledged. ship, new in the Go version.
+	Ship string
 }
 
 // Process is the [process] section, read by haproxystats-process.
@@ -171,6 +178,9 @@ type Process struct {
 	// column outside the lists above, aggregated by the nature HAProxy's
 	// typed output gives it. all-metrics, new in the Go version.
 	AllMetrics bool
+	// Source is "spool" (src-dir) or "kafka" ([kafka] snapshot-topic,
+	// consumer group [kafka] group). source, new in the Go version.
+	Source string
 }
 
 // Graphite is the [graphite] section.

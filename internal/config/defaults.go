@@ -91,12 +91,14 @@ func Default() *Config {
 			TmpDstDir:    "/var/lib/haproxystats/incoming.tmp",
 			Workers:      8,
 			QueueSize:    360,
+			Ship:         "none",
 		},
 		Process: Process{
 			LogLevel:              "info",
 			Workers:               4,
 			SrcDir:                "/var/lib/haproxystats/incoming",
 			LivenessCheckInterval: 10 * time.Second,
+			Source:                "spool",
 		},
 		Graphite: Graphite{
 			Server:         "127.0.0.1",

@@ -40,6 +40,16 @@ type Kafka struct {
 	SASLMechanism string // sasl-mechanism, upper-cased
 	SASLUsername  string // sasl-username
 	SASLPassword  string // sasl-password
+
+	// SnapshotTopic is the topic of the snapshots shipped by pull ([pull]
+	// ship = kafka) and consumed by process ([process] source = kafka).
+	SnapshotTopic string // snapshot-topic, default haproxystats-snapshots
+	// Group is the consumer group of the process daemons reading
+	// SnapshotTopic.
+	Group string // group, default haproxystats-process
+	// MetricsSink is whether haproxystats-process produces its metrics to
+	// Topic; off, [kafka] only serves the fleet mode.
+	MetricsSink bool // metrics-sink, default true
 }
 
 // kafkaBuiltin holds the built-in defaults of [kafka]. Unlike those of the
@@ -62,7 +72,8 @@ var kafkaBuiltin = map[string]string{
 var kafkaOptions = set("brokers", "topic", "client-id", "acks", "compression",
 	"batch-bytes", "linger", "timeout", "format", "tls", "tls-ca-file",
 	"tls-cert-file", "tls-key-file", "tls-insecure-skip-verify",
-	"sasl-mechanism", "sasl-username", "sasl-password")
+	"sasl-mechanism", "sasl-username", "sasl-password",
+	"snapshot-topic", "group", "metrics-sink")
 
 // addKafkaDefaults fills in the built-in defaults of [kafka] for the
 // options the files left unset, if the section exists.
@@ -90,6 +101,10 @@ func DefaultKafka() Kafka {
 		Linger:      50 * time.Millisecond,
 		Timeout:     10 * time.Second,
 		Format:      "graphite",
+
+		SnapshotTopic: "haproxystats-snapshots",
+		Group:         "haproxystats-process",
+		MetricsSink:   true,
 	}
 }
 
@@ -118,6 +133,19 @@ func (d *decoder) kafka() (k *Kafka, warnings []string) {
 			d.failf(from, "topic", "a topic name is 1 to 249 of the characters a-z A-Z 0-9 . _ - (and not '.' or '..'), got %s", pyRepr(v))
 		}
 		k.Topic = v
+	}
+	k.SnapshotTopic, k.Group, k.MetricsSink = "haproxystats-snapshots", "haproxystats-process", true
+	if v, from, ok := d.value(s, "snapshot-topic"); ok && from == s { // new: not in -p
+		if !topicRE.MatchString(v) || v == "." || v == ".." {
+			d.failf(from, "snapshot-topic", "a topic name is 1 to 249 of the characters a-z A-Z 0-9 . _ - (and not '.' or '..'), got %s", pyRepr(v))
+		}
+		k.SnapshotTopic = v
+	}
+	if _, from, ok := d.f.raw(s, "group"); ok && from == s {
+		k.Group, _ = d.nonEmpty(s, "group")
+	}
+	if _, from, ok := d.f.raw(s, "metrics-sink"); ok && from == s {
+		k.MetricsSink, _ = d.bool(s, "metrics-sink")
 	}
 	k.ClientID, _ = d.nonEmpty(s, "client-id")
 	k.Acks, _ = d.word(s, "acks", "all", "leader", "none")

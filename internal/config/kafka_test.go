@@ -79,6 +79,7 @@ func TestKafkaOptions(t *testing.T) {
 		Acks: "leader", Compression: "zstd", BatchBytes: 65536, Linger: 0, Timeout: 2500 * time.Millisecond,
 		Format: "json", TLS: true, TLSCAFile: ca, TLSCertFile: cert, TLSKeyFile: key,
 		SASLMechanism: "SCRAM-SHA-512", SASLUsername: "hs", SASLPassword: "se$cret",
+		SnapshotTopic: "haproxystats-snapshots", Group: "haproxystats-process", MetricsSink: true,
 	}
 	if !reflect.DeepEqual(*cfg.Kafka, want) {
 		t.Errorf("Kafka =\n%+v\nwant\n%+v", *cfg.Kafka, want)

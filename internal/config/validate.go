@@ -25,11 +25,12 @@ var knownOptions = map[string]map[string]bool{
 	"paths": set("loglevel", "base-dir"),
 	"pull": set("loglevel", "socket-dir", "servers", "retries", "timeout",
 		"interval", "pull-timeout", "pull-interval", "buffer-limit", "dst-dir",
-		"tmp-dst-dir", "workers", "queue-size", "allow-partial"),
+		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship"),
 	"process": set("loglevel", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
-		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption),
+		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption,
+		"source"),
 	"graphite": set("loglevel", "server", "port", "retries", "interval",
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
@@ -37,6 +38,7 @@ var knownOptions = map[string]map[string]bool{
 	"local-store":     set("dir"),
 	KafkaSection:      kafkaOptions,
 	PrometheusSection: prometheusOptions,
+	FleetSection:      fleetOptions,
 }
 
 func set(names ...string) map[string]bool {
@@ -68,6 +70,9 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 	switch p {
 	case PullProgram:
 		warnings = d.pull(&cfg.Pull)
+		var fw []string
+		cfg.Pull.Ship, fw = d.fleetMode("pull", "ship", "none", cfg)
+		warnings = append(warnings, fw...)
 	case ProcessProgram:
 		cfg.Paths.BaseDir = d.paths()
 		d.pullShared(&cfg.Pull)
@@ -80,6 +85,7 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		cfg.Kafka, kw = d.kafka()
 		warnings = append(warnings, kw...)
 		cfg.Prometheus = d.prometheus()
+		cfg.Process.Source, _ = d.fleetMode("process", "source", "spool", cfg) // [kafka] decoded above
 	default:
 		return nil, nil, fmt.Errorf("config for unknown program %d", int(p))
 	}

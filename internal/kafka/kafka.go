@@ -1,7 +1,10 @@
 // Package kafka is the Kafka sink of haproxystats-process: it produces the
 // metrics of every snapshot to one topic and reports a snapshot as
-// delivered only once the brokers acknowledged every record of it. It is
-// the only package that imports a Kafka client (franz-go's kgo).
+// delivered only once the brokers acknowledged every record of it. It
+// also holds the clients of the fleet mode (fleet.go): the Producer that
+// haproxystats-pull ships snapshot records with, and the group Consumer
+// that haproxystats-process reads them with. It is the only package that
+// imports a Kafka client (franz-go's kgo).
 //
 // Records are keyed by the host name, as it appears in the Graphite
 // paths, so that all the metrics of one host go to one partition, in
@@ -129,6 +132,29 @@ func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
 	if cfg.Format != "graphite" && cfg.Format != "json" {
 		return nil, fmt.Errorf("kafka: unknown format %q", cfg.Format)
 	}
+	sec, err := securityOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return &Sink{
+		cfg:     cfg,
+		host:    host,
+		key:     []byte(host),
+		chunk:   min(cfg.BatchBytes/2, maxRecordBytes),
+		cl:      cl,
+		log:     log,
+		enqueue: make(chan struct{}, 1),
+	}, nil
+}
+
+// securityOpts returns the client options of cfg's TLS and SASL settings.
+func securityOpts(cfg config.Kafka) ([]kgo.Opt, error) {
+	var opts []kgo.Opt
 	if cfg.TLS {
 		tc, err := tlsConfig(cfg)
 		if err != nil {
@@ -147,19 +173,7 @@ func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
 	default:
 		return nil, fmt.Errorf("kafka: unknown sasl-mechanism %q", cfg.SASLMechanism)
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: %w", err)
-	}
-	return &Sink{
-		cfg:     cfg,
-		host:    host,
-		key:     []byte(host),
-		chunk:   min(cfg.BatchBytes/2, maxRecordBytes),
-		cl:      cl,
-		log:     log,
-		enqueue: make(chan struct{}, 1),
-	}, nil
+	return opts, nil
 }
 
 var codecs = map[string]kgo.CompressionCodec{

@@ -126,7 +126,7 @@ func (s *natureStore) save() error {
 // and returns the natures of the HAProxy versions its show info replies
 // report. A typed dump that cannot be read or parsed is logged and
 // skipped: it never fails a snapshot.
-func (p *Processor) natures(path string, infos []stats.File, log *slog.Logger) *stats.Natures {
+func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger) *stats.Natures {
 	version := map[string]string{} // reply prefix → HAProxy version
 	var versions []string
 	for _, f := range infos {
@@ -136,14 +136,8 @@ func (p *Processor) natures(path string, infos []stats.File, log *slog.Logger) *
 			versions = append(versions, v)
 		}
 	}
-	typedInfo, err := readFiles(path, spool.InfoTypedSuffix)
-	if err != nil {
-		log.Warn("cannot read typed dumps", "err", err)
-	}
-	typedStat, err := readFiles(path, spool.StatTypedSuffix)
-	if err != nil {
-		log.Warn("cannot read typed dumps", "err", err)
-	}
+	typedInfo := snap.files(spool.InfoTypedSuffix)
+	typedStat := snap.files(spool.StatTypedSuffix)
 	learned := map[string]*stats.Natures{} // reply prefix → what its dumps say
 	for _, f := range typedInfo {
 		n, err := stats.ParseTypedInfo(f.Data)

@@ -179,38 +179,51 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 
 var errEmpty = errors.New("no reply files")
 
-// render turns the snapshot at path into its metrics. A panic in the
-// stats code is turned into an error, so one bad snapshot cannot take the
-// daemon down.
-func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, err error) {
+// render turns the snapshot at path into its metrics.
+func (p *Processor) render(path string, log *slog.Logger) ([]metric.Metric, error) {
+	snap, err := LoadSnapshot(path)
+	if err != nil {
+		return nil, err
+	}
+	return p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
+}
+
+// Render turns snap into its metrics under the Graphite prefix prefix,
+// with the same code and options as the workers use for local
+// snapshots. tracker keeps the counters of a master CLI's workers
+// monotonic for that host (nil: no offsets). self adds the
+// self-statistics (the puller's counters, the processor's and the
+// sinks'); cluster aggregates go without. It is safe for concurrent use.
+func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, log *slog.Logger) ([]metric.Metric, error) {
+	return p.renderSnapshot(snap, prefix, tracker, self, log)
+}
+
+// renderSnapshot turns snap into its metrics. A panic in the stats code
+// is turned into an error, so one bad snapshot cannot take the daemon
+// down.
+func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) (ms []metric.Metric, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while processing: %v\n%s", r, debug.Stack())
 		}
 	}()
 	start := time.Now()
-	ts, ok := spool.ParseName(filepath.Base(path))
-	if !ok {
-		return nil, fmt.Errorf("%s is not a snapshot name", path)
-	}
-	infos, err := readFiles(path, "_info")
-	if err != nil {
-		return nil, err
-	}
-	statFiles, err := readFiles(path, "_stat")
-	if err != nil {
-		return nil, err
-	}
+	ts := snap.Time
+	infos := snap.files("_info")
+	statFiles := snap.files("_stat")
 	if len(infos) == 0 && len(statFiles) == 0 {
 		return nil, errEmpty
 	}
 	o := p.opts
+	o.Prefix = prefix
 	o.Log = log
-	o.Natures = p.natures(path, infos, log)
+	o.Natures = p.natures(snap, infos, log)
 	o.ExcludeFrontends = readExclude(p.cfg.ExcludeFrontends, log)
 	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
 	self := func(name string, v float64) {
-		ms = append(ms, metric.Metric{Path: p.opts.Prefix + ".haproxystats." + name, Value: v, Time: ts})
+		if withSelf {
+			ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + name, Value: v, Time: ts})
+		}
 	}
 	timed := func(name string, since time.Time) {
 		self(name, math.Round(time.Since(since).Seconds()*1e6)/1e6) // µs: ms reads 0 on small configs
@@ -257,23 +270,18 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	if !produced {
 		return nil, errors.New("no usable statistics in any reply file")
 	}
-	missing, partial, merr := spool.ReadManifest(path)
-	if merr != nil {
-		log.Warn("cannot read the snapshot's manifest", "err", merr)
-	}
-	if workers := p.workers(infos, statFiles, ts, &o); workers != nil {
+	manifest, partial := snap.file(spool.ManifestFile)
+	missing := spool.ParseManifest(manifest)
+	if workers := p.workers(infos, statFiles, ts, &o); workers != nil && tracker != nil {
 		if len(missing) > 0 {
-			p.counters.Offset(ms) // a missing worker may still be alive
-		} else if err := p.counters.Apply(ts, workers, ms); err != nil {
+			tracker.Offset(ms) // a missing worker may still be alive
+		} else if err := tracker.Apply(ts, workers, ms); err != nil {
 			log.Warn("cannot persist counter offsets", "err", err)
 		}
 	}
 	timed("WallClockTimeAllStats", start)
-	pulled, perr := spool.ReadPullStats(path)
-	if perr != nil {
-		log.Warn("cannot read the puller's counters", "err", perr)
-	}
-	for name, v := range pulled {
+	pulled, _ := snap.file(spool.PullStatsFile)
+	for name, v := range spool.ParsePullStats(pulled) {
 		self(name, v)
 	}
 	if partial {
@@ -287,7 +295,7 @@ func (p *Processor) render(path string, log *slog.Logger) (ms []metric.Metric, e
 	self("FilesRejected", float64(p.Rejected.Load()))
 	self("DeliveryRetries", float64(p.Retries.Load()))
 	for _, s := range p.sinks {
-		if r, ok := s.(Reporter); ok {
+		if r, ok := s.(Reporter); ok && withSelf {
 			for name, v := range r.Report() {
 				self(name, v)
 			}
@@ -495,4 +503,19 @@ func (p *Processor) forget(path string) {
 	delete(p.attempts, path)
 	p.mu.Unlock()
 	p.q.done(path)
+}
+
+// Deliver hands ms to every sink, as the workers do for a local snapshot,
+// and returns nil once every sink accepted all of them. key names the
+// delivery: when a sink refused, a later Deliver with the same key skips
+// the sinks that already accepted. It is safe for concurrent use with
+// distinct keys.
+func (p *Processor) Deliver(ctx context.Context, key string, ms []metric.Metric) error {
+	if err := p.dispatch(ctx, key, ms); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.accepted, key)
+	p.mu.Unlock()
+	return nil
 }

@@ -62,6 +62,12 @@ func ReadPullStats(dir string) (map[string]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read pull stats: %w", err)
 	}
+	return ParsePullStats(b), nil
+}
+
+// ParsePullStats parses the contents of a PullStatsFile; malformed lines
+// are skipped.
+func ParsePullStats(b []byte) map[string]float64 {
 	out := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -72,7 +78,7 @@ func ReadPullStats(dir string) (map[string]float64, error) {
 		}
 		out[name] = v
 	}
-	return out, nil
+	return out
 }
 
 // ManifestFile lists, in a snapshot committed by a partial round
@@ -100,10 +106,16 @@ func ReadManifest(dir string) (missing []string, ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("read manifest: %w", err)
 	}
+	return ParseManifest(b), true, nil
+}
+
+// ParseManifest returns the missing sockets listed in the contents of a
+// ManifestFile.
+func ParseManifest(b []byte) (missing []string) {
 	for _, l := range strings.Split(string(b), "\n") {
 		if l != "" {
 			missing = append(missing, l)
 		}
 	}
-	return missing, true, nil
+	return missing
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/fleet"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// With source = kafka, a shipped snapshot reaches carbon under its
+// host's prefix, and its cluster's bucket under the cluster's.
+func TestRunFleet(t *testing.T) {
+	base := t.TempDir()
+	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
+	carbon := haproxytest.NewCarbon(t)
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "snaps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	k := config.DefaultKafka()
+	k.Brokers, k.SnapshotTopic = kc.ListenAddrs(), "snaps"
+	prod, err := kafka.NewProducer(k, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	rec := fleet.Record{Host: "lb-7.example", Cluster: "ams", Epoch: 1500000000}
+	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Files = append(rec.Files, stats.File{Name: f, Data: b})
+	}
+	b, err := fleet.Encode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.Produce(context.Background(), []byte("ams"), b); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(base, "p.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\nsource = kafka\n"+
+		"[graphite]\nserver = 127.0.0.1\nport = %d\n"+
+		"[kafka]\nbrokers = %s\nsnapshot-topic = snaps\nmetrics-sink = false\n[fleet]\ninterval = 1\ngrace = 0.5\n",
+		base, carbon.Port(), strings.Join(kc.ListenAddrs(), ","))), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	want := []string{
+		"loadbalancers.lb-7_example.haproxy.frontend.www_example_com.stot ",
+		"loadbalancers.ams.haproxy.frontend.www_example_com.stot ",
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	missing := want
+	for len(missing) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		missing = nil
+		lines := strings.Join(carbon.Lines(), "\n")
+		for _, w := range want {
+			if !strings.Contains(lines, w) {
+				missing = append(missing, w)
+			}
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, stderr.String())
+	}
+	if len(missing) > 0 {
+		t.Fatalf("carbon lacks %q; log:\n%s", missing, stderr.String())
+	}
+}

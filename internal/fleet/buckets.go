@@ -1,0 +1,181 @@
+package fleet
+
+import (
+	"slices"
+	"time"
+)
+
+// maxEmitted bounds the emitted buckets remembered per cluster; older
+// ones are covered by the cluster's floor.
+const maxEmitted = 1024
+
+// Buckets groups the snapshots of each cluster into time buckets and says
+// when a bucket is due. A bucket is the epoch rounded down to Interval.
+// It is due when every host seen in the cluster's last Window buckets
+// reported, or Grace after its first snapshot arrived. Until a cluster
+// has been seen in Window buckets its hosts are not known, and its
+// buckets wait for Grace.
+//
+// A snapshot for a bucket already emitted, or older than every bucket
+// still remembered, is late: Add counts it in Late and does not merge it.
+// Buckets is not safe for concurrent use.
+type Buckets struct {
+	Interval time.Duration
+	Grace    time.Duration
+	Window   int
+
+	Late int64 // snapshots that arrived after their bucket was emitted
+
+	clusters map[string]*cluster
+}
+
+type cluster struct {
+	open    map[int64]*Bucket
+	seen    map[string]int64 // host → newest bucket it reported for
+	buckets []int64          // distinct buckets seen, newest last, at most Window+1
+	emitted map[int64]bool   // at most maxEmitted
+	floor   int64            // buckets below it count as emitted
+}
+
+// Bucket is the snapshots of one cluster in one time bucket.
+type Bucket struct {
+	Cluster string
+	Start   int64             // epoch of the bucket's start, seconds
+	Hosts   map[string]Record // one snapshot per host (a newer epoch replaces an older)
+	Expect  []string          // hosts it waited for, sorted (set by Due)
+	first   time.Time
+}
+
+// start returns the bucket of epoch.
+func (b *Buckets) start(epoch int64) int64 {
+	iv := int64(b.Interval / time.Second)
+	if iv <= 0 {
+		iv = 1
+	}
+	s := epoch - epoch%iv
+	if epoch < 0 && epoch%iv != 0 {
+		s -= iv
+	}
+	return s
+}
+
+func (b *Buckets) cluster(name string) *cluster {
+	if b.clusters == nil {
+		b.clusters = map[string]*cluster{}
+	}
+	c := b.clusters[name]
+	if c == nil {
+		c = &cluster{open: map[int64]*Bucket{}, seen: map[string]int64{}, emitted: map[int64]bool{}, floor: -1 << 62}
+		b.clusters[name] = c
+	}
+	return c
+}
+
+// Bucket returns the bucket start of r.
+func (b *Buckets) Bucket(r Record) int64 { return b.start(r.Epoch) }
+
+// Add puts r into its bucket, received at now, and reports false if it
+// is late (then it is counted and not merged).
+func (b *Buckets) Add(r Record, now time.Time) bool {
+	c := b.cluster(r.Cluster)
+	s := b.start(r.Epoch)
+	if s < c.floor || c.emitted[s] {
+		b.Late++
+		return false
+	}
+	bk := c.open[s]
+	if bk == nil {
+		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]Record{}, first: now}
+		c.open[s] = bk
+	}
+	if old, ok := bk.Hosts[r.Host]; !ok || r.Epoch >= old.Epoch {
+		bk.Hosts[r.Host] = r
+	}
+	if s > c.seen[r.Host] {
+		c.seen[r.Host] = s
+	}
+	if i, found := slices.BinarySearch(c.buckets, s); !found {
+		c.buckets = slices.Insert(c.buckets, i, s)
+		if len(c.buckets) > b.Window+1 {
+			c.buckets = c.buckets[len(c.buckets)-b.Window-1:]
+		}
+	}
+	return true
+}
+
+// Emitted reports whether the bucket start of cluster was emitted (or is
+// older than every bucket remembered).
+func (b *Buckets) Emitted(clusterName string, start int64) bool {
+	c := b.clusters[clusterName]
+	if c == nil {
+		return false
+	}
+	return start < c.floor || c.emitted[start]
+}
+
+// Due removes and returns the buckets due at now, oldest first. The
+// caller renders and delivers each, then calls Done with it.
+func (b *Buckets) Due(now time.Time) []*Bucket {
+	var out []*Bucket
+	for _, c := range b.clusters {
+		known := len(c.buckets) > b.Window // hosts learned from Window earlier buckets
+		for s, bk := range c.open {
+			var expect []string
+			for h, last := range c.seen {
+				if last >= s-int64(b.Window)*int64(b.Interval/time.Second) {
+					expect = append(expect, h)
+				}
+			}
+			slices.Sort(expect)
+			complete := known
+			for _, h := range expect {
+				if _, ok := bk.Hosts[h]; !ok {
+					complete = false
+				}
+			}
+			if !complete && now.Sub(bk.first) < b.Grace {
+				continue
+			}
+			bk.Expect = expect
+			out = append(out, bk)
+			delete(c.open, s)
+		}
+	}
+	slices.SortFunc(out, func(x, y *Bucket) int {
+		if x.Start != y.Start {
+			return int(x.Start - y.Start)
+		}
+		if x.Cluster < y.Cluster {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// Done marks bk emitted: later snapshots for it are late.
+func (b *Buckets) Done(bk *Bucket) {
+	c := b.cluster(bk.Cluster)
+	c.emitted[bk.Start] = true
+	for len(c.emitted) > maxEmitted {
+		oldest := int64(1<<62 - 1)
+		for s := range c.emitted {
+			oldest = min(oldest, s)
+		}
+		delete(c.emitted, oldest)
+		c.floor = max(c.floor, oldest+1)
+	}
+}
+
+// Drop forgets the open buckets and the history of cluster, as when its
+// partition goes to another consumer.
+func (b *Buckets) Drop(clusterName string) { delete(b.clusters, clusterName) }
+
+// Open returns the number of buckets not yet emitted.
+func (b *Buckets) Open() int {
+	n := 0
+	for _, c := range b.clusters {
+		n += len(c.open)
+	}
+	return n
+}

@@ -1,0 +1,88 @@
+package fleet
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBuckets(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	rec := func(host string, epoch int64) Record { return Record{Host: host, Cluster: "c", Epoch: epoch} }
+	newBuckets := func() *Buckets { return &Buckets{Interval: 10 * time.Second, Grace: 20 * time.Second, Window: 3} }
+	due := func(b *Buckets, now time.Time) []int64 {
+		var out []int64
+		for _, bk := range b.Due(now) {
+			out = append(out, bk.Start)
+			b.Done(bk)
+		}
+		return out
+	}
+	eq := func(name string, got []int64, want ...int64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("%s: due %v, want %v", name, got, want)
+			return
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: due %v, want %v", name, got, want)
+			}
+		}
+	}
+
+	t.Run("warm-up waits for grace, then complete buckets are due at once", func(t *testing.T) {
+		b := newBuckets()
+		for i, h := range []string{"a", "b", "c"} {
+			b.Add(rec(h, 1003+int64(i)), t0)
+		}
+		eq("first bucket, hosts not known yet", due(b, t0.Add(time.Second)))
+		eq("after grace", due(b, t0.Add(20*time.Second)), 1000)
+		now := t0.Add(20 * time.Second)
+		for s := int64(1010); s <= 1030; s += 10 {
+			for _, h := range []string{"a", "b", "c"} {
+				b.Add(rec(h, s+1), now)
+			}
+		}
+		eq("four buckets seen: hosts known, complete buckets due", due(b, now.Add(time.Second)), 1010, 1020, 1030)
+		for _, h := range []string{"a", "b"} {
+			b.Add(rec(h, 1041), now)
+		}
+		eq("bucket 1040 lacks c", due(b, now.Add(2*time.Second)))
+		b.Add(rec("c", 1042), now)
+		eq("complete", due(b, now.Add(3*time.Second)), 1040)
+	})
+
+	t.Run("a missing host makes the bucket wait for grace", func(t *testing.T) {
+		b := newBuckets()
+		now := t0
+		for s := int64(1000); s <= 1030; s += 10 {
+			for _, h := range []string{"a", "b", "c"} {
+				b.Add(rec(h, s), now)
+			}
+		}
+		eq("history", due(b, now.Add(21*time.Second)), 1000, 1010, 1020, 1030)
+		now = now.Add(30 * time.Second)
+		b.Add(rec("a", 1040), now)
+		b.Add(rec("b", 1040), now)
+		eq("c missing, within grace", due(b, now.Add(19*time.Second)))
+		eq("c missing, grace over", due(b, now.Add(20*time.Second)), 1040)
+		if b.Late != 0 {
+			t.Errorf("Late = %d before any late snapshot", b.Late)
+		}
+		if b.Add(rec("c", 1044), now.Add(21*time.Second)) {
+			t.Error("late snapshot was merged")
+		}
+		if b.Late != 1 || !b.Emitted("c", 1040) {
+			t.Errorf("Late = %d, Emitted(1040) = %v", b.Late, b.Emitted("c", 1040))
+		}
+		// c stopped reporting (last seen in 1030): buckets up to 1030 +
+		// window × interval wait for it, later ones do not.
+		now = now.Add(time.Minute)
+		for s := int64(1050); s <= 1080; s += 10 {
+			b.Add(rec("a", s), now)
+			b.Add(rec("b", s), now)
+		}
+		eq("c no longer expected", due(b, now.Add(time.Second)), 1070, 1080)
+		eq("c expected until grace", due(b, now.Add(20*time.Second)), 1050, 1060)
+	})
+}

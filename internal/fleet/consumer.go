@@ -1,0 +1,364 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/counters"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// Source is what a Consumer reads records from: kafka.Consumer.
+type Source interface {
+	Poll(ctx context.Context) []kafka.Record
+	AllowRebalance()
+	Commit(ctx context.Context, offsets map[int32]kafka.Offset) error
+	Close()
+}
+
+// Paths says how the Graphite prefixes are built: per host as in local
+// mode ([graphite] namespace, prefix-hostname, fqdn), per cluster as
+// <namespace>.<cluster>.haproxy.
+type Paths struct {
+	Namespace      string
+	PrefixHostname bool
+	FQDN           bool
+}
+
+// HostPrefix returns the prefix of host's metrics.
+func (p Paths) HostPrefix(host string) string {
+	return metric.Prefix(p.Namespace, p.PrefixHostname, p.FQDN, host)
+}
+
+// ClusterPrefix returns the prefix of cluster's aggregates.
+func (p Paths) ClusterPrefix(cluster string) string {
+	return p.Namespace + "." + metric.Sanitize(cluster) + ".haproxy"
+}
+
+// Consumer renders the records of the snapshot topic: every record as
+// its host's snapshot, and every bucket of a cluster as one snapshot
+// made of all its hosts' replies. It processes the records of a
+// partition in order, one at a time, and commits the offset after a
+// record only when its per-host metrics were accepted by every sink and
+// its bucket was emitted (or it was late, or unusable): a consumer that
+// crashes leaves those records to the next owner of the partition.
+//
+// A sink that refuses is retried, doubling the pause up to a minute,
+// while the consumer holds the records (and the group's rebalances) of
+// its partitions.
+type Consumer struct {
+	src   Source
+	proc  *process.Processor
+	paths Paths
+	log   *slog.Logger
+
+	// PollInterval bounds one poll, so that buckets are emitted on time.
+	PollInterval time.Duration
+	// RetryDelay is the first pause before a refused delivery is retried.
+	RetryDelay time.Duration
+
+	// Counters since start, reported under each cluster's prefix.
+	Records  atomic.Int64 // records read
+	Rejected atomic.Int64 // records that could not be decoded or rendered
+	Emitted  atomic.Int64 // cluster buckets delivered
+	Late     atomic.Int64 // snapshots that arrived after their bucket was emitted
+
+	mu       sync.Mutex
+	buckets  Buckets                      // guarded by mu
+	pending  map[int32][]*pendingRecord   // partition → records not committed, in offset order; guarded by mu
+	parts    map[string]int32             // cluster → its partition; guarded by mu
+	trackers map[string]*counters.Tracker // host → counter offsets (memory only); guarded by mu
+	crashed  bool                         // guarded by mu; tests: stop without committing
+}
+
+type pendingRecord struct {
+	offset   int64
+	epoch    int32
+	cluster  string
+	bucket   int64
+	hostDone bool // per-host metrics accepted by every sink (or unusable)
+	noBucket bool // not part of a bucket (late or unusable)
+}
+
+// NewConsumer returns a Consumer that renders with proc (whose sinks
+// receive everything), grouping snapshots into buckets of interval,
+// waiting grace for missing hosts, which are those seen in the last
+// window buckets. Call Attach with its source before Run.
+func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Duration, window int, log *slog.Logger) *Consumer {
+	return &Consumer{
+		proc: proc, paths: paths, log: log,
+		PollInterval: 500 * time.Millisecond,
+		RetryDelay:   time.Second,
+		buckets:      Buckets{Interval: interval, Grace: grace, Window: window},
+		pending:      map[int32][]*pendingRecord{},
+		parts:        map[string]int32{},
+		trackers:     map[string]*counters.Tracker{},
+	}
+}
+
+// Attach sets the source; its hooks are Revoked and Lost.
+func (c *Consumer) Attach(src Source) { c.src = src }
+
+// Run consumes until ctx is done, then leaves the group: the partitions
+// are revoked, and what is committable is committed first.
+func (c *Consumer) Run(ctx context.Context) error {
+	defer c.src.Close()
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, c.PollInterval)
+		recs := c.src.Poll(pctx)
+		cancel()
+		c.mu.Lock()
+		for _, r := range recs {
+			if !c.handle(ctx, r) {
+				break // shutting down: the rest stays uncommitted
+			}
+		}
+		c.emitDue(ctx, time.Now())
+		var offsets map[int32]kafka.Offset
+		if ctx.Err() == nil { // else Revoked commits them as the client leaves
+			offsets = c.committable(nil)
+		}
+		c.mu.Unlock()
+		c.commit(ctx, offsets)
+		c.src.AllowRebalance()
+	}
+	return nil
+}
+
+// Crash makes the consumer stop, when its context ends, without
+// committing anything more: what a killed process does. For tests.
+func (c *Consumer) Crash() {
+	c.mu.Lock()
+	c.crashed = true
+	c.mu.Unlock()
+}
+
+// handle renders one record for its host, delivers it, and puts it into
+// its bucket. It returns false when ctx ended before the sinks accepted.
+// Called with mu held.
+func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
+	c.Records.Add(1)
+	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
+	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
+	log := c.log.With("partition", r.Partition, "offset", r.Offset)
+	rec, err := Decode(r.Value)
+	if err != nil {
+		c.Rejected.Add(1)
+		log.Error("snapshot record cannot be decoded, skipping it", "err", err)
+		pr.hostDone, pr.noBucket = true, true
+		return true
+	}
+	pr.cluster, pr.bucket = rec.Cluster, c.buckets.Bucket(rec)
+	c.parts[rec.Cluster] = r.Partition
+	name := rec.Host + "/" + spool.Name(rec.Epoch)
+	log = log.With("snapshot", name)
+	tracker := c.trackers[rec.Host]
+	if tracker == nil {
+		tracker, _ = counters.Open("") // in memory: a new owner starts from zero
+		c.trackers[rec.Host] = tracker
+	}
+	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files}
+	ms, err := c.proc.Render(snap, c.paths.HostPrefix(rec.Host), tracker, true, log)
+	if err != nil {
+		c.Rejected.Add(1)
+		log.Error("snapshot cannot be processed, skipping it", "err", err)
+		pr.hostDone, pr.noBucket = true, true
+		return true
+	}
+	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
+	if !c.deliver(ctx, key, ms, log) {
+		return false
+	}
+	pr.hostDone = true
+	log.Debug("host snapshot delivered", "metrics", len(ms))
+	if !c.buckets.Add(rec, time.Now()) {
+		c.Late.Add(1)
+		pr.noBucket = true
+		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
+	}
+	return true
+}
+
+// deliver hands ms to every sink, retrying a refusal after a pause that
+// doubles up to a minute, until accepted (true) or ctx ends (false).
+func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, log *slog.Logger) bool {
+	delay := c.RetryDelay
+	for {
+		err := c.proc.Deliver(ctx, key, ms)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.proc.Retries.Add(1)
+		log.Error("a sink refused, retrying", "retry_in", delay, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Minute)
+	}
+}
+
+// emitDue renders and delivers the buckets due at now. Called with mu
+// held.
+func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
+	for _, bk := range c.buckets.Due(now) {
+		log := c.log.With("cluster", bk.Cluster, "bucket", bk.Start)
+		ms, err := c.aggregate(bk, log)
+		if err != nil {
+			log.Error("cluster bucket cannot be processed, skipping it", "err", err)
+			c.buckets.Done(bk)
+			continue
+		}
+		if !c.deliver(ctx, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), ms, log) {
+			return // not marked emitted: its records stay uncommitted
+		}
+		c.buckets.Done(bk)
+		c.Emitted.Add(1)
+		missing := len(bk.Expect) - len(bk.Hosts)
+		log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", len(ms))
+		if missing > 0 {
+			log.Warn("cluster bucket emitted without every host", "missing", missing)
+		}
+	}
+}
+
+// aggregate renders the union of the replies of bk's hosts as one
+// snapshot: the aggregation across hosts is the one across processes.
+// File names get their host as a prefix ("<host>~admin.sock_stat").
+func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) ([]metric.Metric, error) {
+	hosts := make([]string, 0, len(bk.Hosts))
+	for h := range bk.Hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	snap := process.Snapshot{Name: bk.Cluster + "/" + spool.Name(bk.Start), Time: bk.Start}
+	for _, h := range hosts {
+		for _, f := range bk.Hosts[h].Files {
+			if strings.HasPrefix(f.Name, ".") {
+				continue // the puller's counters and manifest are per host
+			}
+			snap.Files = append(snap.Files, stats.File{Name: h + "~" + f.Name, Data: f.Data})
+		}
+	}
+	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
+	prefix := c.paths.ClusterPrefix(bk.Cluster)
+	ms, err := c.proc.Render(snap, prefix, nil, false, log)
+	if err != nil {
+		return nil, err
+	}
+	missing := 0
+	for _, h := range bk.Expect {
+		if _, ok := bk.Hosts[h]; !ok {
+			missing++
+		}
+	}
+	self := func(name string, v float64) {
+		ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + name, Value: v, Time: bk.Start})
+	}
+	self("FleetHosts", float64(len(bk.Hosts)))
+	self("FleetHostsMissing", float64(missing))
+	self("FleetLateSnapshots", float64(c.Late.Load()))
+	self("FleetRecordsRejected", float64(c.Rejected.Load()))
+	return ms, nil
+}
+
+// committable returns, for the partitions in parts (nil: all), the
+// offset after the longest prefix of pending records that are done, and
+// forgets those records. Called with mu held.
+func (c *Consumer) committable(parts []int32) map[int32]kafka.Offset {
+	out := map[int32]kafka.Offset{}
+	for p, recs := range c.pending {
+		if parts != nil && !slices.Contains(parts, p) {
+			continue
+		}
+		n := 0
+		for _, r := range recs {
+			if !r.hostDone || !r.noBucket && !c.buckets.Emitted(r.cluster, r.bucket) {
+				break
+			}
+			n++
+		}
+		if n > 0 {
+			last := recs[n-1]
+			out[p] = kafka.Offset{At: last.offset + 1, Epoch: last.epoch}
+			c.pending[p] = recs[n:]
+		}
+	}
+	return out
+}
+
+func (c *Consumer) commit(ctx context.Context, offsets map[int32]kafka.Offset) {
+	if len(offsets) == 0 {
+		return
+	}
+	if err := c.src.Commit(ctx, offsets); err != nil {
+		// The records are done; a new owner will read them again.
+		c.log.Warn("offsets not committed: their snapshots may be processed twice", "err", err)
+	}
+}
+
+// Revoked commits what is done of partitions and forgets them and their
+// clusters' open buckets. The client calls it before the partitions go
+// to another member, and when the consumer leaves the group.
+func (c *Consumer) Revoked(_ context.Context, partitions []int32) {
+	c.mu.Lock()
+	crashed := c.crashed
+	offsets := c.committable(partitions)
+	c.forget(partitions)
+	c.mu.Unlock()
+	if crashed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.commit(ctx, offsets)
+}
+
+// Lost forgets partitions lost without a revocation (nothing can be
+// committed for them any more).
+func (c *Consumer) Lost(partitions []int32) {
+	c.mu.Lock()
+	c.forget(partitions)
+	c.mu.Unlock()
+}
+
+// forget drops the state of partitions. Called with mu held.
+func (c *Consumer) forget(partitions []int32) {
+	for _, p := range partitions {
+		delete(c.pending, p)
+		for cl, cp := range c.parts {
+			if cp == p {
+				c.buckets.Drop(cl)
+				delete(c.parts, cl)
+			}
+		}
+	}
+}
+
+// String describes the consumer's state, for logs.
+func (c *Consumer) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, recs := range c.pending {
+		n += len(recs)
+	}
+	return fmt.Sprintf("fleet consumer: %d records pending, %d buckets open", n, c.buckets.Open())
+}

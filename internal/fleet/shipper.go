@@ -1,0 +1,191 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+)
+
+// Producer is what a Shipper produces through: kafka.Producer.
+type Producer interface {
+	// Produce returns nil once the broker acknowledged the record.
+	Produce(ctx context.Context, key, value []byte) error
+}
+
+// DefaultCluster returns the cluster of a host when [fleet] cluster is
+// not set: the domain part of its name (lb-01.ams.example.com →
+// ams.example.com), or "default" for a name without a dot.
+func DefaultCluster(hostname string) string {
+	if _, domain, ok := strings.Cut(hostname, "."); ok && domain != "" {
+		return domain
+	}
+	return "default"
+}
+
+// Shipper follows a spool directory and produces every committed
+// snapshot, oldest first, as one Record keyed by the cluster name. A
+// snapshot directory is removed only after the broker acknowledged its
+// record; while the broker is down, the snapshots wait in the spool (whose
+// size haproxystats-pull bounds with queue-size) and the shipper retries
+// the oldest after a pause that doubles up to MaxRetryDelay.
+type Shipper struct {
+	dir, host, cluster string
+	prod               Producer
+	log                *slog.Logger
+
+	RetryDelay    time.Duration // first pause after a refused produce
+	MaxRetryDelay time.Duration // cap of the pause
+
+	// Counters since start.
+	Shipped  atomic.Int64 // snapshots acknowledged and removed
+	Bytes    atomic.Int64 // record bytes acknowledged
+	Refused  atomic.Int64 // produce attempts that failed
+	Unusable atomic.Int64 // snapshots that could not be read, moved to failed/ beside dir
+}
+
+// NewShipper returns a Shipper of the snapshots in dir, as host of
+// cluster.
+func NewShipper(dir, host, cluster string, prod Producer, log *slog.Logger) *Shipper {
+	return &Shipper{dir: dir, host: host, cluster: cluster, prod: prod, log: log,
+		RetryDelay: time.Second, MaxRetryDelay: 30 * time.Second}
+}
+
+// Run ships snapshots until ctx is done. The snapshot in flight when ctx
+// ends stays on disk (it may also have reached the broker: at least once).
+func (s *Shipper) Run(ctx context.Context) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("ship: create %s: %w", s.dir, err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	snapshots, err := spool.Watch(wctx, s.dir, s.log)
+	if err != nil {
+		return fmt.Errorf("ship: watch %s: %w", s.dir, err)
+	}
+	defer func() {
+		cancel()
+		for range snapshots { // let the watcher goroutine end
+		}
+	}()
+	var pending []string // sorted by epoch, no duplicates
+	add := func(p string) {
+		i, found := slices.BinarySearchFunc(pending, p, byEpoch)
+		if !found {
+			pending = slices.Insert(pending, i, p)
+		}
+	}
+	delay := time.Duration(0)
+	for {
+		if len(pending) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case p, ok := <-snapshots:
+				if !ok {
+					return nil
+				}
+				add(p)
+			}
+		}
+	drain:
+		for {
+			select {
+			case p, ok := <-snapshots:
+				if !ok {
+					return nil
+				}
+				add(p)
+			default:
+				break drain
+			}
+		}
+		path := pending[0]
+		err := s.ship(ctx, path)
+		if err == nil || errors.Is(err, errGone) {
+			pending = pending[1:]
+			delay = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		var unusable *unusableError
+		if errors.As(err, &unusable) {
+			s.Unusable.Add(1)
+			failed := filepath.Join(filepath.Dir(filepath.Clean(s.dir)), process.FailedDir)
+			if dst, qerr := spool.Quarantine(path, failed); qerr != nil {
+				s.log.Error("snapshot cannot be shipped nor moved aside; left in place", "dir", path, "cause", err, "err", qerr)
+			} else {
+				s.log.Error("snapshot cannot be shipped, moved aside for inspection", "dir", path, "to", dst, "err", err)
+			}
+			pending = pending[1:]
+			continue
+		}
+		s.Refused.Add(1)
+		delay = min(max(2*delay, s.RetryDelay), s.MaxRetryDelay)
+		s.log.Error("snapshot not acknowledged, it stays in the queue and will be retried", "dir", path, "waiting", len(pending), "retry_in", delay, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+var errGone = errors.New("snapshot vanished")
+
+type unusableError struct{ err error }
+
+func (e *unusableError) Error() string { return e.err.Error() }
+func (e *unusableError) Unwrap() error { return e.err }
+
+// ship produces the snapshot at path and removes it once acknowledged.
+func (s *Shipper) ship(ctx context.Context, path string) error {
+	snap, err := process.LoadSnapshot(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && errors.Is(err, os.ErrNotExist) && pe.Path == path {
+			return errGone
+		}
+		return &unusableError{fmt.Errorf("read snapshot: %w", err)}
+	}
+	b, err := Encode(Record{Host: s.host, Cluster: s.cluster, Epoch: snap.Time, Files: snap.Files})
+	if err != nil {
+		return &unusableError{err}
+	}
+	start := time.Now()
+	if err := s.prod.Produce(ctx, []byte(s.cluster), b); err != nil {
+		return err
+	}
+	if err := spool.Remove(path); err != nil {
+		s.log.Error("shipped snapshot cannot be removed; it will be shipped again at the next start", "dir", path, "err", err)
+	}
+	s.Shipped.Add(1)
+	s.Bytes.Add(int64(len(b)))
+	s.log.Info("snapshot shipped", "dir", path, "bytes", len(b), "took", time.Since(start))
+	return nil
+}
+
+func byEpoch(a, b string) int {
+	x, _ := spool.ParseName(filepath.Base(a))
+	y, _ := spool.ParseName(filepath.Base(b))
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return strings.Compare(a, b)
+}

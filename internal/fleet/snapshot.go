@@ -1,0 +1,194 @@
+package fleet
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// Version is the version of the record format Encode writes: the first
+// byte of every record.
+const Version = 1
+
+// Bounds checked by Decode, so that a corrupt or hostile record cannot
+// make the consumer allocate without limit.
+const (
+	maxFiles     = 4096      // files in one record
+	maxName      = 1024      // bytes of a host, cluster or file name
+	maxDecoded   = 256 << 20 // bytes of a decompressed record
+	maxFileBytes = maxDecoded
+)
+
+// ErrVersion is returned by Decode for a record whose version byte it
+// does not know.
+var ErrVersion = errors.New("fleet: unknown record version")
+
+// Record is one snapshot of one host, as shipped to Kafka.
+//
+// Its encoding, version 1, is one byte 0x01 followed by a gzip stream of:
+//
+//	string host
+//	string cluster
+//	varint epoch                  (seconds, zig-zag, encoding/binary)
+//	uvarint n                     (number of files)
+//	n × { string name; bytes data }
+//
+// where string and bytes are a uvarint length then that many bytes. The
+// files are the snapshot's reply files (<socket>_info, <socket>_stat,
+// the typed dumps) and its hidden .pull-stats and .manifest, raw, in
+// name order. A later version changes the first byte; Decode refuses
+// versions it does not know with ErrVersion.
+type Record struct {
+	Host    string
+	Cluster string
+	Epoch   int64
+	Files   []stats.File
+}
+
+// Encode returns the encoding of r.
+func Encode(r Record) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte(Version)
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: encode: %w", err)
+	}
+	w := bufio.NewWriter(zw)
+	var tmp [binary.MaxVarintLen64]byte
+	putBytes := func(p []byte) {
+		w.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(p)))])
+		w.Write(p)
+	}
+	putBytes([]byte(r.Host))
+	putBytes([]byte(r.Cluster))
+	w.Write(tmp[:binary.PutVarint(tmp[:], r.Epoch)])
+	w.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(r.Files)))])
+	for _, f := range r.Files {
+		putBytes([]byte(f.Name))
+		putBytes(f.Data)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("fleet: encode: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("fleet: encode: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Decode parses a record written by Encode. It refuses unknown versions
+// (ErrVersion), truncated or trailing data, empty or oversized names,
+// names with '/' and more than 4096 files or 256 MiB of decompressed
+// data.
+func Decode(b []byte) (Record, error) {
+	if len(b) == 0 {
+		return Record{}, errors.New("fleet: decode: empty record")
+	}
+	if b[0] != Version {
+		return Record{}, fmt.Errorf("%w %d", ErrVersion, b[0])
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b[1:]))
+	if err != nil {
+		return Record{}, fmt.Errorf("fleet: decode: %w", err)
+	}
+	zr.Multistream(false)
+	lr := &io.LimitedReader{R: zr, N: maxDecoded + 1}
+	r := bufio.NewReader(lr)
+	fail := func(what string, err error) (Record, error) {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return Record{}, fmt.Errorf("fleet: decode %s: %w", what, err)
+	}
+	readBytes := func(limit uint64) ([]byte, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		if n > limit {
+			return nil, fmt.Errorf("length %d above %d", n, limit)
+		}
+		p := make([]byte, 0, min(n, 1<<20))
+		p, err = readN(r, p, int(n))
+		return p, err
+	}
+	name := func(what string, empty bool) (string, error) {
+		p, err := readBytes(maxName)
+		if err != nil {
+			return "", err
+		}
+		if !empty && len(p) == 0 {
+			return "", fmt.Errorf("empty %s", what)
+		}
+		if strings.ContainsAny(string(p), "/\x00") {
+			return "", fmt.Errorf("%s %q holds '/' or NUL", what, p)
+		}
+		return string(p), nil
+	}
+	var rec Record
+	if rec.Host, err = name("host", false); err != nil {
+		return fail("host", err)
+	}
+	if rec.Cluster, err = name("cluster", false); err != nil {
+		return fail("cluster", err)
+	}
+	if rec.Epoch, err = binary.ReadVarint(r); err != nil {
+		return fail("epoch", err)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return fail("file count", err)
+	}
+	if n > maxFiles {
+		return fail("file count", fmt.Errorf("%d files, at most %d", n, maxFiles))
+	}
+	rec.Files = make([]stats.File, 0, n)
+	for range n {
+		fn, err := name("file name", false)
+		if err != nil {
+			return fail("file name", err)
+		}
+		data, err := readBytes(maxFileBytes)
+		if err != nil {
+			return fail("file "+fn, err)
+		}
+		rec.Files = append(rec.Files, stats.File{Name: fn, Data: data})
+	}
+	if _, err := r.ReadByte(); err == nil {
+		return fail("end", errors.New("trailing data"))
+	} else if !errors.Is(err, io.EOF) {
+		return fail("end", err)
+	}
+	if lr.N <= 0 {
+		return fail("size", fmt.Errorf("more than %d bytes decompressed", maxDecoded))
+	}
+	if !slices.IsSortedFunc(rec.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) }) {
+		slices.SortStableFunc(rec.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return rec, nil
+}
+
+// readN appends n bytes from r to p, growing it as data arrives, so that
+// a length field larger than the data does not allocate it all upfront.
+func readN(r io.Reader, p []byte, n int) ([]byte, error) {
+	for len(p) < n {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, min(n-len(p), max(len(p), 4096)))
+		}
+		m := min(cap(p), n)
+		k, err := io.ReadFull(r, p[len(p):m])
+		p = p[:len(p)+k]
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,132 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+func exampleRecord(t testing.TB) Record {
+	t.Helper()
+	r := Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000}
+	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
+		b, err := os.ReadFile(filepath.Join("..", "stats", "testdata", "example13", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Files = append(r.Files, stats.File{Name: f, Data: b})
+	}
+	r.Files = append([]stats.File{{Name: ".pull-stats", Data: []byte("PullRounds: 3\n")}}, r.Files...)
+	return r
+}
+
+func TestRoundTrip(t *testing.T) {
+	f := func(r Record) {
+		t.Helper()
+		b, err := Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != Version {
+			t.Fatalf("version byte %d", b[0])
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Files) == 0 {
+			r.Files = []stats.File{}
+		}
+		for i := range r.Files {
+			if r.Files[i].Data == nil {
+				r.Files[i].Data = []byte{}
+			}
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Errorf("Decode(Encode(r)) = %+v, want %+v", got, r)
+		}
+	}
+	f(exampleRecord(t))
+	f(Record{Host: "h", Cluster: "c", Epoch: -5})
+	f(Record{Host: "h", Cluster: "c", Epoch: 1 << 40, Files: []stats.File{{Name: "a_info", Data: nil}}})
+}
+
+func TestCompact(t *testing.T) {
+	r := exampleRecord(t)
+	raw := 0
+	for _, f := range r.Files {
+		raw += len(f.Data)
+	}
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("example13 snapshot: %d raw bytes, record %d bytes", raw, len(b))
+	if len(b) >= raw/2 {
+		t.Errorf("record of %d bytes for %d raw bytes: not compressed", len(b), raw)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	good, err := Encode(exampleRecord(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(append([]byte{2}, good[1:]...)); !errors.Is(err, ErrVersion) {
+		t.Errorf("version 2: err = %v, want ErrVersion", err)
+	}
+	f := func(name string, b []byte) {
+		t.Helper()
+		if _, err := Decode(b); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	f("empty", nil)
+	f("truncated", good[:len(good)/2])
+	f("not gzip", []byte{1, 'x', 'y'})
+	bad, _ := Encode(Record{Host: "", Cluster: "c"})
+	f("empty host", bad)
+	bad, _ = Encode(Record{Host: "h", Cluster: "c", Files: []stats.File{{Name: "../x_stat"}}})
+	f("slash in name", bad)
+}
+
+func FuzzDecode(f *testing.F) {
+	good, err := Encode(exampleRecord(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	small, _ := Encode(Record{Host: "h", Cluster: "c", Epoch: 10, Files: []stats.File{{Name: "a_stat", Data: []byte("x")}}})
+	f.Add(small)
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := Decode(in)
+		if err != nil {
+			return
+		}
+		if r.Host == "" || r.Cluster == "" {
+			t.Fatalf("accepted a record without host or cluster: %q", in)
+		}
+		b, err := Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := Decode(b)
+		if err != nil {
+			t.Fatalf("re-encoded record refused: %v", err)
+		}
+		if r2.Host != r.Host || r2.Epoch != r.Epoch || len(r2.Files) != len(r.Files) {
+			t.Fatalf("round trip changed the record")
+		}
+		for i := range r.Files {
+			if !bytes.Equal(r.Files[i].Data, r2.Files[i].Data) {
+				t.Fatalf("round trip changed file %s", r.Files[i].Name)
+			}
+		}
+	})
+}
