@@ -22,25 +22,17 @@ type Info map[string]float64
 // the first integer value wins.
 func ParseInfo(data []byte) Info {
 	info := make(Info, 64)
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+	eachLine(data, func(line []byte) {
 		k, v, ok := bytes.Cut(line, []byte(": "))
 		if !ok {
-			continue
+			return
 		}
-		n, ok := parseInt(v)
-		if !ok {
-			continue
+		if n, ok := parseInt(v); ok {
+			if _, dup := info[string(k)]; !dup {
+				info[string(k)] = n
+			}
 		}
-		if _, dup := info[string(k)]; !dup {
-			info[string(k)] = n
-		}
-	}
+	})
 	return info
 }
 

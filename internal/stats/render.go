@@ -293,17 +293,23 @@ func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Me
 }
 
 func (s *Sites) frontends(e *emitter, o *Options) {
-	t := s.fe
-	plan := s.plan(0, t.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
-	h := newHeads(o, frontendGroups)
-	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
+	plan := s.plan(0, s.fe.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
+	s.proxies(e, o, s.fe, plan, newHeads(o, frontendGroups), o.ExcludeFrontends, ".frontend.", ".haproxystats.MetricsFrontend")
+}
+
+// proxies emits the lines of the frontends or backends of t (the two
+// blocks differ only in their table, plan, groups, exclusions and names):
+// for each proxy not excluded, in name order, the plan's values and,
+// with AllMetrics, the extra columns; then the block's Metrics* line.
+func (s *Sites) proxies(e *emitter, o *Options, t *table, plan []column, h *heads, exclude map[string]bool, kind, counter string) {
+	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(kind)+t.avgName())
 	lines := 0
 	for _, g := range t.order {
 		name := t.keys[g]
-		if o.ExcludeFrontends[name] {
+		if exclude[name] {
 			continue
 		}
-		e.stems(h.of(name), ".frontend.", name, ".")
+		e.stems(h.of(name), kind, name, ".")
 		for _, c := range plan {
 			v, ok := t.value(g, c)
 			if !ok {
@@ -316,7 +322,7 @@ func (s *Sites) frontends(e *emitter, o *Options) {
 			lines += t.x.emit(e, g)
 		}
 	}
-	e.path(o.Prefix, ".haproxystats.MetricsFrontend")
+	e.path(o.Prefix, counter)
 	e.emit(float64(lines + 1))
 }
 
@@ -332,31 +338,8 @@ func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Met
 }
 
 func (s *Sites) backends(e *emitter, o *Options) {
-	t := s.be
-	plan := s.plan(1, t.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
-	h := newHeads(o, backendGroups)
-	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".backend.")+t.avgName())
-	lines := 0
-	for _, g := range t.order {
-		name := t.keys[g]
-		if o.ExcludeBackends[name] {
-			continue
-		}
-		e.stems(h.of(name), ".backend.", name, ".")
-		for _, c := range plan {
-			v, ok := t.value(g, c)
-			if !ok {
-				continue
-			}
-			e.emitStems(c.name, v)
-			lines++
-		}
-		if o.AllMetrics {
-			lines += t.x.emit(e, g)
-		}
-	}
-	e.path(o.Prefix, ".haproxystats.MetricsBackend")
-	e.emit(float64(lines + 1))
+	plan := s.plan(1, s.be.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
+	s.proxies(e, o, s.be, plan, newHeads(o, backendGroups), o.ExcludeBackends, ".backend.", ".haproxystats.MetricsBackend")
 }
 
 // Servers appends the server lines (BEHAVIOR.md §6.6, §6.7): the
