@@ -310,17 +310,7 @@ func (s *Sites) proxies(e *emitter, o *Options, t *table, plan []column, h *head
 			continue
 		}
 		e.stems(h.of(name), kind, name, ".")
-		for _, c := range plan {
-			v, ok := t.value(g, c)
-			if !ok {
-				continue
-			}
-			e.emitStems(c.name, v)
-			lines++
-		}
-		if o.AllMetrics {
-			lines += t.x.emit(e, g)
-		}
+		lines += t.emitRow(e, g, plan, o.AllMetrics)
 	}
 	e.path(o.Prefix, counter)
 	e.emit(float64(lines + 1))
@@ -400,37 +390,34 @@ func (s *Sites) servers(e *emitter, o *Options) {
 			hs, last = h.of(px), px
 		}
 		e.stems(hs, ".backend.", px, ".server.", sv, ".")
-		for _, c := range plan {
-			v, ok := t.value(g, c)
-			if !ok {
-				continue
-			}
-			e.emitStems(c.name, v)
-			lines++
-		}
-		if o.AllMetrics {
-			lines += t.x.emit(e, g)
-		}
+		lines += t.emitRow(e, g, plan, o.AllMetrics)
 	}
 	if agg != nil {
 		for _, g := range agg.order {
 			sv := agg.keys[g]
 			e.stems(sh.of(sv), ".server.", sv, ".")
-			for _, c := range aggPlan {
-				v, ok := agg.value(g, c)
-				if !ok {
-					continue
-				}
-				e.emitStems(c.name, v)
-				lines++
-			}
-			if o.AllMetrics {
-				lines += agg.x.emit(e, g)
-			}
+			lines += agg.emitRow(e, g, aggPlan, o.AllMetrics)
 		}
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsServer")
 	e.emit(float64(lines + 1))
+}
+
+// emitRow emits the values of group g that the plan names (under the
+// stems set on e), then with all the extra columns; it returns how many
+// lines it emitted.
+func (t *table) emitRow(e *emitter, g int32, plan []column, all bool) int {
+	lines := 0
+	for _, c := range plan {
+		if v, ok := t.value(g, c); ok {
+			e.emitStems(c.name, v)
+			lines++
+		}
+	}
+	if all {
+		lines += t.x.emit(e, g)
+	}
+	return lines
 }
 
 // byServer merges the groups of a server table by server name alone.
