@@ -325,3 +325,17 @@ func TestExcludeFileReadPerSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot that vanished before a worker took it (removed by hand, or
+// by another processor) is forgotten: not counted as failed, nothing
+// quarantined.
+func TestVanishedSnapshotForgotten(t *testing.T) {
+	src := spoolWith(t, "1500000001")
+	gone := filepath.Join(src, "1500000000") // never created
+	g := newSink("graphite")
+	p := newProcessor(src, 1, g)
+	run(t, p, []string{gone, filepath.Join(src, "1500000001")}, func() bool { _, acc := g.count(); return acc == 1 })
+	if p.Failed.Load() != 0 || exists(filepath.Join(filepath.Dir(src), "failed")) {
+		t.Fatalf("vanished snapshot: failed=%d, failed/ exists=%v", p.Failed.Load(), exists(filepath.Join(filepath.Dir(src), "failed")))
+	}
+}
