@@ -116,7 +116,7 @@ func TestWriteFailure(t *testing.T) {
 		if err := snd.Send(context.Background(), b); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		want := newBatch(b).buf
+		want := format(b)
 		if len(conns[0].written) != len(want)/2 || !conns[0].closed {
 			t.Errorf("first connection: %d bytes written, closed %v", len(conns[0].written), conns[0].closed)
 		}

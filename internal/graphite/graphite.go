@@ -81,14 +81,21 @@ type Stats struct {
 	Queued          int    // lines not confirmed yet: queued, being written, or written and waiting for confirmation
 }
 
-// batch is the lines of one Send, formatted.
+// batch is the datapoints of one Send. They are formatted as they are
+// written, straight into the connection's buffer, and again if the batch
+// is re-sent: the Sender keeps no formatted copy of a snapshot, only a
+// reference to the caller's metrics.
 type batch struct {
-	buf   []byte
+	ms    []metric.Metric
 	lines int
 	done  chan error // capacity 1: receives the outcome exactly once
 
 	written time.Time // when it was written; set while it waits in unconfirmed
 }
+
+// chunkLines is how many lines one flush takes at most, beyond its first
+// batch: about chunkSize bytes of typical lines.
+const chunkLines = chunkSize / 64
 
 // Sender writes Graphite plaintext lines to one carbon relay over one TCP
 // connection. It is safe for concurrent use. New starts its flusher
@@ -174,7 +181,9 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 // ctx is done (ctx.Err(); the lines stay queued and may still be sent, which
 // is harmless because Graphite overwrites the same path and timestamp), or
 // the sender was closed (ErrClosed). Lines of one call are written
-// contiguously; calls are written in the order they were queued.
+// contiguously; calls are written in the order they were queued. The
+// Sender reads ms until the lines are confirmed or dropped, also after a
+// Send that returned on ctx: the caller must not modify ms after Send.
 func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
 	if len(ms) == 0 {
 		return nil
@@ -214,15 +223,7 @@ func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
 }
 
 func newBatch(ms []metric.Metric) *batch {
-	n := 0
-	for i := range ms {
-		n += len(ms[i].Path) + 36 // two spaces, a value of up to 22 bytes, 10-digit time, newline
-	}
-	buf := make([]byte, 0, n)
-	for _, m := range ms {
-		buf = m.AppendLine(buf)
-	}
-	return &batch{buf: buf, lines: len(ms), done: make(chan error, 1)}
+	return &batch{ms: ms, lines: len(ms), done: make(chan error, 1)}
 }
 
 // admitLocked appends b to the queue, first dropping the oldest batches
@@ -414,9 +415,9 @@ func (s *Sender) waitWork() bool {
 // re-sent whole.
 func (s *Sender) flush(c *conn) error {
 	s.mu.Lock()
-	k, size := 0, 0
-	for k < len(s.queue) && (k == 0 || size+len(s.queue[k].buf) <= chunkSize) {
-		size += len(s.queue[k].buf)
+	k, lines := 0, 0
+	for k < len(s.queue) && (k == 0 || lines+s.queue[k].lines <= chunkLines) {
+		lines += s.queue[k].lines
 		k++
 	}
 	chunk := slices.Clone(s.queue[:k])
@@ -431,9 +432,13 @@ func (s *Sender) flush(c *conn) error {
 	}
 
 	var err error
+write:
 	for _, b := range chunk {
-		if _, err = c.bw.Write(b.buf); err != nil {
-			break
+		for i := range b.ms {
+			// Format into the writer's free space: no copy, no allocation.
+			if _, err = c.bw.Write(b.ms[i].AppendLine(c.bw.AvailableBuffer())); err != nil {
+				break write
+			}
 		}
 	}
 	if err == nil {
