@@ -10,7 +10,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	ConfirmAfter = 20 * time.Millisecond // every test but the one below
+	ConfirmAfter = 20 * time.Millisecond // every test but the ones below
+	ReplayWindow = 0                     // tests count lines exactly; TestPeerClosed sets it
 	os.Exit(m.Run())
 }
 

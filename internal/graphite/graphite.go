@@ -71,6 +71,14 @@ const maxPause = 5 * time.Minute
 // shorten it.
 var ConfirmAfter = time.Second
 
+// ReplayWindow is how long a confirmed batch is still kept, and sent
+// again if the connection is then found dead: a relay may keep a
+// connection open for seconds while it shuts down and still drop what it
+// had read (the fault suite saw carbon-c-relay do so). Its cost is that
+// up to this much of what was sent before an outage is sent twice, which
+// Graphite absorbs (one value per path and timestamp). 0 disables it.
+var ReplayWindow = 10 * time.Second
+
 // Stats are the counters of a Sender, for self-metrics. Counters only grow.
 type Stats struct {
 	Sent            uint64 // lines written and confirmed (see Delivery)
@@ -88,9 +96,17 @@ type Stats struct {
 type batch struct {
 	ms    []metric.Metric
 	lines int
-	done  chan error // capacity 1: receives the outcome exactly once
+	done  chan error // capacity 1: receives the outcome once (finish)
+	once  sync.Once
 
-	written time.Time // when it was written; set while it waits in unconfirmed
+	written   time.Time // when it was written; set while it waits in unconfirmed
+	confirmed time.Time // when it was confirmed; set while it waits in replay
+}
+
+// finish reports the batch's outcome to its Send, once: a batch that is
+// replayed after its confirmation is not reported again.
+func (b *batch) finish(err error) {
+	b.once.Do(func() { b.done <- err })
 }
 
 // chunkLines is how many lines one flush takes at most, beyond its first
@@ -133,10 +149,14 @@ type Sender struct {
 	// wait for ConfirmAfter to pass with the connection still open; oldest
 	// first. Guarded by mu; never dropped.
 	unconfirmed []*batch
-	closed      bool   // guarded by mu; no more Sends are accepted
-	full        bool   // guarded by mu; a drop was logged and nothing was written since
-	sent        uint64 // guarded by mu
-	dropped     uint64 // guarded by mu
+	// replay holds the batches confirmed less than ReplayWindow ago, oldest
+	// first: if the connection turns out dead after all, they are sent
+	// again with the unconfirmed ones. Guarded by mu.
+	replay  []*batch
+	closed  bool   // guarded by mu; no more Sends are accepted
+	full    bool   // guarded by mu; a drop was logged and nothing was written since
+	sent    uint64 // guarded by mu
+	dropped uint64 // guarded by mu
 
 	// Updated by the flusher, read by Stats.
 	connectFailures, writes, bytes atomic.Uint64
@@ -146,6 +166,7 @@ type Sender struct {
 	paceAt   time.Time // earliest time the next chunk may be written (max-lines-per-second)
 
 	confirmAfter time.Duration // ConfirmAfter when New ran
+	replayWindow time.Duration // ReplayWindow when New ran
 }
 
 // New returns a Sender for cfg.Server and cfg.Port and starts its flusher
@@ -167,6 +188,7 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 		done: make(chan struct{}),
 
 		confirmAfter: ConfirmAfter,
+		replayWindow: ReplayWindow,
 	}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	s.wg.Go(func() {
@@ -206,7 +228,7 @@ func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
 	s.mu.Unlock()
 
 	for _, d := range dropped {
-		d.done <- ErrDropped
+		d.finish(ErrDropped)
 	}
 	if logFull {
 		// The original's wording; logged once per outage, not per drop.
@@ -339,9 +361,15 @@ func (s *Sender) lost(c *conn) {
 	s.closeConn(c)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.unconfirmed) > 0 {
-		s.queue = append(s.unconfirmed, s.queue...)
-		s.unconfirmed = nil
+	if len(s.replay) > 0 {
+		for _, b := range s.replay {
+			s.queued += b.lines // confirmed once, in the queue again
+		}
+		s.log.Warn("connection found dead: re-sending the batches confirmed in the replay window", "batches", len(s.replay))
+	}
+	if len(s.replay)+len(s.unconfirmed) > 0 {
+		s.queue = append(append(s.replay, s.unconfirmed...), s.queue...)
+		s.replay, s.unconfirmed = nil, nil
 	}
 }
 
@@ -359,9 +387,21 @@ func (s *Sender) confirm(now time.Time) {
 	s.unconfirmed = s.unconfirmed[k:]
 	s.queued -= lines
 	s.sent += uint64(lines)
+	j := 0
+	for j < len(s.replay) && now.Sub(s.replay[j].confirmed) >= s.replayWindow {
+		j++
+	}
+	clear(s.replay[:j])
+	s.replay = s.replay[j:]
+	if s.replayWindow > 0 {
+		for _, b := range done {
+			b.confirmed = now
+			s.replay = append(s.replay, b)
+		}
+	}
 	s.mu.Unlock()
 	for _, b := range done {
-		b.done <- nil
+		b.finish(nil)
 	}
 }
 
@@ -479,7 +519,7 @@ func (s *Sender) finish(c *conn) {
 	s.queue, s.unconfirmed, s.queued, s.inflight = nil, nil, 0, 0
 	s.mu.Unlock()
 	for _, b := range rest {
-		b.done <- ErrClosed
+		b.finish(ErrClosed)
 	}
 	if s.unsent > 0 {
 		s.log.Error("closed with lines not sent", "lines", s.unsent)
