@@ -40,11 +40,7 @@ func TestRunFleet(t *testing.T) {
 	defer prod.Close()
 	rec := fleet.Record{Host: "lb-7.example", Cluster: "ams", Epoch: 1500000000}
 	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.Files = append(rec.Files, stats.File{Name: f, Data: b})
+		rec.Files = append(rec.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
 	}
 	b, err := fleet.Encode(rec)
 	if err != nil {

@@ -22,14 +22,7 @@ import (
 func TestRunWithKafka(t *testing.T) {
 	base := t.TempDir()
 	snap := filepath.Join(base, "incoming", "1500000000")
-	os.MkdirAll(snap, 0o755)
-	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(snap, f), b, 0o644)
-	}
+	haproxytest.WriteExample(t, snap)
 	carbon := haproxytest.NewCarbon(t)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "lb-stats"))
 	if err != nil {

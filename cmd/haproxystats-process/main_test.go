@@ -58,14 +58,7 @@ func TestSrcDirChecked(t *testing.T) {
 func TestRunDeliversAndStops(t *testing.T) {
 	base := t.TempDir()
 	snap := filepath.Join(base, "incoming", "1500000000")
-	os.MkdirAll(snap, 0o755)
-	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(snap, f), b, 0o644)
-	}
+	haproxytest.WriteExample(t, snap)
 	carbon := haproxytest.NewCarbon(t)
 	conf := filepath.Join(base, "p.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\n[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n", base, carbon.Port())), 0o644)

@@ -23,13 +23,7 @@ func TestRunShipping(t *testing.T) {
 	base := t.TempDir()
 	sockets := filepath.Join(base, "sockets")
 	os.Mkdir(sockets, 0o755)
-	read := func(f string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "stats", "testdata", "example13", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(f string) []byte { return haproxytest.Example(t, f) }
 	haproxytest.UnixSocket(t, sockets, "admin1.sock", read("admin1.sock_info"), read("admin1.sock_stat"))
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "snaps"))
 	if err != nil {

@@ -83,14 +83,7 @@ func (r *recorder) shipped() map[string][]int64 {
 	return out
 }
 
-func reply(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "stats", "testdata", "example13", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func reply(t *testing.T, name string) []byte { return haproxytest.Example(t, name) }
 
 // puller is one load balancer: fake sockets, haproxystats-pull's loop
 // and a shipper, until stop.

@@ -3,23 +3,18 @@ package fleet
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
 func exampleRecord(t testing.TB) Record {
 	t.Helper()
 	r := Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000}
-	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
-		b, err := os.ReadFile(filepath.Join("..", "stats", "testdata", "example13", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Files = append(r.Files, stats.File{Name: f, Data: b})
+	for _, f := range haproxytest.ExampleFiles {
+		r.Files = append(r.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
 	}
 	r.Files = append([]stats.File{{Name: ".pull-stats", Data: []byte("PullRounds: 3\n")}}, r.Files...)
 	return r

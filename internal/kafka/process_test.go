@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/process"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -34,18 +35,7 @@ func TestProcessDaemon(t *testing.T) {
 
 			src := filepath.Join(t.TempDir(), "incoming")
 			snap := filepath.Join(src, "1500000000")
-			if err := os.MkdirAll(snap, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
-				b, err := os.ReadFile(filepath.Join("..", "stats", "testdata", "example13", f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(snap, f), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			haproxytest.WriteExample(t, snap)
 
 			fault := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.NotEnoughReplicas, Count: -1})
 			log := slog.New(slog.DiscardHandler)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -82,14 +83,7 @@ func spoolWith(t *testing.T, ts ...string) string {
 	src := filepath.Join(t.TempDir(), "incoming")
 	for _, name := range ts {
 		dir := filepath.Join(src, name)
-		os.MkdirAll(dir, 0o755)
-		for _, f := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {
-			b, err := os.ReadFile(filepath.Join("..", "stats", "testdata", "example13", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(filepath.Join(dir, f), b, 0o644)
-		}
+		haproxytest.WriteExample(t, dir)
 		os.WriteFile(filepath.Join(dir, ".pull-stats"), []byte("PullRoundsSkipped: 7\nPullRoundsCommitted: 12\n"), 0o644)
 	}
 	return src
