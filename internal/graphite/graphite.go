@@ -89,15 +89,16 @@ type Stats struct {
 	Queued          int    // lines not confirmed yet: queued, being written, or written and waiting for confirmation
 }
 
-// batch is the datapoints of one Send. They are formatted as they are
-// written, straight into the connection's buffer, and again if the batch
-// is re-sent: the Sender keeps no formatted copy of a snapshot, only a
-// reference to the caller's metrics.
+// batch is the lines of one Send. They are formatted or rendered as they
+// are written, straight into the connection's buffer, and again if the
+// batch is re-sent: the Sender keeps no formatted copy of a snapshot, only
+// a reference to the caller's metrics or lines.
 type batch struct {
-	ms    []metric.Metric
+	src   metric.Lines
 	lines int
 	done  chan error // capacity 1: receives the outcome once (finish)
 	once  sync.Once
+	let   sync.Once // release
 
 	written   time.Time // when it was written; set while it waits in unconfirmed
 	confirmed time.Time // when it was confirmed; set while it waits in replay
@@ -107,6 +108,15 @@ type batch struct {
 // replayed after its confirmation is not reported again.
 func (b *batch) finish(err error) {
 	b.once.Do(func() { b.done <- err })
+}
+
+// release lets go of the batch's lines for good (metric.Retained).
+func (b *batch) release() {
+	b.let.Do(func() {
+		if r, ok := b.src.(metric.Retained); ok {
+			r.Release()
+		}
+	})
 }
 
 // chunkLines is how many lines one flush takes at most, beyond its first
@@ -198,26 +208,39 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 	return s
 }
 
-// Send queues ms and blocks until they were all written to the connection,
-// flushed, and the connection stayed open for ConfirmAfter (nil), or were dropped from the full queue (ErrDropped), or
-// ctx is done (ctx.Err(); the lines stay queued and may still be sent, which
-// is harmless because Graphite overwrites the same path and timestamp), or
-// the sender was closed (ErrClosed). Lines of one call are written
-// contiguously; calls are written in the order they were queued. The
+// Send queues ms and blocks until they were sent, as SendLines does. The
 // Sender reads ms until the lines are confirmed or dropped, also after a
 // Send that returned on ctx: the caller must not modify ms after Send.
 func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
-	if len(ms) == 0 {
+	return s.SendLines(ctx, metric.Slice(ms))
+}
+
+// SendLines queues l and blocks until its lines were all written to the
+// connection, flushed, and the connection stayed open for ConfirmAfter
+// (nil), or were dropped from the full queue (ErrDropped), or ctx is done
+// (ctx.Err(); the lines stay queued and may still be sent, which is
+// harmless because Graphite overwrites the same path and timestamp), or
+// the sender was closed (ErrClosed), or l could not render its lines (a
+// *metric.SourceError). Lines of one call are written contiguously; calls
+// are written in the order they were queued. The Sender calls l.WriteTo
+// each time it writes the batch, until the lines are confirmed and out of
+// the replay window, or dropped, also after a SendLines that returned.
+func (s *Sender) SendLines(ctx context.Context, l metric.Lines) error {
+	if l.Len() == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b := newBatch(ms)
+	b := newBatch(l)
+	if r, ok := l.(metric.Retained); ok {
+		r.Retain() // released when the batch leaves the sender
+	}
 
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		b.release()
 		return ErrClosed
 	}
 	dropped := s.admitLocked(b)
@@ -229,6 +252,7 @@ func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
 
 	for _, d := range dropped {
 		d.finish(ErrDropped)
+		d.release()
 	}
 	if logFull {
 		// The original's wording; logged once per outage, not per drop.
@@ -244,8 +268,8 @@ func (s *Sender) Send(ctx context.Context, ms []metric.Metric) error {
 	}
 }
 
-func newBatch(ms []metric.Metric) *batch {
-	return &batch{ms: ms, lines: len(ms), done: make(chan error, 1)}
+func newBatch(l metric.Lines) *batch {
+	return &batch{src: l, lines: l.Len(), done: make(chan error, 1)}
 }
 
 // admitLocked appends b to the queue, first dropping the oldest batches
@@ -391,6 +415,7 @@ func (s *Sender) confirm(now time.Time) {
 	for j < len(s.replay) && now.Sub(s.replay[j].confirmed) >= s.replayWindow {
 		j++
 	}
+	expired := slices.Clone(s.replay[:j])
 	clear(s.replay[:j])
 	s.replay = s.replay[j:]
 	if s.replayWindow > 0 {
@@ -398,10 +423,15 @@ func (s *Sender) confirm(now time.Time) {
 			b.confirmed = now
 			s.replay = append(s.replay, b)
 		}
+	} else {
+		expired = append(expired, done...)
 	}
 	s.mu.Unlock()
 	for _, b := range done {
 		b.finish(nil)
+	}
+	for _, b := range expired {
+		b.release()
 	}
 }
 
@@ -472,13 +502,19 @@ func (s *Sender) flush(c *conn) error {
 	}
 
 	var err error
-write:
+	failed := map[*batch]error{} // batches whose lines could not be rendered
 	for _, b := range chunk {
-		for i := range b.ms {
-			// Format into the writer's free space: no copy, no allocation.
-			if _, err = c.bw.Write(b.ms[i].AppendLine(c.bw.AvailableBuffer())); err != nil {
-				break write
-			}
+		var se *metric.SourceError
+		if _, err = b.src.WriteTo(c.bw); errors.As(err, &se) {
+			// Not the connection's fault: the lines already written are
+			// whole lines, the rest cannot be had. Give up this batch.
+			s.log.Error("lines of a batch could not be rendered, dropping the batch", "lines", b.lines, "err", err)
+			failed[b] = err
+			err = nil
+			continue
+		}
+		if err != nil {
+			break
 		}
 	}
 	if err == nil {
@@ -494,13 +530,23 @@ write:
 		}
 		clear(s.queue[:k])
 		s.queue = s.queue[k:]
-		s.unconfirmed = append(s.unconfirmed, chunk...)
+		for _, b := range chunk {
+			if failed[b] != nil {
+				s.queued -= b.lines
+				continue
+			}
+			s.unconfirmed = append(s.unconfirmed, b)
+		}
 		s.full = false
 	}
 	s.mu.Unlock()
 
 	if err != nil {
 		return err
+	}
+	for b, ferr := range failed {
+		b.finish(fmt.Errorf("graphite: %w", ferr))
+		b.release()
 	}
 	c.wrote = true
 	return nil
@@ -515,11 +561,16 @@ func (s *Sender) finish(c *conn) {
 	s.mu.Lock()
 	s.closed = true
 	rest := append(s.unconfirmed, s.queue...)
+	replayed := s.replay
 	s.unsent = s.queued
-	s.queue, s.unconfirmed, s.queued, s.inflight = nil, nil, 0, 0
+	s.queue, s.unconfirmed, s.replay, s.queued, s.inflight = nil, nil, nil, 0, 0
 	s.mu.Unlock()
 	for _, b := range rest {
 		b.finish(ErrClosed)
+		b.release()
+	}
+	for _, b := range replayed {
+		b.release()
 	}
 	if s.unsent > 0 {
 		s.log.Error("closed with lines not sent", "lines", s.unsent)

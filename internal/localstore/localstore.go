@@ -55,7 +55,19 @@ func (s *Store) Send(ctx context.Context, ms []metric.Metric) error {
 		}
 	}
 
-	dir := filepath.Join(s.dir, strconv.FormatInt(ts, 10))
+	return s.SendLines(ctx, metric.Slice(ms))
+}
+
+// SendLines writes the lines of l to <dir>/<ts>/stats, where ts is
+// l.Time(), as Send does.
+func (s *Store) SendLines(ctx context.Context, l metric.Lines) error {
+	if l.Len() == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Join(s.dir, strconv.FormatInt(l.Time(), 10))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("local-store: make directory %s: %w", dir, err)
 	}
@@ -65,12 +77,10 @@ func (s *Store) Send(ctx context.Context, ms []metric.Metric) error {
 		return wrap("open", path, err)
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
-	var line []byte
-	for _, m := range ms {
-		line = m.AppendLine(line[:0])
-		w.Write(line) // an error is kept and returned by Flush
+	_, err = l.WriteTo(w)
+	if err == nil {
+		err = w.Flush()
 	}
-	err = w.Flush()
 	if err == nil {
 		err = f.Sync()
 	}
