@@ -29,6 +29,7 @@ type Encoder struct {
 	buf   []byte
 	lines int
 	err   error
+	count bool // only count the lines (NewCounter)
 }
 
 // FlushSize is how many bytes of lines an Encoder with a writer gathers
@@ -44,6 +45,13 @@ func NewEncoder(w io.Writer) *Encoder {
 		e.buf = make([]byte, 0, FlushSize+1024)
 	}
 	return e
+}
+
+// NewCounter returns an Encoder that only counts the lines it is given,
+// for Lines, without formatting or keeping any: it costs the building of
+// the paths and none of the rest.
+func NewCounter() *Encoder {
+	return &Encoder{size: math.MaxInt, count: true}
 }
 
 // Daemon writes the lines Daemon gives. On error nothing is written.
@@ -92,8 +100,11 @@ func (e *Encoder) Servers(s *Sites, ts int64, o *Options) error {
 // Metric writes the line of m, such as a self-statistic.
 func (e *Encoder) Metric(m metric.Metric) error {
 	if e.err == nil {
-		e.buf = m.AppendLine(e.buf)
 		e.lines++
+		if e.count {
+			return nil
+		}
+		e.buf = m.AppendLine(e.buf)
 		if len(e.buf) >= e.size {
 			e.buf = e.write(e.buf)
 		}

@@ -145,6 +145,12 @@ func TestEncoderSameBytes(t *testing.T) {
 			if !bytes.Equal(st.Bytes(), want) {
 				t.Error("after Reset(nil): bytes differ")
 			}
+
+			count := NewCounter()
+			encode(t, count, in.infos, in.stats, ts, in.o)
+			if count.Lines() != len(ms) || len(count.Bytes()) != 0 {
+				t.Errorf("counter: Lines() = %d, want %d; %d bytes held", count.Lines(), len(ms), len(count.Bytes()))
+			}
 		})
 	}
 }

@@ -79,6 +79,10 @@ func (e *emitter) emitStems(name string, v float64) {
 func (e *emitter) emit(v float64) {
 	e.n++
 	if e.enc != nil {
+		if e.enc.count {
+			e.buf = e.buf[:0] // the path just written
+			return
+		}
 		// metric.Metric.AppendLine, with the path already in place.
 		e.buf = append(e.buf, ' ')
 		e.buf = metric.AppendValue(e.buf, v)
@@ -132,7 +136,7 @@ func (e *emitter) grow(n, width int) {
 	switch {
 	case e.enc == nil:
 		e.dst = slices.Grow(e.dst, n)
-	case e.enc.w == nil:
+	case e.enc.w == nil && !e.enc.count:
 		e.buf = slices.Grow(e.buf, n*(width+lineTail))
 	}
 }
