@@ -281,9 +281,9 @@ func (r *report) table() {
 	atMost := func(x float64) func(float64) bool { return func(v float64) bool { return v <= x } }
 	atLeast := func(x float64) func(float64) bool { return func(v float64) bool { return v >= x } }
 	names := map[string]string{
-		modeMetrics: "today's path: []metric.Metric + AppendLine",
+		modeMetrics: "metrics in memory: the path with a Kafka or Prometheus sink",
 		modeEncoder: "stats.Encoder, one buffer",
-		modeStream:  "stats.Encoder, streamed 64 KiB",
+		modeStream:  "stats.Builder + stats.Encoder streamed 64 KiB: the Graphite/local-store path",
 	}
 	for _, p := range r.Pipelines {
 		add("process CPU/snapshot, files → Graphite bytes ("+names[p.Mode]+")", p.CPUMs, "ms", "≤ 150", atMost(150))
@@ -322,7 +322,7 @@ func (r *report) table() {
 	if r.Format.Lines > 0 {
 		add("Graphite formatting, metric.AppendLine", r.Format.AppendLinePerSec/1e6, "M lines/s", "≥ 5", atLeast(5))
 		add("Graphite formatting, stats.Encoder (values computed too)", r.Format.EncoderPerSec/1e6, "M lines/s", "≥ 5", atLeast(5))
-		add("build metrics + AppendLine (today's path)", r.Format.RenderFormatPerSe/1e6, "M lines/s", "≥ 5", atLeast(5))
+		add("build metrics + AppendLine (metrics in memory)", r.Format.RenderFormatPerSe/1e6, "M lines/s", "≥ 5", atLeast(5))
 	}
 	if r.Send.Lines > 0 {
 		add("graphite.Sender into a null carbon", r.Send.NullPerSec/1e6, "M lines/s", "", nil)

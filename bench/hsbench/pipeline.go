@@ -19,16 +19,19 @@ import (
 // The pipelines measured in a child process, from the snapshot files on
 // disk to Graphite bytes ready to send.
 const (
-	// modeMetrics is what haproxystats-process does today: stats builds
-	// []metric.Metric, the Graphite sender formats them with AppendLine
-	// into one buffer per snapshot.
+	// modeMetrics is what haproxystats-process does when a sink needs
+	// metrics (Kafka, Prometheus) or for a master CLI's workers: stats
+	// builds []metric.Metric, the Graphite sender formats them with
+	// AppendLine.
 	modeMetrics = "metrics"
 	// modeEncoder formats the lines directly with stats.Encoder into one
 	// buffer per snapshot.
 	modeEncoder = "encoder"
 	// modeStream reads and aggregates one reply file at a time
 	// (stats.Builder) and hands the lines to a writer in 64 KiB pieces,
-	// so that one reply and one piece of lines are all it holds.
+	// so that one reply and one piece of lines are all it holds: what
+	// haproxystats-process does when every sink takes lines (Graphite,
+	// local-store), less its line-counting pass.
 	modeStream = "stream"
 )
 

@@ -12,10 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +39,14 @@ type Sink interface {
 	Send(ctx context.Context, ms []metric.Metric) error
 }
 
+// LinesSink is a Sink that can also take a snapshot as Graphite lines,
+// rendered as it writes them (metric.Lines). When every sink is one, a
+// snapshot is never held in memory as metrics.
+type LinesSink interface {
+	Sink
+	SendLines(ctx context.Context, l metric.Lines) error
+}
+
 // Reporter is implemented by sinks that have counters worth sending as
 // self-statistics; each name becomes PREFIX.haproxystats.<name>.
 type Reporter interface {
@@ -45,6 +55,11 @@ type Reporter interface {
 
 // FailedDir is the name of the quarantine directory beside src-dir.
 const FailedDir = "failed"
+
+// SentDir is the name of the directory beside src-dir where delivered
+// snapshots wait while a sink may still write them again (a Graphite
+// replay, see snapLines).
+const SentDir = "sent"
 
 // Processor runs the worker pool.
 type Processor struct {
@@ -70,6 +85,7 @@ type Processor struct {
 
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
+	streams     bool              // every sink is a LinesSink: snapshots go as lines
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -91,8 +107,14 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		log.Warn("field natures learned before are lost: the built-in table applies until typed dumps arrive", "err", err)
 		natures = &natureStore{path: NaturesStatePath(cfg.SrcDir)} // rewritten at the next learning
 	}
+	streams := true
+	for _, s := range sinks {
+		if _, ok := s.(LinesSink); !ok {
+			streams = false
+		}
+	}
 	return &Processor{
-		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures,
+		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams,
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
 		accepted:        map[string]map[string]bool{},
@@ -105,6 +127,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 // snapshots, lets the workers finish the ones in hand within
 // ShutdownTimeout, and returns. Snapshots not finished stay in src-dir.
 func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
+	p.CleanSent()
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
@@ -153,7 +176,7 @@ func (p *Processor) worker(ctx context.Context, log *slog.Logger) {
 // sink accepted it, put back for a later try when a sink refused it,
 // quarantined when it cannot be processed at all.
 func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
-	ms, err := p.render(path, log)
+	lines, err := p.render(path, log)
 	var gone *os.PathError
 	switch {
 	case errors.As(err, &gone) && errors.Is(err, os.ErrNotExist) && gone.Path == path:
@@ -168,24 +191,38 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 		p.quarantine(path, err, log)
 		return
 	}
-	if err := p.dispatch(ctx, path, ms); err != nil {
+	l, _ := lines.(*snapLines)
+	if err := p.dispatch(ctx, path, lines); err != nil {
+		if l != nil {
+			l.Release() // the directory stays where it is
+		}
 		p.retryLater(ctx, path, err, log)
 		return
 	}
-	p.remove(path, log)
+	if l != nil {
+		p.retire(path, l, log)
+	} else {
+		p.remove(path, log)
+	}
 	p.Processed.Add(1)
-	log.Info("finished with snapshot", "metrics", len(ms))
+	log.Info("finished with snapshot", "metrics", lines.Len())
 }
 
 var errEmpty = errors.New("no reply files")
 
-// render turns the snapshot at path into its metrics.
-func (p *Processor) render(path string, log *slog.Logger) ([]metric.Metric, error) {
-	snap, err := LoadSnapshot(path)
+// render turns the snapshot at path into its datapoints: a *snapLines
+// that renders them as the sinks write them, when every sink can take
+// lines and no counter offsets apply, or else metrics in memory.
+func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) {
+	snap, err := loadSnapshot(path, p.streams)
 	if err != nil {
 		return nil, err
 	}
-	return p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
+	if snap.lazy() {
+		return p.renderLines(snap, log)
+	}
+	ms, err := p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
+	return metric.Slice(ms), err
 }
 
 // Render turns snap into its metrics under the Graphite prefix prefix,
@@ -198,10 +235,56 @@ func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Track
 	return p.renderSnapshot(snap, prefix, tracker, self, log)
 }
 
-// renderSnapshot turns snap into its metrics. A panic in the stats code
-// is turned into an error, so one bad snapshot cannot take the daemon
-// down.
-func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) (ms []metric.Metric, err error) {
+// renderSnapshot turns snap into its metrics.
+func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) ([]metric.Metric, error) {
+	out := &metrics{}
+	_, err := p.build(snap, prefix, withSelf, out, func(o *stats.Options, infos, statFiles []stats.File) {
+		manifest, _ := snap.file(spool.ManifestFile)
+		missing := spool.ParseManifest(manifest)
+		if workers := p.workers(infos, statFiles, snap.Time, o); workers != nil && tracker != nil {
+			if len(missing) > 0 {
+				tracker.Offset(out.ms) // a missing worker may still be alive
+			} else if err := tracker.Apply(snap.Time, workers, out.ms); err != nil {
+				log.Warn("cannot persist counter offsets", "err", err)
+			}
+		}
+	}, log)
+	return out.ms, err
+}
+
+// output receives the datapoints of a snapshot as build renders them.
+type output interface {
+	daemon(infos []stats.File, ts int64, o *stats.Options) error
+	frontends(s *stats.Sites, ts int64, o *stats.Options)
+	backends(s *stats.Sites, ts int64, o *stats.Options)
+	servers(s *stats.Sites, ts int64, o *stats.Options)
+	self(m metric.Metric)
+}
+
+// metrics is the output that keeps every datapoint as a metric.
+type metrics struct{ ms []metric.Metric }
+
+func (m *metrics) daemon(infos []stats.File, ts int64, o *stats.Options) (err error) {
+	m.ms, err = stats.Daemon(m.ms, infos, ts, o)
+	return err
+}
+func (m *metrics) frontends(s *stats.Sites, ts int64, o *stats.Options) {
+	m.ms = s.Frontends(m.ms, ts, o)
+}
+func (m *metrics) backends(s *stats.Sites, ts int64, o *stats.Options) {
+	m.ms = s.Backends(m.ms, ts, o)
+}
+func (m *metrics) servers(s *stats.Sites, ts int64, o *stats.Options) {
+	m.ms = s.Servers(m.ms, ts, o)
+}
+func (m *metrics) self(x metric.Metric) { m.ms = append(m.ms, x) }
+
+// build renders snap into out: the daemon statistics, the sites, then
+// the self-statistics when withSelf. adjust, if not nil, runs once the
+// sites are rendered, with the options used and the reply files. It
+// returns the options used. A panic in the stats code is turned into an
+// error, so one bad snapshot cannot take the daemon down.
+func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out output, adjust func(o *stats.Options, infos, statFiles []stats.File), log *slog.Logger) (o *stats.Options, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while processing: %v\n%s", r, debug.Stack())
@@ -214,7 +297,8 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	if len(infos) == 0 && len(statFiles) == 0 {
 		return nil, errEmpty
 	}
-	o := p.opts
+	opts := p.opts
+	o = &opts
 	o.Prefix = prefix
 	o.Log = log
 	o.Natures = p.natures(snap, infos, log)
@@ -222,7 +306,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
 	self := func(name string, v float64) {
 		if withSelf {
-			ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + name, Value: v, Time: ts})
+			out.self(metric.Metric{Path: prefix + ".haproxystats." + name, Value: v, Time: ts})
 		}
 	}
 	timed := func(name string, since time.Time) {
@@ -234,8 +318,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 		log.Warn("snapshot doesn't contain any files with HAProxy daemon statistics")
 	} else {
 		t := time.Now()
-		var derr error
-		if ms, derr = stats.Daemon(ms, infos, ts, &o); derr != nil {
+		if derr := out.daemon(infos, ts, o); derr != nil {
 			log.Error("failed to parse daemon statistics", "err", derr)
 		} else {
 			produced = true
@@ -245,7 +328,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	if len(statFiles) == 0 {
 		log.Warn("snapshot doesn't contain any files with site statistics")
 	} else {
-		sites, serr := parseSites(statFiles, &o)
+		sites, serr := snap.sites(statFiles, o)
 		if sites != nil {
 			for _, r := range sites.Rejected {
 				p.Rejected.Add(1)
@@ -257,34 +340,30 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 		} else {
 			produced = true
 			t := time.Now()
-			ms = sites.Frontends(ms, ts, &o)
+			out.frontends(sites, ts, o)
 			timed("WallClockTimeFrontends", t)
 			t = time.Now()
-			ms = sites.Backends(ms, ts, &o)
+			out.backends(sites, ts, o)
 			timed("WallClockTimeBackends", t)
 			t = time.Now()
-			ms = sites.Servers(ms, ts, &o)
+			out.servers(sites, ts, o)
 			timed("WallClockTimeServers", t)
 		}
 	}
 	if !produced {
 		return nil, errors.New("no usable statistics in any reply file")
 	}
-	manifest, partial := snap.file(spool.ManifestFile)
-	missing := spool.ParseManifest(manifest)
-	if workers := p.workers(infos, statFiles, ts, &o); workers != nil && tracker != nil {
-		if len(missing) > 0 {
-			tracker.Offset(ms) // a missing worker may still be alive
-		} else if err := tracker.Apply(ts, workers, ms); err != nil {
-			log.Warn("cannot persist counter offsets", "err", err)
-		}
+	if adjust != nil {
+		adjust(o, infos, statFiles)
 	}
 	timed("WallClockTimeAllStats", start)
 	pulled, _ := snap.file(spool.PullStatsFile)
-	for name, v := range spool.ParsePullStats(pulled) {
-		self(name, v)
+	pullStats := spool.ParsePullStats(pulled)
+	for _, name := range slices.Sorted(maps.Keys(pullStats)) {
+		self(name, pullStats[name])
 	}
-	if partial {
+	if manifest, partial := snap.file(spool.ManifestFile); partial {
+		missing := spool.ParseManifest(manifest)
 		if len(missing) > 0 {
 			log.Warn("partial snapshot: some sockets are missing", "missing", missing)
 		}
@@ -296,13 +375,14 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	self("DeliveryRetries", float64(p.Retries.Load()))
 	for _, s := range p.sinks {
 		if r, ok := s.(Reporter); ok && withSelf {
-			for name, v := range r.Report() {
-				self(name, v)
+			report := r.Report()
+			for _, name := range slices.Sorted(maps.Keys(report)) {
+				self(name, report[name])
 			}
 		}
 	}
 	timed("TotalWallClockTime", start)
-	return ms, nil
+	return o, nil
 }
 
 // workers renders, for a snapshot taken through a master CLI (reply
@@ -345,7 +425,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		if !ok {
 			continue
 		}
-		sites, err := parseSites([]stats.File{f}, &quiet)
+		sites, err := sitesFrom("", []stats.File{f}, &quiet)
 		if err != nil {
 			continue
 		}
@@ -361,15 +441,6 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		out[i] = *byID[id]
 	}
 	return out
-}
-
-// parseSites parses the show stat replies, keeping the columns outside
-// the original's lists when all-metrics is on.
-func parseSites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
-	if o.AllMetrics {
-		return stats.ParseSitesAll(files, o.Natures, o.Log)
-	}
-	return stats.ParseSites(files)
 }
 
 // extraCounter reports whether the datapoint at path is a counter that
@@ -423,9 +494,11 @@ func readExclude(path string, log *slog.Logger) map[string]bool {
 	return names
 }
 
-// dispatch hands ms to every sink that has not accepted this snapshot
-// yet, all at once, and reports the first refusal.
-func (p *Processor) dispatch(ctx context.Context, path string, ms []metric.Metric) error {
+// dispatch hands the datapoints to every sink that has not accepted this
+// snapshot yet, all at once, and reports the first refusal. Sinks that
+// take lines get lines; the others need metrics, which lines are then
+// (render makes snapLines only when every sink takes lines).
+func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Lines) error {
 	p.mu.Lock()
 	done := p.accepted[path]
 	p.mu.Unlock()
@@ -436,7 +509,13 @@ func (p *Processor) dispatch(ctx context.Context, path string, ms []metric.Metri
 			continue
 		}
 		wg.Go(func() {
-			if err := s.Send(ctx, ms); err != nil {
+			var err error
+			if ls, ok := s.(LinesSink); ok {
+				err = ls.SendLines(ctx, lines)
+			} else {
+				err = s.Send(ctx, lines.(metric.Slice))
+			}
+			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
 				return
 			}
@@ -497,6 +576,58 @@ func (p *Processor) FailedDir() string {
 	return filepath.Join(filepath.Dir(filepath.Clean(p.cfg.SrcDir)), FailedDir)
 }
 
+// retire finishes with a delivered snapshot rendered as lines: removed
+// at once if no sink kept its lines, or else moved into SentDir, where a
+// Graphite replay can still render them, and removed when the last sink
+// lets go of them (snapLines.Release).
+func (p *Processor) retire(path string, l *snapLines, log *slog.Logger) {
+	l.mu.Lock()
+	l.sites = nil
+	kept := l.refs > 1
+	if kept {
+		dst := filepath.Join(p.SentDirPath(), filepath.Base(path))
+		err := os.MkdirAll(p.SentDirPath(), 0o755)
+		if err == nil {
+			err = os.Rename(path, dst)
+		}
+		if err == nil {
+			l.dir, l.retired = dst, true
+		} else {
+			log.Warn("cannot keep the delivered snapshot for a Graphite replay, removing it", "err", err)
+			kept = false
+		}
+	}
+	l.mu.Unlock()
+	l.Release()
+	if kept {
+		p.forget(path)
+	} else {
+		p.remove(path, log)
+	}
+}
+
+// SentDirPath is where delivered snapshots wait for KeepSent: a directory
+// named sent beside src-dir, on the same filesystem.
+func (p *Processor) SentDirPath() string {
+	return filepath.Join(filepath.Dir(filepath.Clean(p.cfg.SrcDir)), SentDir)
+}
+
+// CleanSent removes the delivered snapshots left in SentDirPath by an
+// earlier run: only directories named like snapshots.
+func (p *Processor) CleanSent() {
+	entries, err := os.ReadDir(p.SentDirPath())
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if _, ok := spool.ParseName(e.Name()); ok && e.IsDir() {
+			if err := spool.Remove(filepath.Join(p.SentDirPath(), e.Name())); err != nil {
+				p.log.Error("failed to remove delivered snapshot", "dir", e.Name(), "err", err)
+			}
+		}
+	}
+}
+
 func (p *Processor) forget(path string) {
 	p.mu.Lock()
 	delete(p.accepted, path)
@@ -511,7 +642,7 @@ func (p *Processor) forget(path string) {
 // the sinks that already accepted. It is safe for concurrent use with
 // distinct keys.
 func (p *Processor) Deliver(ctx context.Context, key string, ms []metric.Metric) error {
-	if err := p.dispatch(ctx, key, ms); err != nil {
+	if err := p.dispatch(ctx, key, metric.Slice(ms)); err != nil {
 		return err
 	}
 	p.mu.Lock()

@@ -81,15 +81,25 @@ func (s *sink) count() (sends, accepted int) {
 func spoolWith(t *testing.T, ts ...string) string {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), "incoming")
+	spoolInto(t, src, ts...)
+	return src
+}
+
+// spoolInto is spoolWith for a given src-dir.
+func spoolInto(t *testing.T, src string, ts ...string) {
+	t.Helper()
 	for _, name := range ts {
 		dir := filepath.Join(src, name)
 		haproxytest.WriteExample(t, dir)
 		os.WriteFile(filepath.Join(dir, ".pull-stats"), []byte("PullRoundsSkipped: 7\nPullRoundsCommitted: 12\n"), 0o644)
 	}
-	return src
 }
 
+// newProcessor returns a Processor for src. Sinks named graphite or
+// local-store take lines, as the real ones do (lineSink), so that
+// snapshots go the streamed way; others take metrics.
 func newProcessor(src string, workers int, sinks ...Sink) *Processor {
+	sinks = asLineSinks(sinks)
 	p := New(config.Process{SrcDir: src, Workers: workers}, stats.Options{Prefix: prefix}, sinks, slog.New(slog.DiscardHandler))
 	p.RetryDelay = 20 * time.Millisecond
 	p.ShutdownTimeout = 500 * time.Millisecond

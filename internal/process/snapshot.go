@@ -20,21 +20,49 @@ type Snapshot struct {
 	Name  string       // for logs: the directory path, or host/epoch
 	Time  int64        // the epoch of the round, in seconds
 	Files []stats.File // every file, hidden ones included, sorted by name
+
+	// dir, when set, is where the show stat replies are: their Files
+	// have no Data, and sites reads them one at a time (loadSnapshot).
+	dir string
 }
 
 // LoadSnapshot reads the snapshot directory dir: its reply files (_info,
 // _stat, the typed dumps) and the hidden .pull-stats and .manifest. If
 // dir does not exist the error is an *os.PathError for dir.
 func LoadSnapshot(dir string) (Snapshot, error) {
+	return loadSnapshot(dir, false)
+}
+
+// loadSnapshot is LoadSnapshot, but with lazy it leaves the show stat
+// replies (most of a large snapshot) on disk for sites to read one at a
+// time, unless the snapshot came through a master CLI: counter offsets
+// then need every worker's reply in memory (Processor.workers).
+func loadSnapshot(dir string, lazy bool) (Snapshot, error) {
 	ts, ok := spool.ParseName(filepath.Base(dir))
 	if !ok {
 		return Snapshot{}, fmt.Errorf("%s is not a snapshot name", dir)
 	}
 	snap := Snapshot{Name: dir, Time: ts}
-	for _, suffix := range []string{"_info", "_stat", spool.InfoTypedSuffix, spool.StatTypedSuffix} {
+	stat, err := spool.Files(dir, "_stat")
+	if err != nil {
+		return Snapshot{}, &os.PathError{Op: "read", Path: dir, Err: errors.Unwrap(err)}
+	}
+	suffixes := []string{"_info", spool.InfoTypedSuffix, spool.StatTypedSuffix}
+	if lazy = lazy && !slices.ContainsFunc(stat, isWorker); lazy {
+		snap.dir = dir
+		for _, path := range stat {
+			snap.Files = append(snap.Files, stats.File{Name: filepath.Base(path)})
+		}
+	} else {
+		suffixes = append(suffixes, "_stat")
+	}
+	for _, suffix := range suffixes {
 		files, err := readFiles(dir, suffix)
 		if err != nil {
 			return Snapshot{}, err
+		}
+		if lazy && slices.ContainsFunc(files, func(f stats.File) bool { return isWorker(f.Name) }) {
+			return loadSnapshot(dir, false)
 		}
 		snap.Files = append(snap.Files, files...)
 	}
@@ -50,6 +78,40 @@ func LoadSnapshot(dir string) (Snapshot, error) {
 	}
 	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
 	return snap, nil
+}
+
+// isWorker reports whether a reply file came from a worker of a master
+// CLI: its name is "<socket>@<pid>_<kind>".
+func isWorker(name string) bool { return strings.Contains(filepath.Base(name), "@") }
+
+// lazy reports whether the show stat replies are still on disk.
+func (s Snapshot) lazy() bool { return s.dir != "" }
+
+// sites parses and combines the show stat replies files, reading those
+// without Data from the snapshot's directory one at a time, so that only
+// one is in memory at once. With o.AllMetrics the Sites keep the extra
+// columns (stats.ParseSitesAll).
+func (s Snapshot) sites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
+	return sitesFrom(s.dir, files, o)
+}
+
+// sitesFrom is Snapshot.sites for replies in dir.
+func sitesFrom(dir string, files []stats.File, o *stats.Options) (*stats.Sites, error) {
+	b := stats.Builder{}
+	if o.AllMetrics {
+		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
+	}
+	for _, f := range files {
+		if f.Data == nil && dir != "" {
+			data, err := os.ReadFile(filepath.Join(dir, f.Name))
+			if err != nil {
+				return nil, fmt.Errorf("read reply file: %w", err)
+			}
+			f.Data = data
+		}
+		b.Add(f)
+	}
+	return b.Sites()
 }
 
 // files returns the visible files whose names end in suffix, in name

@@ -1,0 +1,277 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// lineSink is a sink that takes lines, as the Graphite sender and
+// local-store do: it writes them, checks that Len told their number,
+// parses them back into metrics and hands those to its sink (which may
+// block or refuse). With keep it holds on to the lines it accepted, as
+// the Graphite sender does for its replay window, until let go.
+type lineSink struct {
+	*sink
+	keep bool
+	mu   sync.Mutex
+	kept []metric.Lines
+}
+
+func asLineSinks(sinks []Sink) []Sink {
+	out := make([]Sink, len(sinks))
+	for i, s := range sinks {
+		out[i] = s
+		if b, ok := s.(*sink); ok && (b.name == "graphite" || b.name == "local-store") {
+			out[i] = &lineSink{sink: b}
+		}
+	}
+	return out
+}
+
+func (s *lineSink) SendLines(ctx context.Context, l metric.Lines) error {
+	ms, err := readLines(l)
+	if err != nil {
+		return err
+	}
+	if s.keep {
+		if r, ok := l.(metric.Retained); ok {
+			r.Retain()
+		}
+	}
+	if err := s.sink.Send(ctx, ms); err != nil {
+		if s.keep {
+			l.(metric.Retained).Release()
+		}
+		return err
+	}
+	s.mu.Lock()
+	if s.keep {
+		s.kept = append(s.kept, l)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// letGo releases every Lines kept.
+func (s *lineSink) letGo() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.kept {
+		l.(metric.Retained).Release()
+	}
+	s.kept = nil
+}
+
+// readLines writes l and parses its lines, checking their count.
+func readLines(l metric.Lines) ([]metric.Metric, error) {
+	var buf bytes.Buffer
+	n, err := l.WriteTo(&buf)
+	if err != nil {
+		return nil, err
+	}
+	if n != int64(buf.Len()) {
+		return nil, fmt.Errorf("WriteTo said %d bytes, wrote %d", n, buf.Len())
+	}
+	ms, err := parseLines(buf.String())
+	if err == nil && len(ms) != l.Len() {
+		err = fmt.Errorf("Len() = %d, WriteTo wrote %d lines", l.Len(), len(ms))
+	}
+	return ms, err
+}
+
+func parseLines(text string) ([]metric.Metric, error) {
+	var ms []metric.Metric
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasSuffix(line, "\n") {
+			return nil, fmt.Errorf("bad line %q", line)
+		}
+		v, err1 := strconv.ParseFloat(f[1], 64)
+		ts, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad line %q", line)
+		}
+		ms = append(ms, metric.Metric{Path: f[0], Value: v, Time: ts})
+	}
+	return ms, nil
+}
+
+// timing reports whether path is a self-statistic that measures time,
+// whose value differs from one rendering to the next.
+func timing(path string) bool { return strings.Contains(path, "WallClockTime") }
+
+// The lines rendered as they are written are the metrics rendered in
+// memory, in the same order: for the worked example, with a corrupt
+// reply, with exclusions, and with all-metrics and typed dumps.
+func TestLinesAreTheMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   func(dir string) config.Process
+		setup func(t *testing.T, src string) string
+	}{
+		{"example", nil, func(t *testing.T, src string) string {
+			spoolInto(t, src, "1500000000")
+			return filepath.Join(src, "1500000000")
+		}},
+		{"corrupt reply", nil, func(t *testing.T, src string) string {
+			spoolInto(t, src, "1500000000")
+			dir := filepath.Join(src, "1500000000")
+			os.WriteFile(filepath.Join(dir, "admin3.sock_stat"), []byte("# pxname,svname,stot,\nweb,FRONTEND,1,2,3,\n\n"), 0o644)
+			return dir
+		}},
+		{"exclusions", func(dir string) config.Process {
+			f := filepath.Join(dir, "exclude")
+			os.WriteFile(f, []byte("app\nwww.example.com\n"), 0o644)
+			return config.Process{ExcludeFrontends: f, ExcludeBackends: f}
+		}, func(t *testing.T, src string) string {
+			spoolInto(t, src, "1500000000")
+			return filepath.Join(src, "1500000000")
+		}},
+		{"all-metrics", func(string) config.Process { return config.Process{AllMetrics: true} }, func(t *testing.T, src string) string {
+			return writeSnapshot(t, src, "1500000000", "3.0.5", true)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			var cfg config.Process
+			if tc.cfg != nil {
+				cfg = tc.cfg(root)
+			}
+			render := func(stream bool) []metric.Metric {
+				src := filepath.Join(t.TempDir(), "incoming")
+				dir := tc.setup(t, src)
+				c := cfg
+				c.SrcDir, c.Workers = src, 1
+				var sinks []Sink
+				if stream {
+					sinks = []Sink{&lineSink{sink: newSink("graphite")}}
+				} else {
+					sinks = []Sink{newSink("kafka")}
+				}
+				p := New(c, stats.Options{Prefix: prefix}, sinks, slog.New(slog.DiscardHandler))
+				out, err := p.render(dir, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := out.(*snapLines); ok != stream {
+					t.Fatalf("streamed = %v, want %v", ok, stream)
+				}
+				ms, err := readLines(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ms
+			}
+			inMemory, streamed := render(false), render(true)
+			if len(streamed) == 0 || len(streamed) != len(inMemory) {
+				t.Fatalf("streamed %d lines, in memory %d", len(streamed), len(inMemory))
+			}
+			for i := range inMemory {
+				a, b := inMemory[i], streamed[i]
+				if a.Path != b.Path || a.Time != b.Time || a.Value != b.Value && !timing(a.Path) {
+					t.Fatalf("line %d: in memory %v, streamed %v", i, a, b)
+				}
+			}
+		})
+	}
+}
+
+// A delivered snapshot whose lines a sink kept (the Graphite replay
+// window) waits in sent/, renders the same lines from there, and is
+// removed when the sink lets go; one no sink kept is removed at once.
+func TestSentKeptWhileLinesHeld(t *testing.T) {
+	src := spoolWith(t, "1500000000", "1500000010")
+	g := &lineSink{sink: newSink("graphite"), keep: true}
+	p := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
+	first := filepath.Join(src, "1500000000")
+	run(t, p, []string{first}, func() bool { return !exists(first) })
+
+	sent := filepath.Join(filepath.Dir(src), SentDir, "1500000000")
+	if exists(first) || !exists(filepath.Join(sent, "admin1.sock_stat")) {
+		t.Fatalf("delivered snapshot: in incoming %v, in sent/ %v; want only in sent/", exists(first), exists(sent))
+	}
+	if len(g.kept) != 1 {
+		t.Fatalf("sink kept %d Lines, want 1", len(g.kept))
+	}
+	l := g.kept[0].(*snapLines)
+	if l.sites != nil {
+		t.Error("parsed replies still held after delivery")
+	}
+	again, err := readLines(l) // a replay: parsed again from sent/
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := g.snapshot(1500000000)
+	if len(again) != len(before) {
+		t.Fatalf("replay rendered %d lines, first delivery %d", len(again), len(before))
+	}
+	for i := range before {
+		if again[i] != before[i] {
+			t.Fatalf("replay line %d = %v, first delivery %v", i, again[i], before[i])
+		}
+	}
+	g.letGo()
+	if exists(sent) {
+		t.Fatal("sent/ snapshot not removed once the sink let go")
+	}
+	if _, err := l.WriteTo(&bytes.Buffer{}); err == nil {
+		t.Error("WriteTo after the snapshot was removed did not fail")
+	} else if _, ok := err.(*metric.SourceError); !ok {
+		t.Errorf("WriteTo error %T %v, want a *metric.SourceError", err, err)
+	}
+
+	// Without a sink that keeps lines, nothing goes to sent/.
+	second := filepath.Join(src, "1500000010")
+	p2 := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{&lineSink{sink: newSink("local-store")}}, slog.New(slog.DiscardHandler))
+	run(t, p2, []string{second}, func() bool { return !exists(second) })
+	if exists(filepath.Join(filepath.Dir(src), SentDir, "1500000010")) || exists(second) {
+		t.Error("snapshot no sink kept was not removed")
+	}
+}
+
+// Leftovers of a run that stopped while lines were held are removed at
+// start; what is not named like a snapshot is left alone.
+func TestCleanSent(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "incoming")
+	sent := filepath.Join(filepath.Dir(src), SentDir)
+	os.MkdirAll(filepath.Join(sent, "1500000000"), 0o755)
+	os.WriteFile(filepath.Join(sent, "1500000000", "a_stat"), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(sent, "mine"), 0o755)
+	p := newProcessor(src, 1, newSink("graphite"))
+	run(t, p, nil, func() bool { return !exists(filepath.Join(sent, "1500000000")) })
+	if exists(filepath.Join(sent, "1500000000")) {
+		t.Error("leftover delivered snapshot not removed at start")
+	}
+	if !exists(filepath.Join(sent, "mine")) {
+		t.Error("a directory not named like a snapshot was removed")
+	}
+}
+
+// A snapshot from a master CLI's workers keeps its metrics in memory:
+// counter offsets apply to them.
+func TestWorkerSnapshotNotStreamed(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "incoming")
+	dir := writeSnapshot(t, src, "1500000000", "3.0.5", false)
+	os.Rename(filepath.Join(dir, "a1.sock_stat"), filepath.Join(dir, "m.sock@100_stat"))
+	os.Rename(filepath.Join(dir, "a1.sock_info"), filepath.Join(dir, "m.sock@100_info"))
+	p := newProcessor(src, 1, newSink("graphite"))
+	out, err := p.render(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out.(metric.Slice); !ok {
+		t.Fatalf("worker snapshot rendered as %T, want metric.Slice", out)
+	}
+}
