@@ -26,7 +26,14 @@ type snapLines struct {
 	steps []step       // what WriteTo writes, in order
 	n     int          // lines
 
+	// writers is how many sinks will write the lines; once each has
+	// written them from the parsed replies, those are dropped and
+	// written is called.
+	writers int
+	written func()
+
 	mu      sync.Mutex
+	wrote   int          // guarded by mu; first writes done from sites
 	dir     string       // guarded by mu; where the replies are
 	sites   *stats.Sites // guarded by mu; nil once delivered
 	refs    int          // guarded by mu; holders: the processor, and each sink that kept it
@@ -62,6 +69,7 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	l.mu.Lock()
 	sites, dir := l.sites, l.dir
 	l.mu.Unlock()
+	fromMemory := sites != nil
 	if sites == nil && l.needsSites() {
 		var err error
 		if sites, err = sitesFrom(dir, l.stat, &l.o); err != nil {
@@ -74,6 +82,18 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 			return cw.n, cw.err
 		}
 		return cw.n, &metric.SourceError{Err: err}
+	}
+	if fromMemory {
+		l.mu.Lock()
+		l.wrote++
+		done := l.wrote == l.writers
+		if done {
+			l.sites = nil // a later write parses the replies again
+		}
+		l.mu.Unlock()
+		if done && l.written != nil {
+			l.written()
+		}
 	}
 	return cw.n, nil
 }
@@ -191,7 +211,7 @@ func (o *linesOut) self(m metric.Metric) {
 // renderLines turns snap, whose show stat replies are still on disk, into
 // lines that are rendered as they are written.
 func (p *Processor) renderLines(snap Snapshot, log *slog.Logger) (*snapLines, error) {
-	l := &snapLines{ts: snap.Time, dir: snap.dir, stat: snap.files("_stat"), refs: 1}
+	l := &snapLines{ts: snap.Time, dir: snap.dir, stat: snap.files("_stat"), refs: 1, writers: len(p.sinks)}
 	out := &linesOut{l: l, count: stats.NewCounter()}
 	o, err := p.build(snap, p.opts.Prefix, true, out, nil, log)
 	if err != nil {

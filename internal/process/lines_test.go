@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -27,6 +29,7 @@ type lineSink struct {
 	keep bool
 	mu   sync.Mutex
 	kept []metric.Lines
+	seen []metric.Lines // every Lines written, accepted or not
 }
 
 func asLineSinks(sinks []Sink) []Sink {
@@ -45,6 +48,9 @@ func (s *lineSink) SendLines(ctx context.Context, l metric.Lines) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.seen = append(s.seen, l)
+	s.mu.Unlock()
 	if s.keep {
 		if r, ok := l.(metric.Retained); ok {
 			r.Retain()
@@ -273,5 +279,43 @@ func TestWorkerSnapshotNotStreamed(t *testing.T) {
 	}
 	if _, ok := out.(metric.Slice); !ok {
 		t.Fatalf("worker snapshot rendered as %T, want metric.Slice", out)
+	}
+}
+
+func (s *lineSink) written() []metric.Lines {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen)
+}
+
+// The parsed replies of a snapshot are dropped once every sink wrote its
+// lines, before the sinks accept it (Graphite waits a second for that):
+// the next snapshot is parsed meanwhile, and no more than one snapshot's
+// replies are held at a time.
+func TestRepliesDroppedOnceWritten(t *testing.T) {
+	src := spoolWith(t, "1500000000", "1500000010")
+	g := &lineSink{sink: newSink("graphite")}
+	g.block = make(chan struct{})
+	p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
+	p.ShutdownTimeout = 5 * time.Second
+	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
+	go func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(g.written()) < 2 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := len(g.written()); n != 2 {
+			t.Errorf("%d snapshots written while the sink held the first, want both", n)
+		}
+		for _, l := range g.written() {
+			if sl := l.(*snapLines); func() bool { sl.mu.Lock(); defer sl.mu.Unlock(); return sl.sites != nil }() {
+				t.Errorf("snapshot %d: parsed replies held after every sink wrote it", sl.ts)
+			}
+		}
+		close(g.block)
+	}()
+	run(t, p, paths, func() bool { return !exists(paths[0]) && !exists(paths[1]) })
+	if _, acc := g.count(); acc != 2 {
+		t.Errorf("sink accepted %d snapshots, want 2", acc)
 	}
 }

@@ -86,6 +86,10 @@ type Processor struct {
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
 	streams     bool              // every sink is a LinesSink: snapshots go as lines
+	// slot is held from the parsing of a snapshot that goes as lines
+	// until every sink wrote it once: the parsed replies of one snapshot
+	// at a time are in memory, however many workers wait for sinks.
+	slot chan struct{}
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -114,7 +118,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		}
 	}
 	return &Processor{
-		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams,
+		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
 		accepted:        map[string]map[string]bool{},
@@ -176,7 +180,16 @@ func (p *Processor) worker(ctx context.Context, log *slog.Logger) {
 // sink accepted it, put back for a later try when a sink refused it,
 // quarantined when it cannot be processed at all.
 func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
+	p.slot <- struct{}{}
+	var once sync.Once
+	free := func() { once.Do(func() { <-p.slot }) }
+	defer free()
 	lines, err := p.render(path, log)
+	if l, ok := lines.(*snapLines); ok {
+		l.written = free
+	} else {
+		free() // metrics in memory: held until delivered, whatever the slot
+	}
 	var gone *os.PathError
 	switch {
 	case errors.As(err, &gone) && errors.Is(err, os.ErrNotExist) && gone.Path == path:
@@ -219,10 +232,17 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) 
 		return nil, err
 	}
 	if snap.lazy() {
-		return p.renderLines(snap, log)
+		l, err := p.renderLines(snap, log)
+		if err != nil {
+			return nil, err // not a nil *snapLines in an interface
+		}
+		return l, nil
 	}
 	ms, err := p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
-	return metric.Slice(ms), err
+	if err != nil {
+		return nil, err
+	}
+	return metric.Slice(ms), nil
 }
 
 // Render turns snap into its metrics under the Graphite prefix prefix,

@@ -3,10 +3,12 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -101,17 +103,50 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options) (*stats.Sites, 
 	if o.AllMetrics {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
 	}
+	var buf *[]byte
 	for _, f := range files {
 		if f.Data == nil && dir != "" {
-			data, err := os.ReadFile(filepath.Join(dir, f.Name))
+			if buf == nil {
+				buf = replyBufs.Get().(*[]byte)
+				defer replyBufs.Put(buf)
+			}
+			data, err := readInto(*buf, filepath.Join(dir, f.Name))
 			if err != nil {
 				return nil, fmt.Errorf("read reply file: %w", err)
 			}
-			f.Data = data
+			f.Data, *buf = data, data // Add keeps no reference to it
 		}
 		b.Add(f)
 	}
 	return b.Sites()
+}
+
+// replyBufs holds the buffers that show stat replies are read into, one
+// at a time: a reply of 10 000 servers is about 4 MB, read again for
+// every snapshot.
+var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// readInto reads the file at path into buf, grown as needed, and returns
+// it.
+func readInto(buf []byte, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := int(st.Size())
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return buf, nil
 }
 
 // files returns the visible files whose names end in suffix, in name
