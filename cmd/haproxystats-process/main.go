@@ -36,7 +36,10 @@ var command = cli.Command{
 	HasDir:  true,
 }
 
-func main() { cli.Main(run) }
+func main() {
+	cli.GCPercent(50)
+	cli.Main(run)
+}
 
 // run is the command's body (cli.RunFunc).
 func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {

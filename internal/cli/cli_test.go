@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -50,5 +52,20 @@ func TestLoggerLevels(t *testing.T) {
 		if !log.Enabled(context.Background(), want) || log.Enabled(context.Background(), want-1) {
 			t.Errorf("Logger(%q) does not log from %v exactly", level, want)
 		}
+	}
+}
+
+// GCPercent sets the target only when GOGC is not set.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	if got := GCPercent(50); got != 50 || debug.SetGCPercent(50) != 50 {
+		t.Fatalf("without GOGC: GCPercent = %d, want 50 in force", got)
+	}
+	t.Setenv("GOGC", "80")
+	debug.SetGCPercent(80) // what the runtime read from GOGC at start
+	if got := GCPercent(50); got != 80 || debug.SetGCPercent(80) != 80 {
+		t.Fatalf("with GOGC=80: GCPercent = %d, want 80 left in force", got)
 	}
 }

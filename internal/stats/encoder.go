@@ -142,7 +142,7 @@ func (e *Encoder) emitter(ts int64) *emitter {
 	tail = append(tail, ' ')
 	tail = strconv.AppendInt(tail, ts, 10)
 	tail = append(tail, '\n')
-	return &emitter{ts: ts, buf: e.buf, enc: e, tail: tail}
+	return &emitter{ts: ts, buf: e.buf, enc: e, tail: tail, count: e.count}
 }
 
 // write hands b to the writer and returns b emptied, or keeps b when

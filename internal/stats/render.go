@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
@@ -29,8 +30,9 @@ type emitter struct {
 	ends []int // metric mode: end in buf of each pending path; the pending metrics end dst
 	n    int   // datapoints appended
 
-	enc  *Encoder // line mode when not nil
-	tail []byte   // line mode: " <ts>\n"
+	enc   *Encoder // line mode when not nil
+	tail  []byte   // line mode: " <ts>\n"
+	count bool     // line mode for NewCounter: no path is built
 
 	// The path stems of the current proxy or server, up to the metric
 	// name: one per head (see heads.of), stem i ending at stemEnd[i].
@@ -43,6 +45,9 @@ const chunk = 32 << 10
 
 // path appends parts to the current path.
 func (e *emitter) path(parts ...string) {
+	if e.count {
+		return
+	}
 	for _, p := range parts {
 		e.buf = append(e.buf, p...)
 	}
@@ -51,6 +56,10 @@ func (e *emitter) path(parts ...string) {
 // stems sets the path stems of the next datapoints: each head of hs
 // followed by parts. hs holds one or two heads.
 func (e *emitter) stems(hs []string, parts ...string) {
+	e.nstem = len(hs)
+	if e.count {
+		return
+	}
 	e.stem = e.stem[:0]
 	for i, h := range hs {
 		e.stem = append(e.stem, h...)
@@ -59,12 +68,15 @@ func (e *emitter) stems(hs []string, parts ...string) {
 		}
 		e.stemEnd[i] = len(e.stem)
 	}
-	e.nstem = len(hs)
 }
 
 // emitStems appends one datapoint per stem: its path is the stem
 // followed by name.
 func (e *emitter) emitStems(name string, v float64) {
+	if e.count {
+		e.n += e.nstem
+		return
+	}
 	start := 0
 	for _, end := range e.stemEnd[:e.nstem] {
 		e.buf = append(e.buf, e.stem[start:end]...)
@@ -79,8 +91,8 @@ func (e *emitter) emitStems(name string, v float64) {
 func (e *emitter) emit(v float64) {
 	e.n++
 	if e.enc != nil {
-		if e.enc.count {
-			e.buf = e.buf[:0] // the path just written
+		if e.count {
+			e.buf = e.buf[:0] // a path written directly (show info)
 			return
 		}
 		// metric.Metric.AppendLine, with the path already in place.
@@ -355,14 +367,12 @@ func (s *Sites) servers(e *emitter, o *Options) {
 	plan := s.plan(2, t.cls, listOr(o.ServerMetrics, ServerMetrics), ServerAvgMetrics, ServerAvgTimeMetrics, log)
 	h := newHeads(o, backendGroups)
 	size := t.len()*len(plan)*h.max() + 1
-	var agg *table
 	var aggPlan []column
 	var sh *heads
 	if o.AggrServers {
-		agg = t.byServer()
 		aggPlan = s.plan(2, t.cls, ServerMetrics, ServerAvgMetrics, ServerAvgTimeMetrics, discard)
 		sh = newHeads(o, serverGroups)
-		size += agg.len() * len(aggPlan) * sh.max()
+		size += t.len() * len(aggPlan) * sh.max() // server names are mostly unique
 	}
 	e.grow(size, h.width()+len(".backend..server.")+t.avgName())
 	lines := 0
@@ -396,12 +406,11 @@ func (s *Sites) servers(e *emitter, o *Options) {
 		e.stems(hs, ".backend.", px, ".server.", sv, ".")
 		lines += t.emitRow(e, g, plan, o.AllMetrics)
 	}
-	if agg != nil {
-		for _, g := range agg.order {
-			sv := agg.keys[g]
+	if o.AggrServers {
+		s.eachByServer(func(sv string, a *table) {
 			e.stems(sh.of(sv), ".server.", sv, ".")
-			lines += agg.emitRow(e, g, aggPlan, o.AllMetrics)
-		}
+			lines += a.emitRow(e, 0, aggPlan, o.AllMetrics)
+		})
 	}
 	e.path(o.Prefix, ".haproxystats.MetricsServer")
 	e.emit(float64(lines + 1))
@@ -424,23 +433,57 @@ func (t *table) emitRow(e *emitter, g int32, plan []column, all bool) int {
 	return lines
 }
 
-// byServer merges the groups of a server table by server name alone.
-func (t *table) byServer() *table {
-	a := newTable(t.cls, t.len()) // server names are mostly unique
+// byServerOrder returns the server groups sorted by server name alone,
+// groups of one name in the order they were made; it is computed once,
+// as a snapshot's lines may be counted and then written.
+func (s *Sites) byServerOrder() []int32 {
+	s.bySrvOnce.Do(func() {
+		t := s.srv
+		order := make([]int32, t.len())
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(t.sv[a], t.sv[b]) })
+		s.bySrv = order
+	})
+	return s.bySrv
+}
+
+// eachByServer calls fn, in server name order, for every server name with
+// a one-group table whose group 0 merges every group of that name (the
+// same sums, in the same order, as one table of them all would hold).
+// The table is reused from one call to the next: for 10 000 servers
+// that is a few hundred bytes instead of a table as large as t.
+func (s *Sites) eachByServer(fn func(name string, a *table)) {
+	t := s.srv
+	order := s.byServerOrder()
+	a := newTable(t.cls, 1)
 	a.x = t.x.like()
+	a.newGroup("")
 	n, nt := len(t.cls.cols), len(t.cls.times)
-	for g := range t.keys {
-		d := a.groupString(t.sv[g])
-		a.x.merge(t.x, int32(g), d)
-		for i := range n {
-			a.sum[int(d)*n+i] += t.sum[g*n+i]
-			a.cnt[int(d)*n+i] += t.cnt[g*n+i]
+	for i := 0; i < len(order); {
+		name := t.sv[order[i]]
+		clear(a.sum)
+		clear(a.cnt)
+		clear(a.tsum)
+		clear(a.tcnt)
+		if a.x != nil {
+			for c := range a.x.cells {
+				a.x.cells[c] = a.x.cells[c][:0]
+			}
 		}
-		for i := range nt {
-			a.tsum[int(d)*nt+i] += t.tsum[g*nt+i]
-			a.tcnt[int(d)*nt+i] += t.tcnt[g*nt+i]
+		for ; i < len(order) && t.sv[order[i]] == name; i++ {
+			g := int(order[i])
+			a.x.merge(t.x, int32(g), 0)
+			for k := range n {
+				a.sum[k] += t.sum[g*n+k]
+				a.cnt[k] += t.cnt[g*n+k]
+			}
+			for k := range nt {
+				a.tsum[k] += t.tsum[g*nt+k]
+				a.tcnt[k] += t.tcnt[g*nt+k]
+			}
 		}
+		fn(name, a)
 	}
-	a.sortByKey()
-	return a
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // class is what is kept of one kind of row (frontend, backend, server):
@@ -169,6 +170,8 @@ type Sites struct {
 	Rejected []Rejection
 
 	fe, be, srv *table
+	bySrvOnce   sync.Once
+	bySrv       []int32 // srv's groups by server name alone (aggr-server-metrics)
 	// absent[f] lists, per class, the columns that used reply f lacks.
 	absent [][3][]string
 }
