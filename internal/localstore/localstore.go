@@ -54,7 +54,6 @@ func (s *Store) Send(ctx context.Context, ms []metric.Metric) error {
 			return fmt.Errorf("local-store: metrics of one snapshot with times %d and %d", ts, m.Time)
 		}
 	}
-
 	return s.SendLines(ctx, metric.Slice(ms))
 }
 

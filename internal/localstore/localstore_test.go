@@ -2,6 +2,8 @@ package localstore
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +90,23 @@ func TestSendErrors(t *testing.T) {
 	cancel()
 	if err := s.Send(ctx, []metric.Metric{{Path: "a", Value: 1, Time: 7}}); err != context.Canceled {
 		t.Errorf("Send with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// badLines cannot render its lines.
+type badLines struct{ metric.Slice }
+
+func (badLines) WriteTo(io.Writer) (int64, error) {
+	return 0, &metric.SourceError{Err: errors.New("replies gone")}
+}
+
+// Lines that cannot be rendered are refused, naming the file.
+func TestSendLinesUnrenderable(t *testing.T) {
+	dir := t.TempDir()
+	s := New(config.LocalStore{Dir: dir})
+	err := s.SendLines(context.Background(), badLines{metric.Slice{{Path: "a", Value: 1, Time: 1500000000}}})
+	var se *metric.SourceError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), filepath.Join(dir, "1500000000", "stats")) {
+		t.Fatalf("SendLines = %v, want a SourceError naming the file", err)
 	}
 }
