@@ -319,3 +319,37 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 		t.Errorf("sink accepted %d snapshots, want 2", acc)
 	}
 }
+
+// When sent/ cannot be made, delivered snapshots are removed at once, and
+// that is said once, not per snapshot.
+func TestSentUnavailable(t *testing.T) {
+	src := spoolWith(t, "1500000000", "1500000010")
+	os.WriteFile(filepath.Join(filepath.Dir(src), SentDir), []byte("not a directory"), 0o644)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	g := &lineSink{sink: newSink("graphite"), keep: true}
+	p := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{g},
+		slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
+	run(t, p, paths, func() bool { return !exists(paths[0]) && !exists(paths[1]) })
+	if exists(paths[0]) || exists(paths[1]) || p.Processed.Load() != 2 {
+		t.Fatalf("delivered snapshots left in incoming (processed %d)", p.Processed.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "cannot keep delivered snapshots"); n != 1 {
+		t.Errorf("warning logged %d times, want once:\n%s", n, logs.String())
+	}
+	g.letGo() // nothing left to remove: must not fail or panic
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -89,7 +89,8 @@ type Processor struct {
 	// slot is held from the parsing of a snapshot that goes as lines
 	// until every sink wrote it once: the parsed replies of one snapshot
 	// at a time are in memory, however many workers wait for sinks.
-	slot chan struct{}
+	slot       chan struct{}
+	sentWarned atomic.Bool // retire could not move a snapshot to SentDir
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -613,7 +614,9 @@ func (p *Processor) retire(path string, l *snapLines, log *slog.Logger) {
 		if err == nil {
 			l.dir, l.retired = dst, true
 		} else {
-			log.Warn("cannot keep the delivered snapshot for a Graphite replay, removing it", "err", err)
+			if p.sentWarned.CompareAndSwap(false, true) {
+				log.Warn("cannot keep delivered snapshots for a Graphite replay: they are removed at once, and a replay after a lost connection skips them (logged once)", "err", err)
+			}
 			kept = false
 		}
 	}
