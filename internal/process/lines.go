@@ -35,7 +35,7 @@ type snapLines struct {
 	mu      sync.Mutex
 	wrote   int          // guarded by mu; first writes done from sites
 	dir     string       // guarded by mu; where the replies are
-	sites   *stats.Sites // guarded by mu; nil once delivered
+	sites   *stats.Sites // guarded by mu; nil once every sink wrote the lines
 	refs    int          // guarded by mu; holders: the processor, and each sink that kept it
 	retired bool         // guarded by mu; dir is in SentDir, removed with the last holder
 }

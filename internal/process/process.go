@@ -186,7 +186,8 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 	free := func() { once.Do(func() { <-p.slot }) }
 	defer free()
 	lines, err := p.render(path, log)
-	if l, ok := lines.(*snapLines); ok {
+	l, _ := lines.(*snapLines)
+	if l != nil {
 		l.written = free
 	} else {
 		free() // metrics in memory: held until delivered, whatever the slot
@@ -205,7 +206,6 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 		p.quarantine(path, err, log)
 		return
 	}
-	l, _ := lines.(*snapLines)
 	if err := p.dispatch(ctx, path, lines); err != nil {
 		if l != nil {
 			l.Release() // the directory stays where it is
@@ -259,9 +259,7 @@ func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Track
 // renderSnapshot turns snap into its metrics.
 func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) ([]metric.Metric, error) {
 	out := &metrics{}
-	_, err := p.build(snap, prefix, withSelf, out, func(o *stats.Options, infos, statFiles []stats.File) {
-		manifest, _ := snap.file(spool.ManifestFile)
-		missing := spool.ParseManifest(manifest)
+	_, err := p.build(snap, prefix, withSelf, out, func(o *stats.Options, infos, statFiles []stats.File, missing []string) {
 		if workers := p.workers(infos, statFiles, snap.Time, o); workers != nil && tracker != nil {
 			if len(missing) > 0 {
 				tracker.Offset(out.ms) // a missing worker may still be alive
@@ -302,10 +300,11 @@ func (m *metrics) self(x metric.Metric) { m.ms = append(m.ms, x) }
 
 // build renders snap into out: the daemon statistics, the sites, then
 // the self-statistics when withSelf. adjust, if not nil, runs once the
-// sites are rendered, with the options used and the reply files. It
+// sites are rendered, with the options used, the reply files and the
+// sockets a partial snapshot misses. It
 // returns the options used. A panic in the stats code is turned into an
 // error, so one bad snapshot cannot take the daemon down.
-func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out output, adjust func(o *stats.Options, infos, statFiles []stats.File), log *slog.Logger) (o *stats.Options, err error) {
+func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out output, adjust func(o *stats.Options, infos, statFiles []stats.File, missing []string), log *slog.Logger) (o *stats.Options, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while processing: %v\n%s", r, debug.Stack())
@@ -374,8 +373,10 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out outpu
 	if !produced {
 		return nil, errors.New("no usable statistics in any reply file")
 	}
+	manifest, partial := snap.file(spool.ManifestFile)
+	missing := spool.ParseManifest(manifest)
 	if adjust != nil {
-		adjust(o, infos, statFiles)
+		adjust(o, infos, statFiles, missing)
 	}
 	timed("WallClockTimeAllStats", start)
 	pulled, _ := snap.file(spool.PullStatsFile)
@@ -383,8 +384,7 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out outpu
 	for _, name := range slices.Sorted(maps.Keys(pullStats)) {
 		self(name, pullStats[name])
 	}
-	if manifest, partial := snap.file(spool.ManifestFile); partial {
-		missing := spool.ParseManifest(manifest)
+	if partial {
 		if len(missing) > 0 {
 			log.Warn("partial snapshot: some sockets are missing", "missing", missing)
 		}
