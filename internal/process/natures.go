@@ -152,7 +152,7 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 		}
 	}
 	for _, f := range typedStat {
-		n, err := stats.ParseTypedStat(f.Data)
+		n, err := snap.typedStat(f)
 		if err != nil {
 			log.Warn("typed dump skipped", "file", f.Name, "err", err)
 			continue
@@ -169,4 +169,18 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 		log.Debug("field natures learned from typed dumps", "socket", prefix, "version", n.Version, "fields", n.Len())
 	}
 	return p.natureStore.forVersions(versions)
+}
+
+// typedStat parses the typed show stat dump f, from its Data or, line by
+// line, from the snapshot's directory.
+func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
+	if f.Data != nil || s.dir == "" {
+		return stats.ParseTypedStat(f.Data)
+	}
+	r, err := os.Open(filepath.Join(s.dir, f.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return stats.ReadTypedStat(r)
 }

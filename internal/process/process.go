@@ -228,7 +228,7 @@ var errEmpty = errors.New("no reply files")
 // that renders them as the sinks write them, when every sink can take
 // lines and no counter offsets apply, or else metrics in memory.
 func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) {
-	snap, err := loadSnapshot(path, p.streams)
+	snap, err := loadSnapshot(path, true, p.streams)
 	if err != nil {
 		return nil, err
 	}
@@ -472,17 +472,16 @@ func extraCounter(n *stats.Natures, path string) bool {
 }
 
 func readFiles(dir, suffix string) ([]stats.File, error) {
-	paths, err := spool.Files(dir, suffix)
+	files, err := listFiles(dir, suffix)
 	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: dir, Err: errors.Unwrap(err)}
+		return nil, err
 	}
-	files := make([]stats.File, 0, len(paths))
-	for _, path := range paths {
-		b, err := os.ReadFile(path)
+	for i := range files {
+		b, err := os.ReadFile(filepath.Join(dir, files[i].Name))
 		if err != nil {
 			return nil, fmt.Errorf("read reply file: %w", err)
 		}
-		files = append(files, stats.File{Name: filepath.Base(path), Data: b})
+		files[i].Data = b
 	}
 	return files, nil
 }

@@ -213,17 +213,32 @@ func TestParseTypedShapes(t *testing.T) {
 			t.Errorf("ParseTypedInfo(%q) accepted", bad)
 		}
 	}
-	n, err = ParseTypedStat([]byte("F.2.0.4.scur.1:MGP:u32:0\nS.3.1.73.addr.1:CGS:str:127.0.0.1:80\nL.2.1.0.pxname.1:KNS:str:web\nB.3.0.4.scur.1:MGP:u32:0\nB.4.0.4.scur.1:MMP:u32:0\n\n"))
-	if err != nil || n.Frontend["scur"].String() != "MGP:u32" || n.Server["addr"].String() != "CGS:str" || n.Backend["scur"].String() != "MGP:u32" || n.Len() != 3 {
-		t.Errorf("ParseTypedStat = %+v, %v", n, err)
-	}
-	if n, err := ParseTypedStat([]byte("\n")); err != nil || n.Len() != 0 {
-		t.Errorf("no proxy: %+v, %v", n, err)
-	}
-	for _, bad := range []string{"Unknown command.\n\n", "# pxname,svname,scur\nweb,FRONTEND,1\n\n", "X.1.0.4.scur.1:MGP:u32:0\n"} {
-		if _, err := ParseTypedStat([]byte(bad)); err == nil {
-			t.Errorf("ParseTypedStat(%q) accepted", bad)
+	for name, parse := range map[string]func([]byte) (*Natures, error){
+		"ParseTypedStat": ParseTypedStat,
+		"ReadTypedStat":  func(b []byte) (*Natures, error) { return ReadTypedStat(bytes.NewReader(b)) },
+	} {
+		n, err := parse([]byte("F.2.0.4.scur.1:MGP:u32:0\nS.3.1.73.addr.1:CGS:str:127.0.0.1:80\r\nL.2.1.0.pxname.1:KNS:str:web\nB.3.0.4.scur.1:MGP:u32:0\nB.4.0.4.scur.1:MMP:u32:0\n\n"))
+		if err != nil || n.Frontend["scur"].String() != "MGP:u32" || n.Server["addr"].String() != "CGS:str" || n.Backend["scur"].String() != "MGP:u32" || n.Len() != 3 {
+			t.Errorf("%s = %+v, %v", name, n, err)
 		}
+		if n, err := parse([]byte("\n")); err != nil || n.Len() != 0 {
+			t.Errorf("%s, no proxy: %+v, %v", name, n, err)
+		}
+		for _, bad := range []string{"Unknown command.\n\n", "# pxname,svname,scur\nweb,FRONTEND,1\n\n", "X.1.0.4.scur.1:MGP:u32:0\n"} {
+			if _, err := parse([]byte(bad)); err == nil {
+				t.Errorf("%s(%q) accepted", name, bad)
+			}
+		}
+	}
+	// A real dump of HAProxy 2.6 gives the same natures either way.
+	data, err := os.ReadFile("testdata/hap26typed/a1.sock_stattyped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err1 := ParseTypedStat(data)
+	b, err2 := ReadTypedStat(bytes.NewReader(data))
+	if err1 != nil || err2 != nil || a.Len() == 0 || !a.Equal(b) {
+		t.Errorf("hap26 dump: ParseTypedStat %d natures (%v), ReadTypedStat %d (%v), equal %v", a.Len(), err1, b.Len(), err2, a.Equal(b))
 	}
 	if v := InfoVersion([]byte("Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nUptime_sec: 1\n")); v != "2.6.12-1+deb12u4" {
 		t.Errorf("InfoVersion = %q", v)

@@ -1,10 +1,12 @@
 package stats
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"strings"
@@ -214,56 +216,90 @@ func ParseTypedInfo(data []byte) (*Natures, error) {
 // (no proxy) gives an empty Natures; one with lines but none of that
 // shape is an error.
 func ParseTypedStat(data []byte) (*Natures, error) {
-	n := &Natures{Frontend: map[string]Tag{}, Backend: map[string]Tag{}, Server: map[string]Tag{}}
-	good, bad := 0, 0
-	eachLine(data, func(line []byte) {
-		key, tag, _, ok := splitTyped(line)
-		if !ok || len(key) < 2 || key[1] != '.' {
-			bad++
-			return
+	var p typedStat
+	eachLine(data, p.line)
+	return p.result()
+}
+
+// ReadTypedStat is ParseTypedStat for a reply read line by line from r:
+// the dump of 10 000 servers is about 30 MB, and only one line of it need
+// be in memory.
+func ReadTypedStat(r io.Reader) (*Natures, error) {
+	var p typedStat
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		if line := trimCR(sc.Bytes()); len(line) > 0 {
+			p.line(line)
 		}
-		var k int
-		switch key[0] {
-		case 'F':
-			k = kindFrontend
-		case 'B':
-			k = kindBackend
-		case 'S':
-			k = kindServer
-		case 'L':
-			good++
-			return
-		default:
-			bad++
-			return
-		}
-		// <obj>.<px_id>.<id>.<pos>.<name>.<process>
-		rest := key
-		for range 4 {
-			i := bytes.IndexByte(rest, '.')
-			if i < 0 {
-				bad++
-				return
-			}
-			rest = rest[i+1:]
-		}
-		last := bytes.LastIndexByte(rest, '.')
-		if last <= 0 {
-			bad++
-			return
-		}
-		good++
-		name := string(rest[:last])
-		if t := n.table(k); t != nil {
-			if _, dup := t[name]; !dup {
-				t[name] = tag
-			}
-		}
-	})
-	if good == 0 && bad > 0 {
-		return nil, fmt.Errorf("show stat typed: %w (%d lines skipped)", ErrNotTyped, bad)
 	}
-	return n, nil
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("show stat typed: %w", err)
+	}
+	return p.result()
+}
+
+// typedStat parses a show stat typed reply one line at a time.
+type typedStat struct {
+	n         *Natures
+	good, bad int
+}
+
+func (p *typedStat) line(line []byte) {
+	if p.n == nil {
+		p.n = &Natures{Frontend: map[string]Tag{}, Backend: map[string]Tag{}, Server: map[string]Tag{}}
+	}
+	key, tag, _, ok := splitTyped(line)
+	if !ok || len(key) < 2 || key[1] != '.' {
+		p.bad++
+		return
+	}
+	var k int
+	switch key[0] {
+	case 'F':
+		k = kindFrontend
+	case 'B':
+		k = kindBackend
+	case 'S':
+		k = kindServer
+	case 'L':
+		p.good++
+		return
+	default:
+		p.bad++
+		return
+	}
+	// <obj>.<px_id>.<id>.<pos>.<name>.<process>
+	rest := key
+	for range 4 {
+		i := bytes.IndexByte(rest, '.')
+		if i < 0 {
+			p.bad++
+			return
+		}
+		rest = rest[i+1:]
+	}
+	last := bytes.LastIndexByte(rest, '.')
+	if last <= 0 {
+		p.bad++
+		return
+	}
+	p.good++
+	if t := p.n.table(k); t != nil {
+		if _, dup := t[string(rest[:last])]; !dup {
+			t[string(rest[:last])] = tag
+		}
+	}
+}
+
+func (p *typedStat) result() (*Natures, error) {
+	if p.n == nil {
+		p.n = &Natures{Frontend: map[string]Tag{}, Backend: map[string]Tag{}, Server: map[string]Tag{}}
+	}
+	if p.good == 0 && p.bad > 0 {
+		return nil, fmt.Errorf("show stat typed: %w (%d lines skipped)", ErrNotTyped, p.bad)
+	}
+	return p.n, nil
 }
 
 // splitTyped splits a typed output line at its first three colons: the
