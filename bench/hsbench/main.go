@@ -340,6 +340,12 @@ func (r *report) table() {
 		}
 		add("soak: haproxystats-pull RSS flat (1 = yes)", b2f(s.PullFlat), "", "1", atLeast(1))
 		add("soak: haproxystats-process RSS flat (1 = yes)", b2f(s.ProcFlat), "", "1", atLeast(1))
+		add("soak: haproxystats-pull median RSS, first third", s.PullEarlyMB, "MB", "", nil)
+		add("soak: haproxystats-pull median RSS, last third", s.PullLateMB, "MB", "", nil)
+		add("soak: haproxystats-process median RSS, first third", s.ProcEarlyMB, "MB", "", nil)
+		add("soak: haproxystats-process median RSS, last third", s.ProcLateMB, "MB", "", nil)
+		add("soak: haproxystats-pull peak RSS", s.PullPeakMB, "MB", "≤ 40", atMost(40))
+		add("soak: haproxystats-process peak RSS", s.ProcPeakMB, "MB", "≤ 40", atMost(40))
 		add("soak: haproxystats-pull RSS trend", s.PullSlope, "MB/h", "", nil)
 		add("soak: haproxystats-process RSS trend", s.ProcSlope, "MB/h", "", nil)
 		add("soak: snapshots still queued at the end", float64(s.FinalQueued), "", "≤ 2", atMost(2))

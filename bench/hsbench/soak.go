@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/spool"
@@ -26,10 +27,10 @@ type soakResult struct {
 	Snapshots      int64        `json:"snapshots_sent"`
 	PullFlat       bool         `json:"pull_flat"`
 	ProcFlat       bool         `json:"process_flat"`
-	PullEarlyMB    float64      `json:"pull_early_max_mb"`
-	PullLateMB     float64      `json:"pull_late_max_mb"`
-	ProcEarlyMB    float64      `json:"process_early_max_mb"`
-	ProcLateMB     float64      `json:"process_late_max_mb"`
+	PullEarlyMB    float64      `json:"pull_early_median_mb"`
+	PullLateMB     float64      `json:"pull_late_median_mb"`
+	ProcEarlyMB    float64      `json:"process_early_median_mb"`
+	ProcLateMB     float64      `json:"process_late_median_mb"`
 	PullSlope      float64      `json:"pull_slope_mb_per_hour"`
 	ProcSlope      float64      `json:"process_slope_mb_per_hour"`
 	PullPeakMB     float64      `json:"pull_peak_rss_mb"`
@@ -46,7 +47,7 @@ type soakResult struct {
 func soak(ctx context.Context, bin, work string, h *haproxySet, d time.Duration, env []string) (soakResult, error) {
 	r := soakResult{
 		Duration: d.String(), Interval: "1s",
-		FlatDefinition: "after a 60 s warm-up, the highest RSS of the last third is at most 10% (and 2 MB) above the highest of the first third",
+		FlatDefinition: "after a 60 s warm-up, the median RSS of the last third is at most 10% (or 2 MB) above the median of the first third: a leak raises the level, a GC spike does not",
 	}
 	dir, err := os.MkdirTemp(work, "soak-")
 	if err != nil {
@@ -123,17 +124,21 @@ func soak(ctx context.Context, bin, work string, h *haproxySet, d time.Duration,
 	}
 	third := max(len(warm)/3, 1)
 	early, late := warm[:third], warm[len(warm)-third:]
-	peak := func(ss []soakSample, f func(soakSample) float64) float64 {
-		m := 0.0
-		for _, s := range ss {
-			m = max(m, f(s))
+	// The median of a third is the level memory sits at; the maximum
+	// of a third would be one GC cycle's spike (pull's RSS moves between
+	// 16 and 27 MB from one sample to the next).
+	level := func(ss []soakSample, f func(soakSample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
 		}
-		return m
+		slices.Sort(v)
+		return v[len(v)/2]
 	}
 	pullRSS := func(s soakSample) float64 { return s.PullRSS }
 	procRSS := func(s soakSample) float64 { return s.ProcRSS }
-	r.PullEarlyMB, r.PullLateMB = peak(early, pullRSS), peak(late, pullRSS)
-	r.ProcEarlyMB, r.ProcLateMB = peak(early, procRSS), peak(late, procRSS)
+	r.PullEarlyMB, r.PullLateMB = level(early, pullRSS), level(late, pullRSS)
+	r.ProcEarlyMB, r.ProcLateMB = level(early, procRSS), level(late, procRSS)
 	flat := func(e, l float64) bool { return l <= max(e*1.10, e+2) }
 	r.PullFlat, r.ProcFlat = flat(r.PullEarlyMB, r.PullLateMB), flat(r.ProcEarlyMB, r.ProcLateMB)
 	r.PullSlope, r.ProcSlope = slope(warm, pullRSS), slope(warm, procRSS)
