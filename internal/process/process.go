@@ -532,8 +532,10 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 			var err error
 			if ls, ok := s.(LinesSink); ok {
 				err = ls.SendLines(ctx, lines)
+			} else if ms, ok := lines.(metric.Slice); ok {
+				err = s.Send(ctx, ms)
 			} else {
-				err = s.Send(ctx, lines.(metric.Slice))
+				err = errors.New("sink takes metrics, not lines") // render prevents this
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
