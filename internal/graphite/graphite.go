@@ -502,13 +502,16 @@ func (s *Sender) flush(c *conn) error {
 	}
 
 	var err error
-	failed := map[*batch]error{} // batches whose lines could not be rendered
+	var failed map[*batch]error // batches whose lines could not be rendered
 	for _, b := range chunk {
 		var se *metric.SourceError
 		if _, err = b.src.WriteTo(c.bw); errors.As(err, &se) {
 			// Not the connection's fault: the lines already written are
 			// whole lines, the rest cannot be had. Give up this batch.
 			s.log.Error("lines of a batch could not be rendered, dropping the batch", "lines", b.lines, "err", err)
+			if failed == nil {
+				failed = map[*batch]error{}
+			}
 			failed[b] = err
 			err = nil
 			continue
