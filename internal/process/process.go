@@ -232,7 +232,7 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) 
 	if err != nil {
 		return nil, err
 	}
-	if snap.lazy() {
+	if snap.streamed {
 		l, err := p.renderLines(snap, log)
 		if err != nil {
 			return nil, err // not a nil *snapLines in an interface
@@ -415,7 +415,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	var ids []string
 	add := func(f stats.File, suffix string) (*counters.Worker, bool) {
 		id := strings.TrimSuffix(f.Name, suffix)
-		if !strings.Contains(id, "@") {
+		if !isWorker(id) {
 			return nil, false
 		}
 		w := byID[id]

@@ -107,9 +107,6 @@ func listFiles(dir, suffix string) ([]stats.File, error) {
 // CLI: its name is "<socket>@<pid>_<kind>".
 func isWorker(name string) bool { return strings.Contains(filepath.Base(name), "@") }
 
-// lazy reports whether the show stat replies are still on disk.
-func (s Snapshot) lazy() bool { return s.streamed }
-
 // sites parses and combines the show stat replies files, reading those
 // without Data from the snapshot's directory one at a time, so that only
 // one is in memory at once. With o.AllMetrics the Sites keep the extra

@@ -108,14 +108,6 @@ func (t *table) group(key []byte) int32 {
 	return t.newGroup(string(key))
 }
 
-// groupString is group for a key that is already a string.
-func (t *table) groupString(key string) int32 {
-	if g, ok := t.index[key]; ok {
-		return g
-	}
-	return t.newGroup(key)
-}
-
 func (t *table) newGroup(k string) int32 {
 	g := int32(len(t.keys))
 	t.index[k] = g
