@@ -29,15 +29,26 @@ var defaults = func() string {
 	return b.String()
 }()
 
+// emptyConf is a configuration file with nothing in it: given with -f,
+// it keeps a test from reading the machine's /etc/haproxystats.conf.
+func emptyConf(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "empty.conf")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestPrintDefaults(t *testing.T) {
-	code, out, _ := runArgs(context.Background(), "-p")
+	code, out, _ := runArgs(context.Background(), "-f", emptyConf(t), "-p")
 	if code != 0 || out != defaults {
 		t.Fatalf("-p: exit %d, output differs from the original's:\n%s", code, out)
 	}
 }
 
 func TestDirMustBeDirectory(t *testing.T) {
-	code, _, errOut := runArgs(context.Background(), "-d", filepath.Join(t.TempDir(), "nope"), "-P")
+	code, _, errOut := runArgs(context.Background(), "-f", emptyConf(t), "-d", filepath.Join(t.TempDir(), "nope"), "-P")
 	if code != 1 || errOut == "" {
 		t.Fatalf("-d on a missing directory: exit %d, stderr %q", code, errOut)
 	}

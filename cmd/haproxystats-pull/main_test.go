@@ -31,7 +31,12 @@ var defaults = func() string {
 
 func TestFlags(t *testing.T) {
 	ctx := context.Background()
-	missing := filepath.Join(t.TempDir(), "none.conf")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.conf")
+	empty := filepath.Join(dir, "empty.conf") // keeps -p from reading the machine's /etc/haproxystats.conf
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args       []string
 		code       int
@@ -40,10 +45,10 @@ func TestFlags(t *testing.T) {
 		{[]string{"-v"}, 0, cli.Version + "\n", ""},
 		{[]string{"--version"}, 0, cli.Version + "\n", ""},
 		{[]string{"-h"}, 0, "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s).", ""},
-		{[]string{"-p"}, 0, defaults, ""},
+		{[]string{"-f", empty, "-p"}, 0, defaults, ""},
 		{[]string{"-f" + missing, "-p"}, 1, "", "none.conf"}, // named explicitly: must exist
 		{[]string{"-p", "-P"}, 1, "", "Usage:\n    haproxystats-pull [-f <file> ] [-p | -P]"},
-		{[]string{"-d", "/tmp"}, 1, "", "Usage:"},
+		{[]string{"-d", dir}, 1, "", "Usage:"},
 		{[]string{"--bogus"}, 1, "", "unknown option --bogus"},
 		{[]string{"extra"}, 1, "", "Usage:"},
 		{[]string{"-f"}, 1, "", "needs a value"},
@@ -54,14 +59,15 @@ func TestFlags(t *testing.T) {
 				c.args, code, out, errOut, c.code, c.out, c.errIn)
 		}
 	}
-	if _, out, _ := runArgs(ctx, "-p"); out != defaults {
+	if _, out, _ := runArgs(ctx, "-f", empty, "-p"); out != defaults {
 		t.Errorf("-p output differs from the original's:\n%s", out)
 	}
 }
 
 func TestInvalidConfigAllProblems(t *testing.T) {
-	conf := filepath.Join(t.TempDir(), "bad.conf")
-	os.WriteFile(conf, []byte("[pull]\nworkers = 0\npull-interval = 10.5\nsocket-dir = /run/haproxy\n"), 0o644)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "bad.conf")
+	os.WriteFile(conf, []byte("[pull]\nworkers = 0\npull-interval = 10.5\nsocket-dir = "+dir+"\n"), 0o644)
 	code, _, errOut := runArgs(context.Background(), "-f", conf)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)

@@ -20,6 +20,7 @@ func errLines(err error) []string {
 }
 
 // pullOK makes a configuration valid for haproxystats-pull.
+// pathcheck: values only, a socket-dir for validation, never opened.
 const pullOK = "[pull]\nsocket-dir = /run/haproxy\n"
 
 func TestConfigErrors(t *testing.T) {
@@ -170,6 +171,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, options validated, never opened.
 func TestConfigNotErrors(t *testing.T) {
 	// Values the original accepted that stay accepted, and problems one
 	// program does not see.
@@ -228,6 +230,7 @@ port = 0
 	}
 }
 
+// pathcheck: values only, socket addresses parsed, never dialled.
 func TestServers(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -343,6 +346,7 @@ func TestPullTimeout(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, options validated, never opened.
 func TestWarnings(t *testing.T) {
 	const conf = `[DEFAULT]
 anything = goes
@@ -416,6 +420,7 @@ func TestDefault(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, the README's example options, parsed and compared.
 func TestReadmeExample(t *testing.T) {
 	f, err := Load("testdata/readme-example.conf", true, "")
 	if err != nil {
@@ -457,6 +462,7 @@ func TestReadmeExample(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, interpolated options compared as strings.
 func TestReadmeDevConfig(t *testing.T) {
 	f, err := Load("testdata/readme-dev.conf", true, "")
 	if err != nil {
@@ -488,6 +494,7 @@ func TestReadmeDevConfig(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, the -p output of the original, compared as text.
 const pullDefaults = `[DEFAULT]
 interval = 2
 loglevel = info
@@ -508,6 +515,7 @@ workers = 8
 
 `
 
+// pathcheck: values only, the -p output of the original, compared as text.
 const processDefaults = `[DEFAULT]
 interval = 2
 loglevel = info
@@ -553,6 +561,7 @@ func TestPrintDefaults(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, the -P output, compared as text.
 func TestPrint(t *testing.T) {
 	const conf = `[DEFAULT]
 loglevel = debug

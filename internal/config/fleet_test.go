@@ -7,6 +7,7 @@ import (
 	"time"
 )
 
+// pathcheck: values only, options validated, never opened.
 func TestFleet(t *testing.T) {
 	t.Run("pull ships to kafka", func(t *testing.T) {
 		conf := "[DEFAULT]\ninterval = 7\n" +

@@ -161,6 +161,7 @@ func TestDefaultSection(t *testing.T) {
 	f2(DefaultSection, "loglevel", "debug")
 }
 
+// pathcheck: values only, interpolated values compared as strings.
 func TestInterpolation(t *testing.T) {
 	const conf = `[DEFAULT]
 root = /srv

@@ -5,6 +5,7 @@ import (
 	"testing"
 )
 
+// pathcheck: values only, socket addresses parsed, never dialled.
 func TestMasterServersAndAllowPartial(t *testing.T) {
 	cfg, _, err := load(t, "[pull]\nservers = master:///run/haproxy-master.sock, master+tcp://127.0.0.1:9999, unix:///run/a.sock\nallow-partial = yes\n").Config(PullProgram)
 	if err != nil {
