@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 // it with SIGTERM and checks that it exits 0 promptly.
 func daemon(t *testing.T, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bins, name), args...)
+	cmd := haproxytest.Command(filepath.Join(bins, name), args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func relay(t *testing.T, bin string) (port int, out string) {
 	out = filepath.Join(dir, "graphite.txt")
 	conf := filepath.Join(dir, "relay.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("listen type linemode 127.0.0.1:%d proto tcp ;\ncluster g file %s ;\nmatch * send to g stop ;\n", port, out)), 0o644)
-	cmd := exec.Command(bin, "-f", conf, "-s", "-l", filepath.Join(dir, "relay.log"))
+	cmd := haproxytest.Command(bin, "-f", conf, "-s", "-l", filepath.Join(dir, "relay.log"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

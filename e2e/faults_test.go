@@ -136,7 +136,7 @@ func (e *faultEnv) start(name string, list *[]*daemonProc) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(bins, name), "-f", e.conf)
+	cmd := haproxytest.Command(filepath.Join(bins, name), "-f", e.conf)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -152,7 +152,7 @@ func (e *faultEnv) startRelay() {
 	out := filepath.Join(e.base, fmt.Sprintf("graphite.%d.txt", len(e.outs)))
 	conf := out + ".conf"
 	os.WriteFile(conf, []byte(fmt.Sprintf("listen type linemode 127.0.0.1:%d proto tcp ;\ncluster g file %s ;\nmatch * send to g stop ;\n", e.relayPort, out)), 0o644)
-	e.relayCmd = exec.Command(e.relayBin, "-f", conf, "-s", "-l", out+".log")
+	e.relayCmd = haproxytest.Command(e.relayBin, "-f", conf, "-s", "-l", out+".log")
 	if err := e.relayCmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}

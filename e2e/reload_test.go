@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -45,7 +44,7 @@ listen app-server
     http-request return status 200 content-type text/plain string ok
 `, front, slow, app, silent.Addr(), app)), 0o644)
 	master := filepath.Join(dir, "master.sock")
-	hp := exec.Command(hbin, "-W", "-db", "-S", master, "-f", cfgFile)
+	hp := haproxytest.Command(hbin, "-W", "-db", "-S", master, "-f", cfgFile)
 	var hlog bytes.Buffer
 	hp.Stdout, hp.Stderr = &hlog, &hlog
 	if err := hp.Start(); err != nil {

@@ -119,7 +119,7 @@ func (h *HAProxy) WriteConfig(t testing.TB, cfg string) {
 
 func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(h.bin, append([]string{"-db", "-f", h.file}, extra...)...)
+	cmd := Command(h.bin, append([]string{"-db", "-f", h.file}, extra...)...)
 	cmd.Env = append(os.Environ(), "SOCK="+sock)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

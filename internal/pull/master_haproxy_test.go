@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +38,7 @@ backend app
     server s1 %s
 `, dir, front, silent.Addr())), 0o644)
 	master := filepath.Join(dir, "master.sock")
-	cmd := exec.Command(bin, "-W", "-db", "-S", master, "-f", cfgFile)
+	cmd := haproxytest.Command(bin, "-W", "-db", "-S", master, "-f", cfgFile)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
