@@ -132,8 +132,8 @@ func (w *countWriter) Write(p []byte) (int, error) {
 }
 
 // readFiles reads the reply files of a snapshot, as haproxystats-process does.
-func readFiles(dir, suffix string) ([]stats.File, error) {
-	paths, err := spool.Files(dir, suffix)
+func readFiles(dir string, k spool.Kind) ([]stats.File, error) {
+	paths, err := spool.Files(dir, k)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +159,11 @@ var selfMetrics = []string{
 
 // renderMetrics is internal/process's render, without the logging.
 func renderMetrics(dir string, ts int64) ([]metric.Metric, error) {
-	infos, err := readFiles(dir, "_info")
+	infos, err := readFiles(dir, spool.Info)
 	if err != nil {
 		return nil, err
 	}
-	statFiles, err := readFiles(dir, "_stat")
+	statFiles, err := readFiles(dir, spool.Stat)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +199,11 @@ func formatBatch(ms []metric.Metric) []byte {
 
 // encode is renderMetrics and formatBatch in one, with stats.Encoder.
 func encode(e *stats.Encoder, dir string, ts int64) error {
-	infos, err := readFiles(dir, "_info")
+	infos, err := readFiles(dir, spool.Info)
 	if err != nil {
 		return err
 	}
-	statFiles, err := readFiles(dir, "_stat")
+	statFiles, err := readFiles(dir, spool.Stat)
 	if err != nil {
 		return err
 	}
@@ -227,14 +227,14 @@ func encode(e *stats.Encoder, dir string, ts int64) error {
 // added to a stats.Builder and dropped, and the lines go to e's writer in
 // 64 KiB pieces.
 func encodeStream(e *stats.Encoder, dir string, ts int64) error {
-	infos, err := readFiles(dir, "_info")
+	infos, err := readFiles(dir, spool.Info)
 	if err != nil {
 		return err
 	}
 	if err := e.Daemon(infos, ts, &opts); err != nil {
 		return err
 	}
-	paths, err := spool.Files(dir, "_stat")
+	paths, err := spool.Files(dir, spool.Stat)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -27,7 +28,7 @@ type formatResult struct {
 // least d each way.
 func measureFormat(snap string, d time.Duration) (formatResult, error) {
 	var r formatResult
-	files, err := readFiles(snap, "_stat")
+	files, err := readFiles(snap, spool.Stat)
 	if err != nil {
 		return r, err
 	}

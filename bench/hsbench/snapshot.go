@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -111,10 +112,10 @@ func writeSnapshot(dir string, sz size) (bytesTotal int64, err error) {
 	for i, data := range stats.GenerateStat(sz.Procs, sz.Frontends, sz.Backends, sz.ServersPerBackend, 1) {
 		name := "admin" + strconv.Itoa(i+1) + ".sock"
 		info := fmt.Sprintf(showInfo, i+1, 1000+i, 60+i*7)
-		if err := os.WriteFile(filepath.Join(dir, name+"_stat"), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, spool.FileName(name, spool.Stat)), data, 0o644); err != nil {
 			return 0, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+"_info"), []byte(info), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, spool.FileName(name, spool.Info)), []byte(info), 0o644); err != nil {
 			return 0, err
 		}
 		bytesTotal += int64(len(data) + len(info))

@@ -15,11 +15,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // counterNames are the HAProxy fields that only grow during a worker's
@@ -159,18 +159,5 @@ func (t *Tracker) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := t.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write counter state: %w", err)
-	}
-	if err := os.Rename(tmp, t.path); err != nil {
-		return fmt.Errorf("write counter state: %w", err)
-	}
-	return nil
-}
-
-// StatePath is where the processor keeps the state: beside src-dir, like
-// the quarantine directory.
-func StatePath(srcDir string) string {
-	return filepath.Join(filepath.Dir(filepath.Clean(srcDir)), "counters.state")
+	return spool.WriteFileAtomic(t.path, b, 0o644)
 }

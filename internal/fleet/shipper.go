@@ -111,7 +111,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 		}
 		path := pending[0]
 		err := s.ship(ctx, path)
-		if err == nil || errors.Is(err, errGone) {
+		if err == nil || errors.Is(err, spool.ErrVanished) {
 			pending = pending[1:]
 			delay = 0
 			continue
@@ -122,8 +122,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 		var unusable *unusableError
 		if errors.As(err, &unusable) {
 			s.Unusable.Add(1)
-			failed := filepath.Join(filepath.Dir(filepath.Clean(s.dir)), process.FailedDir)
-			if dst, qerr := spool.Quarantine(path, failed); qerr != nil {
+			if dst, qerr := spool.Quarantine(path, spool.LayoutOf(s.dir).Failed); qerr != nil {
 				s.log.Error("snapshot cannot be shipped nor moved aside; left in place", "dir", path, "cause", err, "err", qerr)
 			} else {
 				s.log.Error("snapshot cannot be shipped, moved aside for inspection", "dir", path, "to", dst, "err", err)
@@ -144,8 +143,6 @@ func (s *Shipper) Run(ctx context.Context) error {
 	}
 }
 
-var errGone = errors.New("snapshot vanished")
-
 type unusableError struct{ err error }
 
 func (e *unusableError) Error() string { return e.err.Error() }
@@ -155,9 +152,8 @@ func (e *unusableError) Unwrap() error { return e.err }
 func (s *Shipper) ship(ctx context.Context, path string) error {
 	snap, err := process.LoadSnapshot(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) && errors.Is(err, os.ErrNotExist) && pe.Path == path {
-			return errGone
+		if errors.Is(err, spool.ErrVanished) {
+			return err
 		}
 		return &unusableError{fmt.Errorf("read snapshot: %w", err)}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -106,7 +107,7 @@ func TestAllMetricsEndToEnd(t *testing.T) {
 	}
 
 	// natures.state, beside src-dir, holds what 3.0.5 said.
-	b, err := os.ReadFile(NaturesStatePath(src))
+	b, err := os.ReadFile(spool.LayoutOf(src).NaturesState)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestBadTypedDumpAndState(t *testing.T) {
 	os.WriteFile(filepath.Join(snap, "a1.sock_stattyped"), []byte("Unknown command\n\n"), 0o644)
 	os.WriteFile(filepath.Join(snap, "a1.sock_infotyped"), []byte("\x00\xff"), 0o644)
 	os.MkdirAll(src, 0o755)
-	os.WriteFile(NaturesStatePath(src), []byte("{not json"), 0o644)
+	os.WriteFile(spool.LayoutOf(src).NaturesState, []byte("{not json"), 0o644)
 	g := newSink("graphite")
 	p := New(config.Process{SrcDir: src, Workers: 1, AllMetrics: true}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
 	run(t, p, []string{snap}, func() bool { return !exists(snap) })
@@ -181,7 +182,7 @@ func TestBadTypedDumpAndState(t *testing.T) {
 	snap = writeSnapshot(t, src, "1500000010", "3.0.5", true)
 	p = New(config.Process{SrcDir: src, Workers: 1, AllMetrics: true}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
 	run(t, p, []string{snap}, func() bool { return !exists(snap) })
-	if s, err := openNatures(NaturesStatePath(src)); err != nil || s.forVersions([]string{"3.0.5"}) == nil {
+	if s, err := openNatures(spool.LayoutOf(src).NaturesState); err != nil || s.forVersions([]string{"3.0.5"}) == nil {
 		t.Errorf("natures.state not rewritten: %v", err)
 	}
 }

@@ -211,7 +211,7 @@ func (o *linesOut) self(m metric.Metric) {
 // renderLines turns snap, whose show stat replies are still on disk, into
 // lines that are rendered as they are written.
 func (p *Processor) renderLines(snap Snapshot, log *slog.Logger) (*snapLines, error) {
-	l := &snapLines{ts: snap.Time, dir: snap.dir, stat: snap.files("_stat"), refs: 1, writers: len(p.sinks)}
+	l := &snapLines{ts: snap.Time, dir: snap.dir, stat: snap.files(spool.Stat), refs: 1, writers: len(p.sinks)}
 	out := &linesOut{l: l, count: stats.NewCounter()}
 	o, err := p.build(snap, p.opts.Prefix, true, out, nil, log)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -204,7 +205,7 @@ func TestSentKeptWhileLinesHeld(t *testing.T) {
 	first := filepath.Join(src, "1500000000")
 	run(t, p, []string{first}, func() bool { return !exists(first) })
 
-	sent := filepath.Join(filepath.Dir(src), SentDir, "1500000000")
+	sent := filepath.Join(spool.LayoutOf(src).Sent, "1500000000")
 	if exists(first) || !exists(filepath.Join(sent, "admin1.sock_stat")) {
 		t.Fatalf("delivered snapshot: in incoming %v, in sent/ %v; want only in sent/", exists(first), exists(sent))
 	}
@@ -242,7 +243,7 @@ func TestSentKeptWhileLinesHeld(t *testing.T) {
 	second := filepath.Join(src, "1500000010")
 	p2 := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{&lineSink{sink: newSink("local-store")}}, slog.New(slog.DiscardHandler))
 	run(t, p2, []string{second}, func() bool { return !exists(second) })
-	if exists(filepath.Join(filepath.Dir(src), SentDir, "1500000010")) || exists(second) {
+	if exists(filepath.Join(spool.LayoutOf(src).Sent, "1500000010")) || exists(second) {
 		t.Error("snapshot no sink kept was not removed")
 	}
 }
@@ -251,7 +252,7 @@ func TestSentKeptWhileLinesHeld(t *testing.T) {
 // start; what is not named like a snapshot is left alone.
 func TestCleanSent(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "incoming")
-	sent := filepath.Join(filepath.Dir(src), SentDir)
+	sent := filepath.Join(spool.LayoutOf(src).Sent)
 	os.MkdirAll(filepath.Join(sent, "1500000000"), 0o755)
 	os.WriteFile(filepath.Join(sent, "1500000000", "a_stat"), []byte("x"), 0o644)
 	os.MkdirAll(filepath.Join(sent, "mine"), 0o755)
@@ -324,7 +325,7 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 // that is said once, not per snapshot.
 func TestSentUnavailable(t *testing.T) {
 	src := spoolWith(t, "1500000000", "1500000010")
-	os.WriteFile(filepath.Join(filepath.Dir(src), SentDir), []byte("not a directory"), 0o644)
+	os.WriteFile(filepath.Join(spool.LayoutOf(src).Sent), []byte("not a directory"), 0o644)
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	g := &lineSink{sink: newSink("graphite"), keep: true}

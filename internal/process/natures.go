@@ -15,12 +15,6 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
-// NaturesStatePath is where the processor keeps the field natures learned
-// from typed dumps: beside src-dir, like counters.state.
-func NaturesStatePath(srcDir string) string {
-	return filepath.Join(filepath.Dir(filepath.Clean(srcDir)), "natures.state")
-}
-
 // maxVersions bounds the HAProxy versions natureStore remembers; the one
 // learned longest ago is dropped first.
 const maxVersions = 16
@@ -112,14 +106,7 @@ func (s *natureStore) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write natures state: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("write natures state: %w", err)
-	}
-	return nil
+	return spool.WriteFileAtomic(s.path, b, 0o644)
 }
 
 // natures learns from the typed dumps of the snapshot at path, if any,
@@ -131,13 +118,13 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 	var versions []string
 	for _, f := range infos {
 		v := stats.InfoVersion(f.Data)
-		version[strings.TrimSuffix(f.Name, "_info")] = v
+		version[strings.TrimSuffix(f.Name, spool.InfoSuffix)] = v
 		if !slices.Contains(versions, v) {
 			versions = append(versions, v)
 		}
 	}
-	typedInfo := snap.files(spool.InfoTypedSuffix)
-	typedStat := snap.files(spool.StatTypedSuffix)
+	typedInfo := snap.files(spool.InfoTyped)
+	typedStat := snap.files(spool.StatTyped)
 	learned := map[string]*stats.Natures{} // reply prefix → what its dumps say
 	for _, f := range typedInfo {
 		n, err := stats.ParseTypedInfo(f.Data)

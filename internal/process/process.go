@@ -53,14 +53,6 @@ type Reporter interface {
 	Report() map[string]float64
 }
 
-// FailedDir is the name of the quarantine directory beside src-dir.
-const FailedDir = "failed"
-
-// SentDir is the name of the directory beside src-dir where delivered
-// snapshots wait while a sink may still write them again (a Graphite
-// replay, see snapLines).
-const SentDir = "sent"
-
 // Processor runs the worker pool.
 type Processor struct {
 	cfg   config.Process
@@ -102,15 +94,16 @@ type Processor struct {
 func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *Processor {
 	o.Log = log
 	o.AllMetrics = o.AllMetrics || cfg.AllMetrics
-	tracker, err := counters.Open(counters.StatePath(cfg.SrcDir))
+	layout := spool.LayoutOf(cfg.SrcDir)
+	tracker, err := counters.Open(layout.CountersState)
 	if err != nil {
 		log.Error("counter offsets lost: starting from zero", "err", err)
 		tracker, _ = counters.Open("")
 	}
-	natures, err := openNatures(NaturesStatePath(cfg.SrcDir))
+	natures, err := openNatures(layout.NaturesState)
 	if err != nil {
 		log.Warn("field natures learned before are lost: the built-in table applies until typed dumps arrive", "err", err)
-		natures = &natureStore{path: NaturesStatePath(cfg.SrcDir)} // rewritten at the next learning
+		natures = &natureStore{path: layout.NaturesState} // rewritten at the next learning
 	}
 	streams := true
 	for _, s := range sinks {
@@ -192,9 +185,8 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 	} else {
 		free() // metrics in memory: held until delivered, whatever the slot
 	}
-	var gone *os.PathError
 	switch {
-	case errors.As(err, &gone) && errors.Is(err, os.ErrNotExist) && gone.Path == path:
+	case errors.Is(err, spool.ErrVanished):
 		log.Warn("snapshot vanished before it was processed")
 		p.forget(path)
 		return
@@ -312,8 +304,8 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, out outpu
 	}()
 	start := time.Now()
 	ts := snap.Time
-	infos := snap.files("_info")
-	statFiles := snap.files("_stat")
+	infos := snap.files(spool.Info)
+	statFiles := snap.files(spool.Stat)
 	if len(infos) == 0 && len(statFiles) == 0 {
 		return nil, errEmpty
 	}
@@ -436,13 +428,13 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	quiet := *o
 	quiet.Log = slog.New(slog.DiscardHandler)
 	for _, f := range infos {
-		if w, ok := add(f, "_info"); ok {
+		if w, ok := add(f, spool.InfoSuffix); ok {
 			ms, _ := stats.Daemon(nil, []stats.File{f}, ts, &quiet)
 			keep(w, ms)
 		}
 	}
 	for _, f := range statFiles {
-		w, ok := add(f, "_stat")
+		w, ok := add(f, spool.StatSuffix)
 		if !ok {
 			continue
 		}
@@ -469,21 +461,6 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 // nature, and it is not a per-process value.
 func extraCounter(n *stats.Natures, path string) bool {
 	return n.Counter(path[strings.LastIndexByte(path, '.')+1:]) && !strings.Contains(path, ".daemon.process.")
-}
-
-func readFiles(dir, suffix string) ([]stats.File, error) {
-	files, err := listFiles(dir, suffix)
-	if err != nil {
-		return nil, err
-	}
-	for i := range files {
-		b, err := os.ReadFile(filepath.Join(dir, files[i].Name))
-		if err != nil {
-			return nil, fmt.Errorf("read reply file: %w", err)
-		}
-		files[i].Data = b
-	}
-	return files, nil
 }
 
 // readExclude reads an exclusion file: one name per line, '#' lines
@@ -592,11 +569,9 @@ func (p *Processor) quarantine(path string, cause error, log *slog.Logger) {
 	p.forget(path)
 }
 
-// FailedDir is where snapshots that cannot be processed are moved: a
-// directory named failed beside src-dir, on the same filesystem.
-func (p *Processor) FailedDir() string {
-	return filepath.Join(filepath.Dir(filepath.Clean(p.cfg.SrcDir)), FailedDir)
-}
+// FailedDir is where snapshots that cannot be processed are moved
+// (spool.Layout).
+func (p *Processor) FailedDir() string { return spool.LayoutOf(p.cfg.SrcDir).Failed }
 
 // retire finishes with a delivered snapshot rendered as lines: removed
 // at once if no sink kept its lines, or else moved into SentDir, where a
@@ -630,11 +605,9 @@ func (p *Processor) retire(path string, l *snapLines, log *slog.Logger) {
 	}
 }
 
-// SentDirPath is where delivered snapshots wait for KeepSent: a directory
-// named sent beside src-dir, on the same filesystem.
-func (p *Processor) SentDirPath() string {
-	return filepath.Join(filepath.Dir(filepath.Clean(p.cfg.SrcDir)), SentDir)
-}
+// SentDirPath is where delivered snapshots wait while a sink may still
+// write them again (spool.Layout).
+func (p *Processor) SentDirPath() string { return spool.LayoutOf(p.cfg.SrcDir).Sent }
 
 // CleanSent removes the delivered snapshots left in SentDirPath by an
 // earlier run: only directories named like snapshots.

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,9 +29,9 @@ type Snapshot struct {
 	streamed bool // the show stat replies stay on disk: sites reads them one at a time
 }
 
-// LoadSnapshot reads the snapshot directory dir: its reply files (_info,
-// _stat, the typed dumps) and the hidden .pull-stats and .manifest. If
-// dir does not exist the error is an *os.PathError for dir.
+// LoadSnapshot reads the snapshot directory dir: its reply files (show
+// info, show stat, the typed dumps) and the hidden .pull-stats and
+// .manifest. If dir does not exist the error is spool.ErrVanished.
 func LoadSnapshot(dir string) (Snapshot, error) {
 	return loadSnapshot(dir, false, false)
 }
@@ -45,62 +44,37 @@ func LoadSnapshot(dir string) (Snapshot, error) {
 // CLI: counter offsets then need every worker's reply in memory
 // (Processor.workers).
 func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
-	ts, ok := spool.ParseName(filepath.Base(dir))
-	if !ok {
-		return Snapshot{}, fmt.Errorf("%s is not a snapshot name", dir)
-	}
-	snap := Snapshot{Name: dir, Time: ts, dir: dir}
-	infos, err := readFiles(dir, "_info")
+	l, err := spool.Load(dir)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap.Files = append(snap.Files, infos...)
-	stream = stream && !slices.ContainsFunc(infos, func(f stats.File) bool { return isWorker(f.Name) })
-	for _, f := range []struct {
-		suffix string
+	snap := Snapshot{Name: dir, Time: l.Time, dir: dir}
+	// Through a master CLI, counter offsets need every worker's show
+	// stat reply in memory (Processor.workers).
+	stream = stream && !slices.ContainsFunc(l.Names(spool.Info), isWorker) && !slices.ContainsFunc(l.Names(spool.Stat), isWorker)
+	for _, k := range []struct {
+		kind   spool.Kind
 		onDisk bool
-	}{{"_stat", stream}, {spool.InfoTypedSuffix, false}, {spool.StatTypedSuffix, lazy}} {
-		var files []stats.File
-		if f.onDisk {
-			files, err = listFiles(dir, f.suffix)
-		} else {
-			files, err = readFiles(dir, f.suffix)
+	}{{spool.Info, false}, {spool.Stat, stream}, {spool.InfoTyped, false}, {spool.StatTyped, lazy}} {
+		for _, name := range l.Names(k.kind) {
+			f := stats.File{Name: name}
+			if !k.onDisk {
+				if f.Data, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+					return Snapshot{}, fmt.Errorf("read reply file: %w", err)
+				}
+			}
+			snap.Files = append(snap.Files, f)
 		}
-		if err != nil {
-			return Snapshot{}, err
-		}
-		if f.suffix == "_stat" && f.onDisk && slices.ContainsFunc(files, func(f stats.File) bool { return isWorker(f.Name) }) {
-			return loadSnapshot(dir, lazy, false)
-		}
-		snap.Files = append(snap.Files, files...)
 	}
 	snap.streamed = stream
-	for _, name := range []string{spool.PullStatsFile, spool.ManifestFile} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return Snapshot{}, fmt.Errorf("read %s of snapshot: %w", name, err)
-		}
-		snap.Files = append(snap.Files, stats.File{Name: name, Data: b})
+	if l.PullStats != nil {
+		snap.Files = append(snap.Files, stats.File{Name: spool.PullStatsFile, Data: l.PullStats})
+	}
+	if l.Partial {
+		snap.Files = append(snap.Files, stats.File{Name: spool.ManifestFile, Data: l.Manifest})
 	}
 	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
 	return snap, nil
-}
-
-// listFiles returns the files of dir whose names end in suffix, without
-// their Data.
-func listFiles(dir, suffix string) ([]stats.File, error) {
-	paths, err := spool.Files(dir, suffix)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: dir, Err: errors.Unwrap(err)}
-	}
-	files := make([]stats.File, len(paths))
-	for i, path := range paths {
-		files[i] = stats.File{Name: filepath.Base(path)}
-	}
-	return files, nil
 }
 
 // isWorker reports whether a reply file came from a worker of a master
@@ -167,12 +141,12 @@ func readInto(buf []byte, path string) ([]byte, error) {
 	return buf, nil
 }
 
-// files returns the visible files whose names end in suffix, in name
-// order. "_info" does not match "_infotyped".
-func (s Snapshot) files(suffix string) []stats.File {
+// files returns the reply files of kind k, in name
+// order.
+func (s Snapshot) files(k spool.Kind) []stats.File {
 	var out []stats.File
 	for _, f := range s.Files {
-		if f.Name != "" && f.Name[0] != '.' && len(f.Name) > len(suffix) && strings.HasSuffix(f.Name, suffix) {
+		if fk, _, ok := spool.KindOf(f.Name); ok && fk == k {
 			out = append(out, f)
 		}
 	}

@@ -84,7 +84,7 @@ backend app
 	}
 	// The old worker's reply shows the request it is still serving.
 	var oldScur int
-	files, _ := spool.Files(snap, "_stat")
+	files, _ := spool.Files(snap, spool.Stat)
 	if len(files) != 2 {
 		t.Fatalf("stat files = %v, want one per worker", files)
 	}

@@ -287,8 +287,8 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 				inner.Go(func() error { return p.fetch(ctx, u, cmd, dir) })
 			}
 			if err := inner.Wait(); err != nil {
-				os.Remove(filepath.Join(dir, FileName(u.name, haproxy.ShowInfo)))
-				os.Remove(filepath.Join(dir, FileName(u.name, haproxy.ShowStat)))
+				os.Remove(filepath.Join(dir, spool.FileName(u.name, spool.Info)))
+				os.Remove(filepath.Join(dir, spool.FileName(u.name, spool.Stat)))
 				fail(u.name, err)
 				return nil
 			}
@@ -319,7 +319,7 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 }
 
 func (p *Puller) fetch(ctx context.Context, u unit, cmd, dir string) error {
-	return p.fetchFile(ctx, u, cmd, filepath.Join(dir, FileName(u.name, cmd)))
+	return p.fetchFile(ctx, u, cmd, filepath.Join(dir, spool.FileName(u.name, replyKind(cmd))))
 }
 
 // fetchFile stores the reply of u to cmd at path, synced.
@@ -355,11 +355,15 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	return nil
 }
 
-// FileName is the name of the file that holds the reply to cmd of the
-// process whose files are named name: "<name>_info" or "<name>_stat".
-func FileName(name, cmd string) string {
-	if cmd == haproxy.ShowInfo {
-		return name + "_info"
+// replyKind is the kind of the spool file that holds the reply to cmd.
+func replyKind(cmd string) spool.Kind {
+	switch cmd {
+	case haproxy.ShowInfo:
+		return spool.Info
+	case haproxy.ShowInfoTyped:
+		return spool.InfoTyped
+	case haproxy.ShowStatTyped:
+		return spool.StatTyped
 	}
-	return name + "_stat"
+	return spool.Stat
 }

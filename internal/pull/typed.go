@@ -60,22 +60,13 @@ func (s *typedSeen) committed(settled map[string]string, units map[string]bool) 
 	}
 }
 
-// TypedFileName is the name of the file that holds the typed reply to
-// cmd (haproxy.ShowInfoTyped or haproxy.ShowStatTyped) of the process
-// whose files are named name.
-func TypedFileName(name, cmd string) string {
-	if cmd == haproxy.ShowInfoTyped {
-		return name + spool.InfoTypedSuffix
-	}
-	return name + spool.StatTypedSuffix
-}
 
 // fetchTyped fetches the typed dumps of u into dir when they are due,
 // after its show info reply was stored there, and calls settled with the
 // version when they were stored or HAProxy refused them (not when the
 // round ran out of time or the disk failed: they are due again).
 func (p *Puller) fetchTyped(ctx context.Context, u unit, dir string, settled func(name, version string)) {
-	info, err := os.ReadFile(filepath.Join(dir, FileName(u.name, haproxy.ShowInfo)))
+	info, err := os.ReadFile(filepath.Join(dir, spool.FileName(u.name, spool.Info)))
 	if err != nil {
 		return // cannot happen for a unit whose replies were stored
 	}
@@ -84,9 +75,9 @@ func (p *Puller) fetchTyped(ctx context.Context, u unit, dir string, settled fun
 		return
 	}
 	for _, cmd := range []string{haproxy.ShowInfoTyped, haproxy.ShowStatTyped} {
-		if err := p.fetchFile(ctx, u, cmd, filepath.Join(dir, TypedFileName(u.name, cmd))); err != nil {
+		if err := p.fetchFile(ctx, u, cmd, filepath.Join(dir, spool.FileName(u.name, replyKind(cmd)))); err != nil {
 			for _, c := range []string{haproxy.ShowInfoTyped, haproxy.ShowStatTyped} {
-				os.Remove(filepath.Join(dir, TypedFileName(u.name, c)))
+				os.Remove(filepath.Join(dir, spool.FileName(u.name, replyKind(c))))
 			}
 			var werr *writeError
 			if ctx.Err() == nil && !errors.As(err, &werr) {

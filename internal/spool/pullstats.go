@@ -30,25 +30,7 @@ func WritePullStats(dir string, counters map[string]float64) error {
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s: %s\n", n, strconv.FormatFloat(counters[n], 'f', -1, 64))
 	}
-	return writeSynced(filepath.Join(dir, PullStatsFile), b.Bytes())
-}
-
-// writeSynced writes data to a new file at path and fsyncs it, so it is
-// durable once the snapshot that holds it is committed.
-func writeSynced(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return WriteFileAtomic(filepath.Join(dir, PullStatsFile), b.Bytes(), 0o644)
 }
 
 // ReadPullStats reads the counters of dir/PullStatsFile. A snapshot
@@ -93,7 +75,7 @@ func WriteManifest(dir string, missing []string) error {
 		b.WriteString(strings.ReplaceAll(m, "\n", " "))
 		b.WriteByte('\n')
 	}
-	return writeSynced(filepath.Join(dir, ManifestFile), b.Bytes())
+	return WriteFileAtomic(filepath.Join(dir, ManifestFile), b.Bytes(), 0o644)
 }
 
 // ReadManifest returns the missing sockets listed in dir/ManifestFile,

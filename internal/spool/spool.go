@@ -15,7 +15,6 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -178,29 +177,4 @@ func Quarantine(snapshot, failedDir string) (string, error) {
 		return "", fmt.Errorf("quarantine %s: %w", snapshot, err)
 	}
 	return dst, SyncDir(filepath.Dir(snapshot))
-}
-
-// The suffixes of the typed dumps, `show info typed` and `show stat
-// typed`, in a snapshot. Files(dir, "_info") does not list them.
-const (
-	InfoTypedSuffix = "_infotyped"
-	StatTypedSuffix = "_stattyped"
-)
-
-// Files returns the snapshot's reply files ending in suffix ("_info" or
-// "_stat"), sorted by name; hidden files are ignored.
-func Files(snapshot, suffix string) ([]string, error) {
-	entries, err := os.ReadDir(snapshot)
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if n[0] == '.' || len(n) <= len(suffix) || n[len(n)-len(suffix):] != suffix || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
-			continue
-		}
-		names = append(names, filepath.Join(snapshot, n))
-	}
-	return names, nil
 }

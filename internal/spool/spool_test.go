@@ -35,6 +35,11 @@ func TestParseName(t *testing.T) {
 	f("15e8", false)
 	f("-1", false)
 	f("99999999999999999999", false)
+	for _, ts := range []int64{0, 1500000000, 1<<63 - 1} {
+		if got, ok := ParseName(Name(ts)); !ok || got != ts {
+			t.Errorf("ParseName(Name(%d)) = %d, %v", ts, got, ok)
+		}
+	}
 }
 
 func TestScanOldestFirst(t *testing.T) {
@@ -85,13 +90,17 @@ func TestQuarantineAndRemove(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	d := t.TempDir()
-	for _, n := range []string{"b.sock_stat", "a.sock_stat", "a.sock_info", ".x_stat", "manifest", "_stat"} {
+	d := filepath.Join(t.TempDir(), "1500000000")
+	mkdirs(t, d, "c.sock_stat") // a directory is no reply file
+	for _, n := range []string{"b.sock_stat", "a.sock_stat", "a.sock_info", ".x_stat", "manifest", "_stat", "a.sock_stattyped"} {
 		os.WriteFile(filepath.Join(d, n), nil, 0o644)
 	}
-	got, _ := Files(d, "_stat")
+	got, _ := Files(d, Stat)
 	if want := []string{filepath.Join(d, "a.sock_stat"), filepath.Join(d, "b.sock_stat")}; !slices.Equal(got, want) {
 		t.Fatalf("Files = %v, want %v", got, want)
+	}
+	if _, err := Files(filepath.Join(d, "1500000001"), Stat); !errors.Is(err, ErrVanished) {
+		t.Errorf("Files of a missing snapshot = %v, want ErrVanished", err)
 	}
 }
 

@@ -1,0 +1,183 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// A Kind is the kind of a reply file in a snapshot: which command's reply
+// it holds. The file of socket S holding a reply of kind K is named
+// S + K.Suffix().
+type Kind uint8
+
+// The kinds of reply files, and their suffixes.
+const (
+	Info      Kind = iota // show info
+	Stat                  // show stat
+	InfoTyped             // show info typed
+	StatTyped             // show stat typed
+	nkinds
+)
+
+// The suffixes of the reply files. A name ending in "_infotyped" is not
+// one ending in "_info": the suffix must end the name.
+const (
+	InfoSuffix      = "_info"
+	StatSuffix      = "_stat"
+	InfoTypedSuffix = "_infotyped"
+	StatTypedSuffix = "_stattyped"
+)
+
+var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix}
+
+// Suffix returns the suffix of the reply files of kind k.
+func (k Kind) Suffix() string { return suffixes[k] }
+
+// FileName returns the name of the file that holds the reply of kind k
+// of the stats socket called socket.
+func FileName(socket string, k Kind) string { return socket + k.Suffix() }
+
+// KindOf returns the kind of the reply file called name, and the socket
+// it came from. Hidden files and names of no kind give false.
+func KindOf(name string) (k Kind, socket string, ok bool) {
+	if name == "" || name[0] == '.' {
+		return 0, "", false
+	}
+	for k, suffix := range suffixes {
+		if len(name) > len(suffix) && strings.HasSuffix(name, suffix) {
+			return Kind(k), name[:len(name)-len(suffix)], true
+		}
+	}
+	return 0, "", false
+}
+
+// Layout is where haproxystats-process keeps its own files beside the
+// spool directory it reads (src-dir), in its parent directory, so that
+// they are on the same filesystem and a snapshot moves there with one
+// rename.
+type Layout struct {
+	Failed        string // snapshots that cannot be processed, kept for inspection
+	Sent          string // delivered snapshots a sink may still write again
+	CountersState string // the offsets that keep counters monotonic across reloads
+	NaturesState  string // the field natures learned from typed dumps
+}
+
+// LayoutOf returns the Layout beside the spool directory srcDir.
+func LayoutOf(srcDir string) Layout {
+	parent := filepath.Dir(filepath.Clean(srcDir))
+	return Layout{
+		Failed:        filepath.Join(parent, "failed"),
+		Sent:          filepath.Join(parent, "sent"),
+		CountersState: filepath.Join(parent, "counters.state"),
+		NaturesState:  filepath.Join(parent, "natures.state"),
+	}
+}
+
+// ErrVanished means a snapshot directory was no longer there when it was
+// to be read: another process, or a retry of this one, already finished
+// it.
+var ErrVanished = errors.New("snapshot vanished")
+
+// Listing is what a snapshot directory holds: the names of its reply
+// files by kind, and its hidden files.
+type Listing struct {
+	Dir       string
+	Time      int64 // the Unix second the directory is named after
+	names     [nkinds][]string
+	PullStats []byte // contents of PullStatsFile; nil without one
+	Manifest  []byte // contents of ManifestFile
+	Partial   bool   // the snapshot has a ManifestFile: a partial round
+}
+
+// Load lists the snapshot directory dir and reads its hidden files. The
+// reply files are listed, not read: their names are in Names. A dir that
+// does not exist gives an error that is ErrVanished.
+func Load(dir string) (Listing, error) {
+	ts, ok := ParseName(filepath.Base(dir))
+	if !ok {
+		return Listing{}, fmt.Errorf("%s is not a snapshot name", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Listing{}, fmt.Errorf("read snapshot %s: %w", dir, ErrVanished)
+	}
+	if err != nil {
+		return Listing{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	l := Listing{Dir: dir, Time: ts}
+	for _, e := range entries { // sorted by name
+		k, _, ok := KindOf(e.Name())
+		if !ok || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		l.names[k] = append(l.names[k], e.Name())
+	}
+	for _, h := range []struct {
+		name string
+		dst  *[]byte
+	}{{PullStatsFile, &l.PullStats}, {ManifestFile, &l.Manifest}} {
+		b, err := os.ReadFile(filepath.Join(dir, h.name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return Listing{}, fmt.Errorf("read %s of snapshot: %w", h.name, err)
+		}
+		*h.dst = b
+	}
+	l.Partial = l.Manifest != nil
+	return l, nil
+}
+
+// Names returns the names of the reply files of kind k, sorted.
+func (l Listing) Names(k Kind) []string { return l.names[k] }
+
+// Files returns the paths of the snapshot's reply files of kind k,
+// sorted by name.
+func Files(snapshot string, k Kind) ([]string, error) {
+	l, err := Load(snapshot)
+	if err != nil {
+		return nil, err
+	}
+	paths := slices.Clone(l.Names(k))
+	for i, n := range paths {
+		paths[i] = filepath.Join(snapshot, n)
+	}
+	return paths, nil
+}
+
+// WriteFileAtomic replaces the file at path with data, so that a crash
+// leaves either the old contents or the new, never a mix: a temporary
+// file in the same directory is written, fsynced, closed and renamed
+// over path, and the directory is fsynced.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return SyncDir(dir)
+}
