@@ -60,7 +60,6 @@ func (s *typedSeen) committed(settled map[string]string, units map[string]bool) 
 	}
 }
 
-
 // fetchTyped fetches the typed dumps of u into dir when they are due,
 // after its show info reply was stored there, and calls settled with the
 // version when they were stored or HAProxy refused them (not when the
