@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/backoff"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -193,7 +194,7 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 // deliver hands ms to every sink, retrying a refusal after a pause that
 // doubles up to a minute, until accepted (true) or ctx ends (false).
 func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, log *slog.Logger) bool {
-	delay := c.RetryDelay
+	retry := backoff.Backoff{First: c.RetryDelay, Max: time.Minute}
 	for {
 		err := c.proc.Deliver(ctx, key, ms)
 		if err == nil {
@@ -203,15 +204,11 @@ func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, 
 			return false
 		}
 		c.proc.Retries.Add(1)
+		delay := retry.Next()
 		log.Error("a sink refused, retrying", "retry_in", delay, "err", err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, delay) {
 			return false
-		case <-t.C:
 		}
-		delay = min(2*delay, time.Minute)
 	}
 }
 

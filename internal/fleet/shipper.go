@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/backoff"
 	"github.com/haproxystats-go/haproxystats/internal/process"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
@@ -84,7 +85,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 			pending = slices.Insert(pending, i, p)
 		}
 	}
-	delay := time.Duration(0)
+	retry := backoff.Backoff{First: s.RetryDelay, Max: s.MaxRetryDelay}
 	for {
 		if len(pending) == 0 {
 			select {
@@ -113,7 +114,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 		err := s.ship(ctx, path)
 		if err == nil || errors.Is(err, spool.ErrVanished) {
 			pending = pending[1:]
-			delay = 0
+			retry.Reset()
 			continue
 		}
 		if ctx.Err() != nil {
@@ -131,14 +132,10 @@ func (s *Shipper) Run(ctx context.Context) error {
 			continue
 		}
 		s.Refused.Add(1)
-		delay = min(max(2*delay, s.RetryDelay), s.MaxRetryDelay)
+		delay := retry.Next()
 		s.log.Error("snapshot not acknowledged, it stays in the queue and will be retried", "dir", path, "waiting", len(pending), "retry_in", delay, "err", err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, delay) {
 			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/backoff"
 )
 
 // errSelfConnect reports a TCP simultaneous open of a socket with itself,
@@ -61,7 +63,7 @@ func (w deadlineWriter) Write(p []byte) (n int, err error) {
 func (s *Sender) connectLoop() *conn {
 	for {
 		if !s.lastFail.IsZero() {
-			if !s.sleep(time.Until(s.lastFail.Add(s.cfg.Delay))) {
+			if !backoff.Sleep(s.abort, time.Until(s.lastFail.Add(s.cfg.Delay))) {
 				return nil
 			}
 		}
@@ -76,12 +78,11 @@ func (s *Sender) connectLoop() *conn {
 
 // connect runs one sequence of connection attempts, as the original's
 // retry decorator did: retries+1 attempts (unlimited with retries -1),
-// pausing interval·backoff^(k-1), capped at maxPause, before attempt k+1.
-// It returns nil when every attempt failed or the sender was aborted.
+// pausing interval·backoff^(k-1), capped at maxPause, less up to a fifth
+// at random (backoff.Backoff), before attempt k+1. It returns nil when every attempt failed or the sender was aborted.
 func (s *Sender) connect() *conn {
 	attempts := s.cfg.Retries + 1 // < 1: unlimited
-	pause := s.cfg.Interval
-	limit := max(maxPause, s.cfg.Interval)
+	retry := backoff.Backoff{First: s.cfg.Interval, Max: max(maxPause, s.cfg.Interval), Factor: s.cfg.Backoff}
 	for k := 1; ; k++ {
 		s.log.Info(fmt.Sprintf("connecting to %s on port %d", s.cfg.Server, s.cfg.Port))
 		nc, err := s.dial(s.abort, "tcp", s.addr)
@@ -102,16 +103,16 @@ func (s *Sender) connect() *conn {
 			s.lastFail = time.Now()
 			return nil
 		}
+		pause := retry.Next()
 		remaining := -1 // unlimited
 		if s.cfg.Retries >= 0 {
 			remaining = attempts - k
 		}
 		s.log.Error(fmt.Sprintf("caught \"%v\" at \"connect\", remaining tries %d, sleeping for %.2f seconds", err, remaining, pause.Seconds()),
 			"err", err, "remaining_tries", remaining, "sleep", pause)
-		if !s.sleep(pause) {
+		if !backoff.Sleep(s.abort, pause) {
 			return nil
 		}
-		pause = min(time.Duration(float64(pause)*s.cfg.Backoff), limit)
 	}
 }
 
@@ -132,19 +133,4 @@ func (s *Sender) closeConn(c *conn) {
 		return
 	}
 	s.log.Info(fmt.Sprintf("successfully closed connection to %s on port %d", s.cfg.Server, s.cfg.Port))
-}
-
-// sleep pauses for d; it returns false if the sender was aborted first.
-func (s *Sender) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return s.abort.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.abort.Done():
-		return false
-	}
 }

@@ -27,7 +27,9 @@
 // As in the original haproxystats, one connection sequence makes retries+1
 // attempts (retries -1: unlimited), each bounded by connect-timeout, pausing
 // interval·backoff^(k-1) before attempt k+1. Unlike the original, the pause is
-// capped at five minutes (unless interval itself is longer), and reconnecting
+// capped at five minutes (unless interval itself is longer) and up to a fifth
+// of it is drawn at random, so that load balancers that lost one relay do not
+// reconnect in lockstep; and reconnecting
 // happens in the background: after a sequence fails the Sender waits delay
 // and starts a new one, for as long as lines are queued, until Close.
 package graphite
@@ -44,6 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/backoff"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
@@ -601,7 +604,7 @@ func (s *Sender) pace(chunk []*batch) bool {
 	if s.paceAt.Before(now) {
 		s.paceAt = now
 	}
-	if wait := s.paceAt.Sub(now); wait > 0 && !s.sleep(wait) {
+	if wait := s.paceAt.Sub(now); wait > 0 && !backoff.Sleep(s.abort, wait) {
 		return false
 	}
 	s.paceAt = s.paceAt.Add(time.Duration(float64(lines) / float64(rate) * float64(time.Second)))

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/backoff"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -531,8 +532,8 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 }
 
 // retryLater keeps a refused snapshot on disk and queues it again after a
-// pause that doubles with each failure, up to a minute. On shutdown it
-// simply stays on disk.
+// pause that doubles with each failure, up to a minute, with jitter. On
+// shutdown it simply stays on disk.
 func (p *Processor) retryLater(ctx context.Context, path string, err error, log *slog.Logger) {
 	p.Retries.Add(1)
 	p.mu.Lock()
@@ -544,7 +545,8 @@ func (p *Processor) retryLater(ctx context.Context, path string, err error, log 
 		p.forget(path)
 		return
 	}
-	delay := min(p.RetryDelay<<min(n-1, 16), time.Minute)
+	retry := backoff.Backoff{First: p.RetryDelay, Max: time.Minute}
+	delay := retry.Pause(n)
 	log.Error("a sink refused the snapshot, it stays on disk and will be retried", "err", err, "retry_in", delay, "attempt", n)
 	time.AfterFunc(delay, func() { p.q.requeue(path) })
 }
