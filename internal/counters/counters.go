@@ -5,7 +5,9 @@
 // the sum and every counter (stot, bin, hrsp_2xx, CumReq, ...) drops,
 // which a nonNegativeDerivative graph shows as a gap and then a spike.
 //
-// A Tracker remembers the last value of every counter of every worker;
+// A Tracker remembers the last value of every counter of every worker
+// (which datapoints are counters is the caller's to say: the field
+// natures of package stats);
 // when a worker is gone, its last values are added to a per-series
 // offset that is then added to the sum from that snapshot on. The state
 // is kept in a file, so a restart of the processor keeps the offsets.
@@ -15,38 +17,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
-
-// counterNames are the HAProxy fields that only grow during a worker's
-// life: `show stat` cumulative columns and `show info` cumulative fields.
-// Gauges, rates, maxima, limits and averages are not offset.
-var counterNames = map[string]bool{
-	// show stat
-	"stot": true, "bin": true, "bout": true, "dreq": true, "dresp": true,
-	"ereq": true, "econ": true, "eresp": true, "wretr": true, "wredis": true,
-	"chkfail": true, "chkdown": true, "downtime": true, "lbtot": true,
-	"hrsp_1xx": true, "hrsp_2xx": true, "hrsp_3xx": true, "hrsp_4xx": true,
-	"hrsp_5xx": true, "hrsp_other": true, "req_tot": true, "cli_abrt": true,
-	"srv_abrt": true, "comp_in": true, "comp_out": true, "comp_byp": true,
-	"comp_rsp": true, "conn_tot": true, "intercepted": true, "dcon": true,
-	"dses": true,
-	// show info
-	"CumConns": true, "CumReq": true, "CumSslConns": true,
-	"SslCacheLookups": true, "SslCacheMisses": true,
-}
-
-// IsCounter reports whether the datapoint at path is a counter: its last
-// component is a cumulative field, and it is not a per-process value
-// (daemon.process.<n>.*), which belongs to one worker anyway.
-func IsCounter(path string) bool {
-	name := path[strings.LastIndexByte(path, '.')+1:]
-	return counterNames[name] && !strings.Contains(path, ".daemon.process.")
-}
 
 // Worker is what one worker contributed to a snapshot: its counter
 // datapoints, rendered from its replies alone.

@@ -64,22 +64,6 @@ func TestReloadKeepsCountersMonotonic(t *testing.T) {
 	}
 }
 
-func TestIsCounter(t *testing.T) {
-	f := func(path string, want bool) {
-		t.Helper()
-		if IsCounter(path) != want {
-			t.Errorf("IsCounter(%q) = %v", path, !want)
-		}
-	}
-	f("lb.haproxy.frontend.fe.stot", true)
-	f("lb.haproxy.backend.be.server.s.hrsp_2xx", true)
-	f("lb.haproxy.daemon.CumReq", true)
-	f("lb.haproxy.daemon.process.1.CumReq", false)
-	f("lb.haproxy.frontend.fe.scur", false)
-	f("lb.haproxy.frontend.fe.rate_max", false)
-	f("lb.haproxy.haproxystats.MetricsServer", false)
-}
-
 func TestCorruptState(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "s")
 	if err := writeFile(p, "{not json"); err != nil {

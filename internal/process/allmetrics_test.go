@@ -187,15 +187,24 @@ func TestBadTypedDumpAndState(t *testing.T) {
 	}
 }
 
-// The counters all-metrics adds are kept monotonic across reloads like
-// the original's; gauges and per-process values are not.
-func TestExtraCounter(t *testing.T) {
+// Counters, the original's and those all-metrics adds, are kept
+// monotonic across reloads; gauges, maxima and per-process values are
+// not.
+func TestIsCounter(t *testing.T) {
 	f := func(path string, want bool) {
 		t.Helper()
-		if got := extraCounter(nil, path); got != want {
-			t.Errorf("extraCounter(%q) = %v, want %v", path, got, want)
+		if got := isCounter(nil, path); got != want {
+			t.Errorf("isCounter(%q) = %v, want %v", path, got, want)
 		}
 	}
+	f("lb.haproxy.frontend.fe.stot", true)
+	f("lb.haproxy.backend.be.server.s.hrsp_2xx", true)
+	f("lb.haproxy.server.s.downtime", true)
+	f("lb.haproxy.daemon.CumReq", true)
+	f("lb.haproxy.daemon.process.1.CumReq", false)
+	f("lb.haproxy.frontend.fe.scur", false)
+	f("lb.haproxy.frontend.fe.rate_max", false)
+	f("lb.haproxy.haproxystats.MetricsServer", false)
 	f("p.frontend.web.h1_bytes_in", true)
 	f("p.backend.app.server.s1.connect", true)
 	f("p.daemon.PoolFailed", true)
@@ -204,7 +213,7 @@ func TestExtraCounter(t *testing.T) {
 	f("p.backend.app.qtime_max", false)
 	f("p.backend.app.server.s1.srid", false)
 	n := &stats.Natures{Frontend: map[string]stats.Tag{"x_total": {Origin: 'M', Nature: 'C', Scope: 'P', Type: "u64"}}}
-	if !extraCounter(n, "p.frontend.web.x_total") {
+	if !isCounter(n, "p.frontend.web.x_total") {
 		t.Error("a learned counter is not a counter")
 	}
 }

@@ -421,7 +421,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	}
 	keep := func(w *counters.Worker, ms []metric.Metric) {
 		for _, m := range ms {
-			if counters.IsCounter(m.Path) || o.AllMetrics && extraCounter(o.Natures, m.Path) {
+			if isCounter(o.Natures, m.Path) {
 				w.Values[m.Path] = m.Value
 			}
 		}
@@ -457,10 +457,12 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	return out
 }
 
-// extraCounter reports whether the datapoint at path is a counter that
-// all-metrics adds: its last component is a per-process counter by its
-// nature, and it is not a per-process value.
-func extraCounter(n *stats.Natures, path string) bool {
+// isCounter reports whether the datapoint at path is a counter whose sum
+// counters.Tracker keeps monotonic: its last component is a per-process
+// cumulative counter by its nature (learned from typed dumps, or the
+// built-in table), and it is not a per-process value
+// (daemon.process.<n>.*), which belongs to one worker anyway.
+func isCounter(n *stats.Natures, path string) bool {
 	return n.Counter(path[strings.LastIndexByte(path, '.')+1:]) && !strings.Contains(path, ".daemon.process.")
 }
 
