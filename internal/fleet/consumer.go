@@ -137,14 +137,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// Crash makes the consumer stop, when its context ends, without
-// committing anything more: what a killed process does. For tests.
-func (c *Consumer) Crash() {
-	c.mu.Lock()
-	c.crashed = true
-	c.mu.Unlock()
-}
-
 // handle renders one record for its host, delivers it, and puts it into
 // its bucket. It returns false when ctx ended before the sinks accepted.
 // Called with mu held.

@@ -145,7 +145,7 @@ func startConsumer(t *testing.T, brokers []string, carbonPort int) *consumer {
 	t.Helper()
 	g := config.Default().Graphite
 	g.Server, g.Port = "127.0.0.1", carbonPort
-	sender := graphite.New(g, discard)
+	sender := graphite.New(g, discard, graphite.WithConfirmAfter(20*time.Millisecond))
 	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{sender}, discard)
 	c := NewConsumer(proc, Paths{Namespace: "loadbalancers", PrefixHostname: true, FQDN: true}, time.Second, 2*time.Second, 3, discard)
 	c.PollInterval = 100 * time.Millisecond
@@ -214,8 +214,6 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 // arrive, duplicates only among those in flight at the kill, and every
 // complete cluster bucket is the sum of its hosts.
 func TestFleet(t *testing.T) {
-	defer func(d time.Duration) { graphite.ConfirmAfter = d }(graphite.ConfirmAfter)
-	graphite.ConfirmAfter = 20 * time.Millisecond
 	kc := newCluster(t)
 	carbon := haproxytest.NewCarbon(t)
 	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
@@ -407,8 +405,6 @@ func TestShipOutage(t *testing.T) {
 // TestStopCommits stops a consumer cleanly after it emitted everything:
 // the next member of the group reads nothing again.
 func TestStopCommits(t *testing.T) {
-	defer func(d time.Duration) { graphite.ConfirmAfter = d }(graphite.ConfirmAfter)
-	graphite.ConfirmAfter = 20 * time.Millisecond
 	kc := newCluster(t)
 	carbon := haproxytest.NewCarbon(t)
 	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)

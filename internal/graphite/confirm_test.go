@@ -10,8 +10,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	ConfirmAfter = 20 * time.Millisecond // every test but the ones below
-	ReplayWindow = 0                     // tests count lines exactly; TestPeerClosed sets it
+	// Every test but those that give their own: a short confirmation,
+	// and no replay, so that lines are counted exactly.
+	defaults = []Option{WithConfirmAfter(20 * time.Millisecond), WithReplayWindow(0)}
 	os.Exit(m.Run())
 }
 
@@ -19,14 +20,12 @@ func TestMain(m *testing.M) {
 // ends (a relay stopped right after the write): Send must not report
 // delivery, and the batch must be sent again on a new connection.
 func TestUnconfirmedBatchResent(t *testing.T) {
-	defer func(d time.Duration) { ConfirmAfter = d }(ConfirmAfter)
-	ConfirmAfter = 500 * time.Millisecond
 	carbon := haproxytest.NewCarbon(t)
-	s := newTestSender(t, testConfig(carbon.Port()))
+	s := newTestSender(t, testConfig(carbon.Port()), WithConfirmAfter(500*time.Millisecond))
 	ms := batchOf("confirm", 50, 1500000000)
 	ch := sendAsync(s, context.Background(), ms)
 	carbon.WaitLines(t, 50, waitLong)
-	carbon.CloseConns() // gone before ConfirmAfter passed
+	carbon.CloseConns() // gone before the confirmation
 	select {
 	case err := <-ch:
 		if got := len(carbon.Lines()); got < 100 {
@@ -54,15 +53,14 @@ func TestUnconfirmedBatchResent(t *testing.T) {
 
 // Send waits for the confirmation window, not just the write.
 func TestSendWaitsForConfirmation(t *testing.T) {
-	defer func(d time.Duration) { ConfirmAfter = d }(ConfirmAfter)
-	ConfirmAfter = 300 * time.Millisecond
+	const confirmAfter = 300 * time.Millisecond
 	carbon := haproxytest.NewCarbon(t)
-	s := newTestSender(t, testConfig(carbon.Port()))
+	s := newTestSender(t, testConfig(carbon.Port()), WithConfirmAfter(confirmAfter))
 	start := time.Now()
 	if err := s.Send(context.Background(), batchOf("wait", 10, 1500000000)); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); took < ConfirmAfter {
-		t.Fatalf("Send returned after %v, before the %v confirmation window", took, ConfirmAfter)
+	if took := time.Since(start); took < confirmAfter {
+		t.Fatalf("Send returned after %v, before the %v confirmation window", took, confirmAfter)
 	}
 }

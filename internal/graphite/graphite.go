@@ -70,17 +70,30 @@ const chunkSize = 64 << 10
 const maxPause = 5 * time.Minute
 
 // ConfirmAfter is how long a connection must stay open after a batch was
-// written for the batch to count as delivered (see Delivery). Tests
-// shorten it.
-var ConfirmAfter = time.Second
+// written for the batch to count as delivered (see Delivery).
+const ConfirmAfter = time.Second
 
 // ReplayWindow is how long a confirmed batch is still kept, and sent
 // again if the connection is then found dead: a relay may keep a
 // connection open for seconds while it shuts down and still drop what it
 // had read (the fault suite saw carbon-c-relay do so). Its cost is that
 // up to this much of what was sent before an outage is sent twice, which
-// Graphite absorbs (one value per path and timestamp). 0 disables it.
-var ReplayWindow = 10 * time.Second
+// Graphite absorbs (one value per path and timestamp).
+const ReplayWindow = 10 * time.Second
+
+// An Option changes a Sender made by New.
+type Option func(*Sender)
+
+// WithConfirmAfter replaces ConfirmAfter: a shorter wait for a network
+// whose carbon is known to be local, or for tests.
+func WithConfirmAfter(d time.Duration) Option { return func(s *Sender) { s.confirmAfter = d } }
+
+// WithReplayWindow replaces ReplayWindow; 0 disables the replay.
+func WithReplayWindow(d time.Duration) Option { return func(s *Sender) { s.replayWindow = d } }
+
+// defaults are the options every New starts from; this package's tests
+// change them for all their senders.
+var defaults = []Option{WithConfirmAfter(ConfirmAfter), WithReplayWindow(ReplayWindow)}
 
 // Stats are the counters of a Sender, for self-metrics. Counters only grow.
 type Stats struct {
@@ -178,20 +191,20 @@ type Sender struct {
 	lastFail time.Time // when the last connection sequence failed
 	paceAt   time.Time // earliest time the next chunk may be written (max-lines-per-second)
 
-	confirmAfter time.Duration // ConfirmAfter when New ran
-	replayWindow time.Duration // ReplayWindow when New ran
+	confirmAfter time.Duration // ConfirmAfter, or WithConfirmAfter
+	replayWindow time.Duration // ReplayWindow, or WithReplayWindow
 }
 
 // New returns a Sender for cfg.Server and cfg.Port and starts its flusher
 // goroutine, which connects at once, as the original did at worker start.
 // A zero ConnectTimeout or WriteTimeout means no timeout. The caller must
 // call Close.
-func New(cfg config.Graphite, log *slog.Logger) *Sender {
+func New(cfg config.Graphite, log *slog.Logger, opts ...Option) *Sender {
 	d := &net.Dialer{Timeout: cfg.ConnectTimeout}
-	return newSender(cfg, log, d.DialContext)
+	return newSender(cfg, log, d.DialContext, opts...)
 }
 
-func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context, string, string) (net.Conn, error)) *Sender {
+func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context, string, string) (net.Conn, error), opts ...Option) *Sender {
 	s := &Sender{
 		cfg:  cfg,
 		addr: net.JoinHostPort(cfg.Server, strconv.Itoa(cfg.Port)),
@@ -199,9 +212,9 @@ func newSender(cfg config.Graphite, log *slog.Logger, dial func(context.Context,
 		dial: dial,
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
-
-		confirmAfter: ConfirmAfter,
-		replayWindow: ReplayWindow,
+	}
+	for _, o := range append(defaults[:len(defaults):len(defaults)], opts...) {
+		o(s)
 	}
 	s.abort, s.cancelAbort = context.WithCancel(context.Background())
 	s.wg.Go(func() {

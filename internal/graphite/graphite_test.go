@@ -41,9 +41,9 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // newTestSender returns a Sender closed at the end of the test, before the
 // fake carbon stops (cleanups run last registered first).
-func newTestSender(t *testing.T, cfg config.Graphite) *Sender {
+func newTestSender(t *testing.T, cfg config.Graphite, opts ...Option) *Sender {
 	t.Helper()
-	s := New(cfg, testLogger(t))
+	s := New(cfg, testLogger(t), opts...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -433,10 +433,8 @@ func TestCloseIdleWhileCarbonDown(t *testing.T) {
 // notice before writing, reconnect and deliver. Without the check the first
 // write after the close "succeeds" and its lines are lost.
 func TestPeerClosed(t *testing.T) {
-	defer func(d time.Duration) { ReplayWindow = d }(ReplayWindow)
-	ReplayWindow = 10 * time.Second
 	carbon := haproxytest.NewCarbon(t)
-	s := newTestSender(t, testConfig(carbon.Port()))
+	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(ReplayWindow))
 	b1, b2 := batchOf("first", 5, 1500000000), batchOf("second", 5, 1500000010)
 	if err := s.Send(context.Background(), b1); err != nil {
 		t.Fatalf("Send: %v", err)

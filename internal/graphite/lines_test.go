@@ -62,10 +62,9 @@ func waitReleased(t *testing.T, h *held) {
 // Lines are kept through the replay window and let go of once after it,
 // or at Close.
 func TestLinesHeldThroughReplayWindow(t *testing.T) {
-	defer func(d time.Duration) { ReplayWindow = d }(ReplayWindow)
-	ReplayWindow = 200 * time.Millisecond
+	const replayWindow = 200 * time.Millisecond
 	carbon := haproxytest.NewCarbon(t)
-	s := newTestSender(t, testConfig(carbon.Port()))
+	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(replayWindow))
 	h1 := &held{Slice: batchOf("first", 5, 1500000000)}
 	if err := s.SendLines(context.Background(), h1); err != nil {
 		t.Fatal(err)
@@ -73,7 +72,7 @@ func TestLinesHeldThroughReplayWindow(t *testing.T) {
 	if ret, rel := h1.counts(); ret != 1 || rel != 0 {
 		t.Fatalf("after delivery: retained %d, released %d; want held for the replay window", ret, rel)
 	}
-	time.Sleep(ReplayWindow)
+	time.Sleep(replayWindow)
 	h2 := &held{Slice: batchOf("second", 5, 1500000010)}
 	if err := s.SendLines(context.Background(), h2); err != nil {
 		t.Fatal(err)
