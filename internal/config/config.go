@@ -9,7 +9,7 @@
 // File.Config gives one program's typed, validated view; PrintDefaults
 // and File.Print produce the -p and -P output.
 //
-// Deliberate differences from the original (DECISIONS.md 6, 7, 8, 17):
+// Deliberate differences from the original (the README lists them too):
 //
 //   - a duplicate section or option within one file is a *ParseError,
 //     not a crash; -d files are read in sorted order;

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// builtin is the table of built-in defaults of the original (BEHAVIOR.md
-// §3.4), loaded before any file. Values are stored, and printed by -p,
+// builtin is the table of built-in defaults of the original, the
+// sections and options its -p prints, loaded before any file. Values are stored, and printed by -p,
 // exactly as the original stores them.
 var builtin = map[string]map[string]string{
 	DefaultSection: {

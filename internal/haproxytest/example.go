@@ -8,7 +8,8 @@ import (
 )
 
 // ExampleFiles are the reply files of the worked example of the
-// original's specification (BEHAVIOR.md §13): two HAProxy 1.8 processes.
+// original's behaviour, kept in internal/stats/testdata/example13: two
+// HAProxy 1.8 processes.
 var ExampleFiles = []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"}
 
 // Example returns the reply file name of the worked example, kept in

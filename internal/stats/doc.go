@@ -7,8 +7,8 @@
 //
 // For one snapshot directory, haproxystats-process calls Daemon with the
 // `show info` replies, then ParseSites with the `show stat` replies and,
-// on the result, Frontends, Backends and Servers, in that order
-// (BEHAVIOR.md §5.5). Each appends its lines, ending with its Metrics*
+// on the result, Frontends, Backends and Servers, in that order, the
+// original's. Each appends its lines, ending with its Metrics*
 // self-statistic; the caller adds the timing lines.
 //
 // For large configurations the same work can be done in bounded memory
@@ -26,9 +26,10 @@
 // typed` into Natures, ParseSitesAll keeps the extra columns, and
 // allmetrics.go documents the aggregation table.
 //
-// The behaviour is the original's (BEHAVIOR.md §6) with the choices of
-// DECISIONS.md: master's averaging (time means only over processes with
-// traffic, omitted when there is none), fields and columns absent from
-// the input skipped rather than invented, names always strings, and the
-// original's paths, including its metric-name collisions.
+// The behaviour is the original's, with these choices where it had none
+// or a bug (the README lists them): its master branch's averaging (time
+// means only over processes with traffic, omitted when there is none),
+// fields and columns absent from the input skipped rather than invented
+// as 0, names always strings, and the original's paths, including its
+// metric-name collisions.
 package stats

@@ -14,7 +14,7 @@ import (
 // Info holds the integer fields of one show info reply, by field name.
 type Info map[string]float64
 
-// ParseInfo parses a show info reply (BEHAVIOR.md §6.1). Each line holding
+// ParseInfo parses a show info reply as the original does. Each line holding
 // ": " is split at the first one into a name, taken verbatim, and a value,
 // trimmed and kept only if it is an integer by Python's int() rules
 // (optional sign, ASCII digits, single '_' between digits) whose magnitude
@@ -83,7 +83,8 @@ const (
 	cpuUsage   = "CpuUsagePct"
 )
 
-// percentage is one derived daemon percentage (BEHAVIOR.md §6.2.5).
+// percentage is one derived daemon percentage: title is value as a
+// percentage of limit.
 type percentage struct{ title, value, limit string }
 
 var percentages = []percentage{
@@ -112,14 +113,15 @@ type process struct {
 }
 
 // Daemon parses the show info replies, one per HAProxy process, and
-// appends the daemon lines of BEHAVIOR.md §6.2 in the original's order,
+// appends the daemon lines in the original's order (sums, means,
+// per-process values, derived percentages and percentiles),
 // then PREFIX.haproxystats.MetricsHAProxy. It fails, appending nothing,
 // when no reply holds an integer field.
 //
 // Replies are aligned by file: each reply with data is one process, and
 // a field missing from a reply is absent for that process only. A sum or
 // mean covers the processes that have the field; a field no process has
-// gives no line (DECISIONS.md #4), and each absence is logged at debug
+// gives no line rather than a 0, and each absence is logged at debug
 // level with the reply's name. The percentiles and StdCpuUsagePct need
 // Idle_pct from at least two processes.
 //

@@ -1,7 +1,7 @@
 package stats
 
-// The metric lists of the original haproxystats, verbatim and in its order
-// (BEHAVIOR.md §6.9). They decide which Graphite paths exist, so they are
+// The metric lists of the original haproxystats, verbatim and in its
+// order. They decide which Graphite paths exist, so they are
 // what users' dashboards depend on: never reorder or rename.
 
 // DaemonMetrics are the `show info` fields summed across processes.

@@ -9,12 +9,12 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
-// How the Metrics* self-statistics count (BEHAVIOR.md §9): each is 1 (its
-// own line) plus the lines of its block that were actually appended, a
-// line written twice because of group double writes counting once. With
-// every field present this is the original's formula (46/32/41/66 in
-// BEHAVIOR.md §13.3); metrics skipped because their column is absent, and
-// time means omitted for want of traffic (DECISIONS.md #1 and #4), are not
+// How the Metrics* self-statistics count: each is 1 (its own line) plus
+// the lines of its block that were actually appended, a line written
+// twice because of group double writes counting once. With every field
+// present this is the original's formula (46, 32, 41 and 66 for the
+// worked example in testdata/example13); metrics skipped because their
+// column is absent, and time means omitted for want of traffic, are not
 // counted, since no line was sent for them.
 
 // emitter appends datapoints either to dst, as metrics, or, for an
@@ -155,7 +155,8 @@ func (e *emitter) grow(n, width int) {
 
 // heads gives the path heads of a name: PREFIX, or the grouped head
 // PREFIX.<group-namespace>.<group> of the first group whose pattern
-// matches, followed by PREFIX with double writes (BEHAVIOR.md §6.10).
+// matches, followed by PREFIX with double writes, as the original's
+// grouping does.
 type heads struct {
 	prefix  string
 	groups  []Group
@@ -229,7 +230,8 @@ type column struct {
 // plan lists the metrics of a block in emission order: sums (the user's
 // list), means, then traffic-only means. A name that is both summed and
 // averaged is emitted as <name>_x (sum) and <name>_y (mean), as the
-// original's pandas merge does (BEHAVIOR.md §6.5 step 4, DECISIONS.md #19).
+// original's pandas merge of the summed and averaged frames does; the
+// Graphite paths keep those names.
 // Metrics whose column no used reply has are logged at debug level.
 func (s *Sites) plan(k int, cls *class, sums, avgs, times []string, log *slog.Logger) []column {
 	var p []column
@@ -299,7 +301,7 @@ func listOr(list, def []string) []string {
 	return list
 }
 
-// Frontends appends the frontend lines (BEHAVIOR.md §6.4): for each
+// Frontends appends the frontend lines, as the original does: for each
 // frontend not excluded, in name order, the sums of the frontend metrics
 // in list order, then PREFIX.haproxystats.MetricsFrontend.
 func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
@@ -332,7 +334,7 @@ func (s *Sites) proxies(e *emitter, o *Options, t *table, plan []column, h *head
 	e.emit(float64(lines + 1))
 }
 
-// Backends appends the backend lines (BEHAVIOR.md §6.5, DECISIONS.md #1):
+// Backends appends the backend lines, as the original does:
 // for each backend not excluded, in name order, the sums of the backend
 // metrics, then act, bck and weight averaged over all its rows, then
 // rtime, ctime, qtime and ttime averaged over its rows with lbtot > 0
@@ -348,7 +350,7 @@ func (s *Sites) backends(e *emitter, o *Options) {
 	s.proxies(e, o, s.be, plan, newHeads(o, backendGroups), o.ExcludeBackends, ".backend.", ".haproxystats.MetricsBackend")
 }
 
-// Servers appends the server lines (BEHAVIOR.md §6.6, §6.7): the
+// Servers appends the server lines, as the original does: the
 // TotalServers line of every backend not excluded that has servers, the
 // lines of each of their servers (sorted by backend, then server; sums of
 // the server metrics, then throttle and weight averaged over all rows,

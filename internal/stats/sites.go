@@ -55,9 +55,10 @@ var (
 //     with column c, a missing or non-numeric cell counting as 0 (the
 //     original's fillna(0));
 //   - cnt[c] counts those rows: 0 means no reply had the column for this
-//     group, and the metric is skipped (DECISIONS.md #4);
+//     group, and the metric is skipped rather than sent as 0;
 //   - tsum and tcnt are the same restricted to rows with lbtot > 0, for
-//     the traffic-only means (DECISIONS.md #1).
+//     the traffic-only means: rtime, ctime, qtime and ttime are means
+//     over the rows that served requests.
 type table struct {
 	cls       *class
 	index     map[string]int32 // key → group
@@ -191,7 +192,7 @@ func ParseStat(data []byte) (*Sites, error) {
 }
 
 // ParseSites parses the show stat replies of one snapshot and combines
-// them (BEHAVIOR.md §6.3). A reply that is not a valid dump is skipped and
+// them, by name, across processes. A reply that is not a valid dump is skipped and
 // listed in Rejected; the error is non-nil only when no reply is usable.
 // A reply with a header and no rows is usable and contributes nothing.
 //
