@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
@@ -57,7 +58,7 @@ func TestRunFleet(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
 	want := []string{
 		"loadbalancers.lb-7_example.haproxy.frontend.www_example_com.stot ",
 		"loadbalancers.ams.haproxy.frontend.www_example_com.stot ",

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 )
@@ -37,7 +38,7 @@ func TestRunWithKafka(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
 	carbon.WaitLines(t, 150, 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

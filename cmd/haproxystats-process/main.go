@@ -42,14 +42,13 @@ func main() {
 }
 
 // run is the command's body (cli.RunFunc).
-func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
-	cfg, warnings, done, code := command.Start(args, stdout, stderr)
-	if done {
-		return code
+func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error {
+	cfg, warnings, err := command.Start(args, stdout)
+	if err != nil || cfg == nil {
+		return err
 	}
 	if err := config.CheckSrcDir(cfg.Process.SrcDir); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return err
 	}
 	log := cli.Logger(stderr, cfg.Process.LogLevel)
 	for _, w := range warnings {
@@ -57,8 +56,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	}
 	host, err := os.Hostname()
 	if err != nil {
-		fmt.Fprintln(stderr, "read host name:", err)
-		return 1
+		return fmt.Errorf("read host name: %w", err)
 	}
 	log.Info("haproxystats-process started", "version", cli.Version, "pid", os.Getpid(), "src_dir", cfg.Process.SrcDir)
 	context.AfterFunc(ctx, func() {
@@ -67,76 +65,106 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	})
 
 	opts := options(cfg, host)
-	// The scrape endpoint listens first: a port in use or a bad web
-	// configuration file is a start-up error, before anything else runs.
-	var promServer *prometheus.Server
+	out, err := openSinks(cfg, opts, host, log)
+	if err != nil {
+		return err
+	}
+	p := process.New(cfg.Process, opts, out.sinks, log)
+	if cfg.Process.Source == "kafka" {
+		err = runFleet(ctx, cfg, p, log)
+	} else {
+		err = runLocal(ctx, cfg, p, log)
+	}
+	out.close(log)
+	if err != nil {
+		return err
+	}
+	log.Info("exiting with status 0")
+	return nil
+}
+
+// outputs are the sinks of the configuration, and what must be closed
+// when the workers are done.
+type outputs struct {
+	sinks    []process.Sink
+	graphite *graphite.Sender
+	kafka    *kafka.Sink        // nil without [kafka] metrics sink
+	server   *prometheus.Server // nil without [prometheus]
+}
+
+// openSinks opens every sink of cfg. The scrape endpoint listens first:
+// a port in use or a bad web configuration file is a start-up error,
+// before anything else runs.
+func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Logger) (*outputs, error) {
+	out := &outputs{}
 	var promSink *prometheus.Sink
 	if cfg.Prometheus != nil {
 		plog := log.With("sink", "prometheus")
 		promSink = prometheus.New(opts, plog)
-		promServer, err = prometheus.Listen(*cfg.Prometheus, promSink.Handler(), plog)
+		srv, err := prometheus.Listen(*cfg.Prometheus, promSink.Handler(), plog)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
+			return nil, err
 		}
+		out.server = srv
 	}
-	sender := graphite.New(cfg.Graphite, log.With("sink", "graphite"))
-	sinks := []process.Sink{sender}
+	out.graphite = graphite.New(cfg.Graphite, log.With("sink", "graphite"))
+	out.sinks = []process.Sink{out.graphite}
 	if cfg.LocalStore != nil {
-		sinks = append(sinks, localstore.New(*cfg.LocalStore))
+		out.sinks = append(out.sinks, localstore.New(*cfg.LocalStore))
 	}
-	var producer *kafka.Sink
 	if cfg.Kafka != nil && cfg.Kafka.MetricsSink {
-		producer, err = kafka.New(*cfg.Kafka, kafka.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
+		producer, err := kafka.New(*cfg.Kafka, kafka.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
+			out.close(log)
+			return nil, err
 		}
-		sinks = append(sinks, producer)
+		out.kafka = producer
+		out.sinks = append(out.sinks, producer)
 	}
 	if promSink != nil {
-		sinks = append(sinks, promSink)
+		out.sinks = append(out.sinks, promSink)
 	}
-	p := process.New(cfg.Process, opts, sinks, log)
+	return out, nil
+}
 
-	if cfg.Process.Source == "kafka" {
-		if err := runFleet(ctx, cfg, p, log); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-	} else {
-		snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		p.Run(ctx, snapshots)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// close flushes and closes the sinks, within 5 seconds: what is not
+// accepted by then stays on disk for the next start.
+func (o *outputs) close(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var closing sync.WaitGroup
-	if promServer != nil {
+	if o.server != nil {
 		// Last in the flow of data: scrapes were served until the workers
 		// were done; those in progress get the same bounded time.
 		closing.Go(func() {
-			if err := promServer.Shutdown(sctx); err != nil {
+			if err := o.server.Shutdown(ctx); err != nil {
 				log.Warn("prometheus endpoint closed before its scrapes finished", "err", err)
 			}
 		})
 	}
-	if producer != nil {
+	if o.kafka != nil {
 		closing.Go(func() {
-			if err := producer.Close(sctx); err != nil {
+			if err := o.kafka.Close(ctx); err != nil {
 				log.Warn("kafka records not all acknowledged at exit; those snapshots stay on disk", "err", err)
 			}
 		})
 	}
-	if err := sender.Close(sctx); err != nil {
-		log.Warn("graphite queue not fully flushed at exit; those snapshots stay on disk", "err", err)
+	if o.graphite != nil {
+		if err := o.graphite.Close(ctx); err != nil {
+			log.Warn("graphite queue not fully flushed at exit; those snapshots stay on disk", "err", err)
+		}
 	}
 	closing.Wait()
-	log.Info("exiting with status 0")
-	return 0
+}
+
+// runLocal follows the spool in src-dir until ctx is done ([process]
+// source = local, the default).
+func runLocal(ctx context.Context, cfg *config.Config, p *process.Processor, log *slog.Logger) error {
+	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
+	if err != nil {
+		return err
+	}
+	return p.Run(ctx, snapshots)
 }
 
 // runFleet consumes the snapshot topic in the consumer group until ctx

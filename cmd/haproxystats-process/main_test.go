@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
 func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = run(ctx, func() {}, args, &o, &e)
+	code = cli.Exit(run(ctx, func() {}, args, &o, &e), &e)
 	return code, o.String(), e.String()
 }
 
@@ -76,7 +77,7 @@ func TestRunDeliversAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
 	lines := carbon.WaitLines(t, 150, 10*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

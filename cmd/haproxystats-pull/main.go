@@ -28,10 +28,10 @@ var command = cli.Command{
 func main() { cli.Main(run) }
 
 // run is the command's body (cli.RunFunc).
-func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int {
-	cfg, warnings, done, code := command.Start(args, stdout, stderr)
-	if done {
-		return code
+func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error {
+	cfg, warnings, err := command.Start(args, stdout)
+	if err != nil || cfg == nil {
+		return err
 	}
 	log := cli.Logger(stderr, cfg.Pull.LogLevel)
 	for _, w := range warnings {
@@ -43,16 +43,15 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		log.Info("received signal, stopping")
 	})
 	if cfg.Pull.Ship == "kafka" {
-		if err := runShipping(ctx, cfg, log); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-	} else if err := pull.New(cfg.Pull, log).Run(ctx); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		err = runShipping(ctx, cfg, log)
+	} else {
+		err = pull.New(cfg.Pull, log).Run(ctx)
+	}
+	if err != nil {
+		return err
 	}
 	log.Info("exiting with status 0")
-	return 0
+	return nil
 }
 
 // runShipping runs the pull loop and, beside it, the shipper that

@@ -16,7 +16,7 @@ import (
 
 func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = run(ctx, func() {}, args, &o, &e)
+	code = cli.Exit(run(ctx, func() {}, args, &o, &e), &e)
 	return code, o.String(), e.String()
 }
 
@@ -95,7 +95,7 @@ func TestRunAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr) }()
+	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if e, _ := os.ReadDir(filepath.Join(base, "incoming")); len(e) > 0 {

@@ -133,46 +133,50 @@ func (c Command) Parse(args []string) (Flags, error) {
 }
 
 // Start parses args, handles -h, -v, -p and -P, and loads and validates
-// the configuration. When it returns done, the program has nothing more
-// to do and exits with code. Otherwise cfg is ready and warnings should
-// be logged.
-func (c Command) Start(args []string, stdout, stderr io.Writer) (cfg *config.Config, warnings []string, done bool, code int) {
+// the configuration. It returns a nil cfg and a nil error when the
+// program has nothing more to do (-h, -v, -p, -P were answered on
+// stdout); otherwise cfg is ready and warnings should be logged. A
+// command line that does not parse gives an error that ends with the
+// Usage: block; a bad configuration one that lists every problem.
+func (c Command) Start(args []string, stdout io.Writer) (cfg *config.Config, warnings []string, err error) {
 	f, err := c.Parse(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n%s", c.Name, err, c.Usage())
-		return nil, nil, true, 1
+		return nil, nil, &usageError{c, err}
 	}
 	switch {
 	case f.Help:
 		fmt.Fprint(stdout, c.Help())
-		return nil, nil, true, 0
+		return nil, nil, nil
 	case f.Version:
 		fmt.Fprintln(stdout, Version)
-		return nil, nil, true, 0
+		return nil, nil, nil
 	}
 	file, err := config.Load(f.File, f.FileGiven, f.Dir)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return nil, nil, true, 1
+		return nil, nil, err
 	}
 	switch {
 	case f.Print:
 		config.PrintDefaults(stdout, c.Program)
-		return nil, nil, true, 0
+		return nil, nil, nil
 	case f.PrintConf:
-		if err := file.Print(stdout, c.Program); err != nil {
-			fmt.Fprintln(stderr, err)
-			return nil, nil, true, 1
-		}
-		return nil, nil, true, 0
+		return nil, nil, file.Print(stdout, c.Program)
 	}
-	cfg, warnings, err = file.Config(c.Program)
-	if err != nil {
-		fmt.Fprintln(stderr, err) // errors.Join: one line per problem
-		return nil, nil, true, 1
-	}
-	return cfg, warnings, false, 0
+	return file.Config(c.Program) // errors.Join: one line per problem
 }
+
+// usageError is a command line that does not parse, printed with the
+// command's Usage: block.
+type usageError struct {
+	c   Command
+	err error
+}
+
+func (e *usageError) Error() string {
+	return e.c.Name + ": " + e.err.Error() + "\n" + strings.TrimSuffix(e.c.Usage(), "\n")
+}
+
+func (e *usageError) Unwrap() error { return e.err }
 
 // Logger returns a text logger on w at the configured level (names as
 // config.Level reads them); an unknown name, which validation refuses,
@@ -185,16 +189,27 @@ func Logger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
 }
 
-// RunFunc is a command's body: it returns the exit code. After the first
-// signal ctx is done; stop then restores the default handlers, so that a
-// second signal ends the process at once.
-type RunFunc func(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) int
+// RunFunc is a command's body: it returns nil when the program ends
+// well. After the first signal ctx is done; stop then restores the
+// default handlers, so that a second signal ends the process at once.
+type RunFunc func(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error
+
+// Exit prints err, if any, on stderr, once, and returns the exit status
+// of the program that returned it: 0 for nil, else 1.
+func Exit(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, err)
+	return 1
+}
 
 // Main runs run with SIGTERM, SIGINT and SIGHUP turned into ctx's end,
-// and exits with its code. Both commands' main is this one call.
+// and exits with the status Exit gives. Both commands' main is this one
+// call.
 func Main(run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	code := Exit(run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 	stop()
 	os.Exit(code)
 }
