@@ -214,13 +214,7 @@ func encode(e *stats.Encoder, dir string, ts int64) error {
 	if err != nil {
 		return err
 	}
-	e.Frontends(s, ts, &opts)
-	e.Backends(s, ts, &opts)
-	e.Servers(s, ts, &opts)
-	for _, name := range selfMetrics {
-		e.Metric(metric.Metric{Path: opts.Prefix + ".haproxystats." + name, Value: 0.012345, Time: ts})
-	}
-	return e.Flush()
+	return encodeSites(e, s, ts)
 }
 
 // encodeStream is encode holding one reply file at a time: each is read,
@@ -250,13 +244,7 @@ func encodeStream(e *stats.Encoder, dir string, ts int64) error {
 	if err != nil {
 		return err
 	}
-	e.Frontends(s, ts, &opts)
-	e.Backends(s, ts, &opts)
-	e.Servers(s, ts, &opts)
-	for _, name := range selfMetrics {
-		e.Metric(metric.Metric{Path: opts.Prefix + ".haproxystats." + name, Value: 0.012345, Time: ts})
-	}
-	return e.Flush()
+	return encodeSites(e, s, ts)
 }
 
 // measurePipeline runs the child for mode and returns its result.
@@ -276,4 +264,16 @@ func measurePipeline(ctx context.Context, self, dir, mode string, n int, env []s
 		return r, errors.New("pipeline " + mode + ": no lines")
 	}
 	return r, nil
+}
+
+// encodeSites writes the site blocks and the self-statistics, then
+// flushes e.
+func encodeSites(e *stats.Encoder, s *stats.Sites, ts int64) error {
+	e.Frontends(s, ts, &opts)
+	e.Backends(s, ts, &opts)
+	e.Servers(s, ts, &opts)
+	for _, name := range selfMetrics {
+		e.Metric(metric.Metric{Path: opts.Prefix + ".haproxystats." + name, Value: 0.012345, Time: ts})
+	}
+	return e.Flush()
 }

@@ -310,7 +310,7 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 		}
 		for _, l := range g.written() {
 			if sl := l.(*snapLines); func() bool { sl.mu.Lock(); defer sl.mu.Unlock(); return sl.sites != nil }() {
-				t.Errorf("snapshot %d: parsed replies held after every sink wrote it", sl.ts)
+				t.Errorf("snapshot %d: parsed replies held after every sink wrote it", sl.Time())
 			}
 		}
 		close(g.block)

@@ -190,9 +190,9 @@ func (x *extras) merge(src *extras, g, d int32) {
 	}
 }
 
-// emit appends the extra lines of group g under the current stems and
-// returns how many metrics it emitted (a double write counting once).
-func (x *extras) emit(e *emitter, g int32) int {
+// walk gives the extra values of group g for the row set on w and
+// returns how many it gave (a double write counting once).
+func (x *extras) walk(w *walk, g int32) int {
 	if x == nil {
 		return 0
 	}
@@ -202,7 +202,7 @@ func (x *extras) emit(e *emitter, g int32) int {
 			continue
 		}
 		if v, ok := x.cells[c][g].value(col.agg); ok {
-			e.emitStems(col.name, v)
+			w.value(col.name, v)
 			lines++
 		}
 	}

@@ -3,13 +3,15 @@ package stats
 import (
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
-// An Encoder writes the datapoints of Daemon, Frontends, Backends and
-// Servers directly as Graphite plaintext lines: exactly the bytes that
+// An Encoder is the Target that writes the datapoints of Daemon,
+// Frontends, Backends and Servers directly as Graphite plaintext lines:
+// exactly the bytes that
 // metric.Metric.AppendLine gives for the metrics those functions return,
 // in the same order, but without building a metric.Metric or a path
 // string for any of them. For a large configuration that is most of the
@@ -29,7 +31,10 @@ type Encoder struct {
 	buf   []byte
 	lines int
 	err   error
-	count bool // only count the lines (NewCounter)
+
+	st   stems
+	ts   int64  // of tail
+	tail []byte // " <ts>\n"
 }
 
 // FlushSize is how many bytes of lines an Encoder with a writer gathers
@@ -39,19 +44,52 @@ const FlushSize = 64 << 10
 // NewEncoder returns an Encoder that writes to w, or keeps every line in
 // memory when w is nil.
 func NewEncoder(w io.Writer) *Encoder {
-	e := &Encoder{w: w, size: math.MaxInt}
+	e := &Encoder{}
+	e.Reset(w)
 	if w != nil {
-		e.size = FlushSize
 		e.buf = make([]byte, 0, FlushSize+1024)
 	}
 	return e
 }
 
-// NewCounter returns an Encoder that only counts the lines it is given,
-// for Lines, without formatting or keeping any: it costs the building of
-// the paths and none of the rest.
-func NewCounter() *Encoder {
-	return &Encoder{size: math.MaxInt, count: true}
+// Row implements Target.
+func (e *Encoder) Row(r Row) {
+	e.st.set(&r)
+	if r.Time != e.ts || len(e.tail) == 0 {
+		e.ts = r.Time
+		e.tail = append(e.tail[:0], ' ')
+		e.tail = strconv.AppendInt(e.tail, r.Time, 10)
+		e.tail = append(e.tail, '\n')
+	}
+}
+
+// Value implements Target: one line per head of the row, as
+// metric.Metric.AppendLine formats it.
+func (e *Encoder) Value(field string, v float64) {
+	if e.err != nil {
+		return
+	}
+	start := 0
+	for _, end := range e.st.end[:e.st.n] {
+		e.buf = append(e.buf, e.st.buf[start:end]...)
+		e.buf = append(e.buf, field...)
+		e.buf = append(e.buf, ' ')
+		e.buf = metric.AppendValue(e.buf, v)
+		e.buf = append(e.buf, e.tail...)
+		e.lines++
+		start = end
+	}
+	if len(e.buf) >= e.size {
+		e.buf = e.write(e.buf)
+	}
+}
+
+// grow makes room for n lines in memory; an Encoder that writes as it
+// goes holds about FlushSize bytes whatever n is.
+func (e *Encoder) grow(n, width int) {
+	if e.w == nil {
+		e.buf = slices.Grow(e.buf, n*(width+lineTail))
+	}
 }
 
 // Daemon writes the lines Daemon gives. On error nothing is written.
@@ -59,20 +97,16 @@ func (e *Encoder) Daemon(infos []File, ts int64, o *Options) error {
 	if e.err != nil {
 		return e.err
 	}
-	em := e.emitter(ts)
-	if err := emitDaemon(em, infos, o.orDefault()); err != nil {
-		return err // nothing was emitted: e.buf is as it was
+	if err := WalkDaemon(e, infos, ts, o); err != nil {
+		return err
 	}
-	em.done()
 	return e.err
 }
 
 // Frontends writes the lines s.Frontends gives.
 func (e *Encoder) Frontends(s *Sites, ts int64, o *Options) error {
 	if e.err == nil {
-		em := e.emitter(ts)
-		s.frontends(em, o.orDefault())
-		em.done()
+		s.WalkFrontends(e, ts, o)
 	}
 	return e.err
 }
@@ -80,9 +114,7 @@ func (e *Encoder) Frontends(s *Sites, ts int64, o *Options) error {
 // Backends writes the lines s.Backends gives.
 func (e *Encoder) Backends(s *Sites, ts int64, o *Options) error {
 	if e.err == nil {
-		em := e.emitter(ts)
-		s.backends(em, o.orDefault())
-		em.done()
+		s.WalkBackends(e, ts, o)
 	}
 	return e.err
 }
@@ -90,9 +122,7 @@ func (e *Encoder) Backends(s *Sites, ts int64, o *Options) error {
 // Servers writes the lines s.Servers gives.
 func (e *Encoder) Servers(s *Sites, ts int64, o *Options) error {
 	if e.err == nil {
-		em := e.emitter(ts)
-		s.servers(em, o.orDefault())
-		em.done()
+		s.WalkServers(e, ts, o)
 	}
 	return e.err
 }
@@ -101,9 +131,6 @@ func (e *Encoder) Servers(s *Sites, ts int64, o *Options) error {
 func (e *Encoder) Metric(m metric.Metric) error {
 	if e.err == nil {
 		e.lines++
-		if e.count {
-			return nil
-		}
 		e.buf = m.AppendLine(e.buf)
 		if len(e.buf) >= e.size {
 			e.buf = e.write(e.buf)
@@ -128,25 +155,16 @@ func (e *Encoder) Lines() int { return e.lines }
 // writer, every line. The slice is valid until the next call.
 func (e *Encoder) Bytes() []byte { return e.buf }
 
-// Reset empties the Encoder and makes it write to w, keeping its buffer.
+// Reset empties the Encoder and makes it write to w, keeping its buffers.
 func (e *Encoder) Reset(w io.Writer) {
-	*e = Encoder{w: w, size: math.MaxInt, buf: e.buf[:0]}
+	*e = Encoder{w: w, size: math.MaxInt, buf: e.buf[:0], st: stems{buf: e.st.buf[:0]}, tail: e.tail[:0]}
 	if w != nil {
 		e.size = FlushSize
 	}
 }
 
-// emitter returns an emitter in line mode that appends to e's buffer.
-func (e *Encoder) emitter(ts int64) *emitter {
-	tail := make([]byte, 0, 24)
-	tail = append(tail, ' ')
-	tail = strconv.AppendInt(tail, ts, 10)
-	tail = append(tail, '\n')
-	return &emitter{ts: ts, buf: e.buf, enc: e, tail: tail, count: e.count}
-}
-
 // write hands b to the writer and returns b emptied, or keeps b when
-// there is no writer.
+// there is no writer. After an error the lines are dropped.
 func (e *Encoder) write(b []byte) []byte {
 	if e.w == nil {
 		return b

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -87,7 +88,7 @@ const (
 // percentage of limit.
 type percentage struct{ title, value, limit string }
 
-var percentages = []percentage{
+var percentageList = []percentage{
 	{"ConnPercentage", "CurrConns", "Maxconn"},
 	{"ConnRatePercentage", "ConnRate", "ConnRateLimit"},
 	{"SslConnPercentage", "CurrSslConns", "MaxSslConns"},
@@ -110,6 +111,7 @@ type process struct {
 	file string
 	info Info
 	num  float64 // the <W> of PREFIX.daemon.process.<W>
+	name string  // num as it is written in the paths
 }
 
 // Daemon parses the show info replies, one per HAProxy process, and
@@ -137,15 +139,48 @@ type process struct {
 // 138 with per-process metrics and percentages) whenever no field is
 // missing.
 func Daemon(dst []metric.Metric, infos []File, ts int64, o *Options) ([]metric.Metric, error) {
-	e := emitter{dst: dst, ts: ts}
-	if err := emitDaemon(&e, infos, o.orDefault()); err != nil {
+	c := NewCollector(dst)
+	if err := WalkDaemon(c, infos, ts, o); err != nil {
 		return dst, err
 	}
-	return e.done(), nil
+	return c.Done(), nil
 }
 
-func emitDaemon(e *emitter, infos []File, o *Options) error {
-	log := o.logger()
+// WalkDaemon gives the datapoints of Daemon to t. When it fails it gives
+// none.
+func WalkDaemon(t Target, infos []File, ts int64, o *Options) error {
+	o = o.orDefault()
+	procs, err := daemonProcesses(infos, o.logger())
+	if err != nil {
+		return err
+	}
+	w := newWalk(t, ts, o)
+	var extra []infoExtra
+	if o.AllMetrics {
+		extra = infoExtras(infos, o)
+	}
+	w.row(DaemonBlock, w.self[:], "", "")
+	walkDaemonSums(w, procs, o.logger())
+	walkCPU(w, procs)
+	if o.Percentages {
+		walkPercentages(w, procs, o.logger())
+	}
+	for _, x := range extra {
+		if v, ok := x.value(procs); ok {
+			w.value(x.name, v)
+		}
+	}
+	if o.PerProcess {
+		walkProcesses(w, procs, extra, o.Percentages)
+	}
+	w.count("MetricsHAProxy", w.n)
+	return nil
+}
+
+// daemonProcesses parses the show info replies: one process per reply
+// holding an integer field, numbered by Process_num when every one has a
+// distinct one, else by the reply's position.
+func daemonProcesses(infos []File, log *slog.Logger) ([]process, error) {
 	procs := make([]process, 0, len(infos))
 	for i, f := range infos {
 		info := ParseInfo(f.Data)
@@ -156,7 +191,7 @@ func emitDaemon(e *emitter, infos []File, o *Options) error {
 		procs = append(procs, process{file: f.Name, info: info, num: float64(i + 1)})
 	}
 	if len(procs) == 0 {
-		return fmt.Errorf("no daemon statistics in %d show info replies", len(infos))
+		return nil, fmt.Errorf("no daemon statistics in %d show info replies", len(infos))
 	}
 	if nums, ok := processNums(procs); ok {
 		for i := range procs {
@@ -165,19 +200,15 @@ func emitDaemon(e *emitter, infos []File, o *Options) error {
 	} else {
 		log.Debug("Process_num missing or not unique; numbering processes by reply position")
 	}
-
-	// The CPU usage of each process that reports Idle_pct.
-	cpu := make([]float64, 0, len(procs))
-	for _, p := range procs {
-		if v, ok := p.info[idlePct]; ok {
-			cpu = append(cpu, 100-v)
-		}
+	for i := range procs {
+		procs[i].name = string(metric.AppendValue(nil, procs[i].num))
 	}
+	return procs, nil
+}
 
-	daemon := func(name string, v float64) {
-		e.path(o.Prefix, ".daemon.", name)
-		e.emit(v)
-	}
+// walkDaemonSums gives the sums of DaemonMetrics and the means of
+// DaemonAvgMetrics over the processes that have each field.
+func walkDaemonSums(w *walk, procs []process, log *slog.Logger) {
 	for _, list := range []struct {
 		names []string
 		avg   bool
@@ -198,89 +229,92 @@ func emitDaemon(e *emitter, infos []File, o *Options) error {
 			if list.avg {
 				sum /= float64(n)
 			}
-			daemon(name, sum)
+			w.value(name, sum)
 		}
 	}
-	if len(cpu) > 1 {
-		sorted := slices.Sorted(slices.Values(cpu))
-		for _, pc := range percentiles {
-			daemon(pc.name, percentile(sorted, pc.q))
-		}
-		daemon("StdCpuUsagePct", stddev(cpu))
-	}
-	if o.Percentages {
-		for _, pc := range percentages {
-			var s, l float64
-			var hs, hl bool
-			for _, p := range procs {
-				v, ok := p.info[pc.value]
-				s, hs = s+v, hs || ok
-				v, ok = p.info[pc.limit]
-				l, hl = l+v, hl || ok
-			}
-			if !hs || !hl {
-				log.Debug("percentage skipped: field not in any show info reply", "metric", pc.title)
-				continue
-			}
-			daemon(pc.title, percent(s, l))
+}
+
+// walkCPU gives the percentiles and the standard deviation of the CPU
+// usage of the processes that report Idle_pct, when at least two do.
+func walkCPU(w *walk, procs []process) {
+	cpu := make([]float64, 0, len(procs))
+	for _, p := range procs {
+		if v, ok := p.info[idlePct]; ok {
+			cpu = append(cpu, 100-v)
 		}
 	}
-	var extra []infoExtra
-	if o.AllMetrics {
-		extra = infoExtras(infos, o)
-		for _, x := range extra {
-			if v, ok := x.value(procs); ok {
-				daemon(x.name, v)
-			}
-		}
+	if len(cpu) < 2 {
+		return
 	}
-	if o.PerProcess {
-		var num []byte
-		proc := func(p process, name string, v float64) {
-			num = metric.AppendValue(num[:0], p.num)
-			e.buf = append(e.buf, o.Prefix...)
-			e.buf = append(e.buf, ".daemon.process."...)
-			e.buf = append(e.buf, num...)
-			e.buf = append(e.buf, '.')
-			e.buf = append(e.buf, name...)
-			e.emit(v)
-		}
+	sorted := slices.Sorted(slices.Values(cpu))
+	for _, pc := range percentiles {
+		w.value(pc.name, percentile(sorted, pc.q))
+	}
+	w.value("StdCpuUsagePct", stddev(cpu))
+}
+
+// walkPercentages gives the derived percentages of the sums over all
+// processes.
+func walkPercentages(w *walk, procs []process, log *slog.Logger) {
+	for _, pc := range percentageList {
+		var s, l float64
+		var hs, hl bool
 		for _, p := range procs {
-			for _, name := range DaemonMetrics {
-				if v, ok := p.info[name]; ok {
-					proc(p, name, v)
-				}
-			}
-			if v, ok := p.info[idlePct]; ok {
-				proc(p, cpuUsage, 100-v)
-			}
-			for _, name := range DaemonAvgMetrics {
-				if v, ok := p.info[name]; ok {
-					proc(p, name, v)
-				}
-			}
-			for _, x := range extra {
-				if v, ok := p.info[x.field]; ok {
-					proc(p, x.name, v)
-				}
+			v, ok := p.info[pc.value]
+			s, hs = s+v, hs || ok
+			v, ok = p.info[pc.limit]
+			l, hl = l+v, hl || ok
+		}
+		if !hs || !hl {
+			log.Debug("percentage skipped: field not in any show info reply", "metric", pc.title)
+			continue
+		}
+		w.value(pc.title, percent(s, l))
+	}
+}
+
+// walkProcesses gives the values of each process alone, under
+// PREFIX.daemon.process.<W>: the original's fields, its CPU usage, the
+// all-metrics extras, then with percentages each process's percentages.
+func walkProcesses(w *walk, procs []process, extra []infoExtra, percentages bool) {
+	for _, p := range procs {
+		w.processRow(p)
+		for _, name := range DaemonMetrics {
+			if v, ok := p.info[name]; ok {
+				w.value(name, v)
 			}
 		}
-		if o.Percentages {
-			for _, pc := range percentages {
-				for _, p := range procs {
-					v, ok1 := p.info[pc.value]
-					l, ok2 := p.info[pc.limit]
-					if ok1 && ok2 {
-						proc(p, pc.title, percent(v, l))
-					}
-				}
+		if v, ok := p.info[idlePct]; ok {
+			w.value(cpuUsage, 100-v)
+		}
+		for _, name := range DaemonAvgMetrics {
+			if v, ok := p.info[name]; ok {
+				w.value(name, v)
+			}
+		}
+		for _, x := range extra {
+			if v, ok := p.info[x.field]; ok {
+				w.value(x.name, v)
 			}
 		}
 	}
-	n := e.n
-	e.path(o.Prefix, ".haproxystats.", "MetricsHAProxy")
-	e.emit(float64(n + 1))
-	return nil
+	if !percentages {
+		return
+	}
+	for _, pc := range percentageList {
+		for _, p := range procs {
+			v, ok1 := p.info[pc.value]
+			l, ok2 := p.info[pc.limit]
+			if ok1 && ok2 {
+				w.processRow(p)
+				w.value(pc.title, percent(v, l))
+			}
+		}
+	}
+}
+
+func (w *walk) processRow(p process) {
+	w.t.Row(Row{Block: ProcessBlock, Heads: w.self[:], Process: p.name, Time: w.ts})
 }
 
 // processNums returns the Process_num of every process if all have one and

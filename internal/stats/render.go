@@ -17,142 +17,6 @@ import (
 // column is absent, and time means omitted for want of traffic, are not
 // counted, since no line was sent for them.
 
-// emitter appends datapoints either to dst, as metrics, or, for an
-// Encoder, to buf, as Graphite lines. In metric mode paths are written
-// into buf one after the other and turned into strings in chunks, one
-// allocation per chunk: each Path is a substring of a chunk. In line mode
-// buf holds whole lines, the path of the current one at its end, and is
-// handed to the Encoder's writer in pieces of about chunk bytes.
-type emitter struct {
-	dst  []metric.Metric
-	ts   int64
-	buf  []byte
-	ends []int // metric mode: end in buf of each pending path; the pending metrics end dst
-	n    int   // datapoints appended
-
-	enc   *Encoder // line mode when not nil
-	tail  []byte   // line mode: " <ts>\n"
-	count bool     // line mode for NewCounter: no path is built
-
-	// The path stems of the current proxy or server, up to the metric
-	// name: one per head (see heads.of), stem i ending at stemEnd[i].
-	stem    []byte
-	stemEnd [2]int
-	nstem   int
-}
-
-const chunk = 32 << 10
-
-// path appends parts to the current path.
-func (e *emitter) path(parts ...string) {
-	if e.count {
-		return
-	}
-	for _, p := range parts {
-		e.buf = append(e.buf, p...)
-	}
-}
-
-// stems sets the path stems of the next datapoints: each head of hs
-// followed by parts. hs holds one or two heads.
-func (e *emitter) stems(hs []string, parts ...string) {
-	e.nstem = len(hs)
-	if e.count {
-		return
-	}
-	e.stem = e.stem[:0]
-	for i, h := range hs {
-		e.stem = append(e.stem, h...)
-		for _, p := range parts {
-			e.stem = append(e.stem, p...)
-		}
-		e.stemEnd[i] = len(e.stem)
-	}
-}
-
-// emitStems appends one datapoint per stem: its path is the stem
-// followed by name.
-func (e *emitter) emitStems(name string, v float64) {
-	if e.count {
-		e.n += e.nstem
-		return
-	}
-	start := 0
-	for _, end := range e.stemEnd[:e.nstem] {
-		e.buf = append(e.buf, e.stem[start:end]...)
-		e.buf = append(e.buf, name...)
-		e.emit(v)
-		start = end
-	}
-}
-
-// emit appends a datapoint whose path is what was written since the last
-// emit.
-func (e *emitter) emit(v float64) {
-	e.n++
-	if e.enc != nil {
-		if e.count {
-			e.buf = e.buf[:0] // a path written directly (show info)
-			return
-		}
-		// metric.Metric.AppendLine, with the path already in place.
-		e.buf = append(e.buf, ' ')
-		e.buf = metric.AppendValue(e.buf, v)
-		e.buf = append(e.buf, e.tail...)
-		if len(e.buf) >= e.enc.size {
-			e.buf = e.enc.write(e.buf)
-		}
-		return
-	}
-	e.ends = append(e.ends, len(e.buf))
-	e.dst = append(e.dst, metric.Metric{Value: v, Time: e.ts})
-	if len(e.buf) >= chunk {
-		e.flush()
-	}
-}
-
-func (e *emitter) flush() {
-	if len(e.ends) == 0 {
-		return
-	}
-	s := string(e.buf)
-	pending := e.dst[len(e.dst)-len(e.ends):]
-	start := 0
-	for i, end := range e.ends {
-		pending[i].Path = s[start:end]
-		start = end
-	}
-	e.buf, e.ends = e.buf[:0], e.ends[:0]
-}
-
-// done sets the pending paths and returns dst; in line mode it gives the
-// buffer back to the Encoder.
-func (e *emitter) done() []metric.Metric {
-	if e.enc != nil {
-		e.enc.buf = e.buf
-		e.enc.lines += e.n
-		return e.dst
-	}
-	e.flush()
-	return e.dst
-}
-
-// lineTail is a generous length of what follows the names in a line:
-// ".<metric> <value> <timestamp>\n".
-const lineTail = 48
-
-// grow makes room for n more datapoints whose paths are about width
-// bytes long. With an Encoder that writes as it goes there is nothing to
-// do: its buffer stays about one chunk long.
-func (e *emitter) grow(n, width int) {
-	switch {
-	case e.enc == nil:
-		e.dst = slices.Grow(e.dst, n)
-	case e.enc.w == nil && !e.enc.count:
-		e.buf = slices.Grow(e.buf, n*(width+lineTail))
-	}
-}
-
 // heads gives the path heads of a name: PREFIX, or the grouped head
 // PREFIX.<group-namespace>.<group> of the first group whose pattern
 // matches, followed by PREFIX with double writes, as the original's
@@ -305,33 +169,32 @@ func listOr(list, def []string) []string {
 // frontend not excluded, in name order, the sums of the frontend metrics
 // in list order, then PREFIX.haproxystats.MetricsFrontend.
 func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	e := emitter{dst: dst, ts: ts}
-	s.frontends(&e, o.orDefault())
-	return e.done()
+	return collect(dst, func(t Target) { s.WalkFrontends(t, ts, o) })
 }
 
-func (s *Sites) frontends(e *emitter, o *Options) {
+// WalkFrontends gives the datapoints of Frontends to t.
+func (s *Sites) WalkFrontends(t Target, ts int64, o *Options) {
+	o = o.orDefault()
 	plan := s.plan(0, s.fe.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
-	s.proxies(e, o, s.fe, plan, newHeads(o, frontendGroups), o.ExcludeFrontends, ".frontend.", ".haproxystats.MetricsFrontend")
+	s.proxies(newWalk(t, ts, o), o, s.fe, plan, newHeads(o, frontendGroups), o.ExcludeFrontends, FrontendBlock, "MetricsFrontend")
 }
 
 // proxies emits the lines of the frontends or backends of t (the two
 // blocks differ only in their table, plan, groups, exclusions and names):
 // for each proxy not excluded, in name order, the plan's values and,
 // with AllMetrics, the extra columns; then the block's Metrics* line.
-func (s *Sites) proxies(e *emitter, o *Options, t *table, plan []column, h *heads, exclude map[string]bool, kind, counter string) {
-	e.grow(t.len()*len(plan)*h.max()+1, h.width()+len(kind)+t.avgName())
+func (s *Sites) proxies(w *walk, o *Options, t *table, plan []column, h *heads, exclude map[string]bool, b Block, counter string) {
+	w.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
 	lines := 0
 	for _, g := range t.order {
 		name := t.keys[g]
 		if exclude[name] {
 			continue
 		}
-		e.stems(h.of(name), kind, name, ".")
-		lines += t.emitRow(e, g, plan, o.AllMetrics)
+		w.row(b, h.of(name), name, "")
+		lines += t.walkRow(w, g, plan, o.AllMetrics)
 	}
-	e.path(o.Prefix, counter)
-	e.emit(float64(lines + 1))
+	w.count(counter, lines)
 }
 
 // Backends appends the backend lines, as the original does:
@@ -340,14 +203,14 @@ func (s *Sites) proxies(e *emitter, o *Options, t *table, plan []column, h *head
 // rtime, ctime, qtime and ttime averaged over its rows with lbtot > 0
 // (omitted when there are none); then PREFIX.haproxystats.MetricsBackend.
 func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	e := emitter{dst: dst, ts: ts}
-	s.backends(&e, o.orDefault())
-	return e.done()
+	return collect(dst, func(t Target) { s.WalkBackends(t, ts, o) })
 }
 
-func (s *Sites) backends(e *emitter, o *Options) {
+// WalkBackends gives the datapoints of Backends to t.
+func (s *Sites) WalkBackends(t Target, ts int64, o *Options) {
+	o = o.orDefault()
 	plan := s.plan(1, s.be.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
-	s.proxies(e, o, s.be, plan, newHeads(o, backendGroups), o.ExcludeBackends, ".backend.", ".haproxystats.MetricsBackend")
+	s.proxies(newWalk(t, ts, o), o, s.be, plan, newHeads(o, backendGroups), o.ExcludeBackends, BackendBlock, "MetricsBackend")
 }
 
 // Servers appends the server lines, as the original does: the
@@ -358,12 +221,13 @@ func (s *Sites) backends(e *emitter, o *Options) {
 // servers merged by name across all backends, excluded ones included,
 // with the default server metrics; then PREFIX.haproxystats.MetricsServer.
 func (s *Sites) Servers(dst []metric.Metric, ts int64, o *Options) []metric.Metric {
-	e := emitter{dst: dst, ts: ts}
-	s.servers(&e, o.orDefault())
-	return e.done()
+	return collect(dst, func(t Target) { s.WalkServers(t, ts, o) })
 }
 
-func (s *Sites) servers(e *emitter, o *Options) {
+// WalkServers gives the datapoints of Servers to t.
+func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
+	o = o.orDefault()
+	w := newWalk(tg, ts, o)
 	log := o.logger()
 	t := s.srv
 	plan := s.plan(2, t.cls, listOr(o.ServerMetrics, ServerMetrics), ServerAvgMetrics, ServerAvgTimeMetrics, log)
@@ -376,7 +240,7 @@ func (s *Sites) servers(e *emitter, o *Options) {
 		sh = newHeads(o, serverGroups)
 		size += t.len() * len(aggPlan) * sh.max() // server names are mostly unique
 	}
-	e.grow(size, h.width()+len(".backend..server.")+t.avgName())
+	w.grow(size, h.width()+len(".backend..server.")+t.avgName())
 	lines := 0
 	order := t.order
 	// TotalServers: the servers of a backend are consecutive in order.
@@ -387,10 +251,8 @@ func (s *Sites) servers(e *emitter, o *Options) {
 			j++
 		}
 		if !o.ExcludeBackends[px] {
-			for _, head := range h.of(px) {
-				e.path(head, ".backend.", px, ".TotalServers")
-				e.emit(float64(j - i))
-			}
+			w.row(BackendBlock, h.of(px), px, "")
+			w.value("TotalServers", float64(j-i))
 			lines++
 		}
 		i = j
@@ -405,32 +267,30 @@ func (s *Sites) servers(e *emitter, o *Options) {
 		if i == 0 || px != last {
 			hs, last = h.of(px), px
 		}
-		e.stems(hs, ".backend.", px, ".server.", sv, ".")
-		lines += t.emitRow(e, g, plan, o.AllMetrics)
+		w.row(ServerBlock, hs, px, sv)
+		lines += t.walkRow(w, g, plan, o.AllMetrics)
 	}
 	if o.AggrServers {
 		s.eachByServer(func(sv string, a *table) {
-			e.stems(sh.of(sv), ".server.", sv, ".")
-			lines += a.emitRow(e, 0, aggPlan, o.AllMetrics)
+			w.row(ServerAggBlock, sh.of(sv), "", sv)
+			lines += a.walkRow(w, 0, aggPlan, o.AllMetrics)
 		})
 	}
-	e.path(o.Prefix, ".haproxystats.MetricsServer")
-	e.emit(float64(lines + 1))
+	w.count("MetricsServer", lines)
 }
 
-// emitRow emits the values of group g that the plan names (under the
-// stems set on e), then with all the extra columns; it returns how many
-// lines it emitted.
-func (t *table) emitRow(e *emitter, g int32, plan []column, all bool) int {
+// walkRow gives the values of group g that the plan names, for the row
+// set on w, then with all the extra columns; it returns how many it gave.
+func (t *table) walkRow(w *walk, g int32, plan []column, all bool) int {
 	lines := 0
 	for _, c := range plan {
 		if v, ok := t.value(g, c); ok {
-			e.emitStems(c.name, v)
+			w.value(c.name, v)
 			lines++
 		}
 	}
 	if all {
-		lines += t.x.emit(e, g)
+		lines += t.x.walk(w, g)
 	}
 	return lines
 }
