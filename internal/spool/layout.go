@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -102,21 +101,11 @@ func Load(dir string) (Listing, error) {
 	if !ok {
 		return Listing{}, fmt.Errorf("%s is not a snapshot name", dir)
 	}
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Listing{}, fmt.Errorf("read snapshot %s: %w", dir, ErrVanished)
-	}
+	names, err := list(dir)
 	if err != nil {
-		return Listing{}, fmt.Errorf("read snapshot: %w", err)
+		return Listing{}, err
 	}
-	l := Listing{Dir: dir, Time: ts}
-	for _, e := range entries { // sorted by name
-		k, _, ok := KindOf(e.Name())
-		if !ok || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
-			continue
-		}
-		l.names[k] = append(l.names[k], e.Name())
-	}
+	l := Listing{Dir: dir, Time: ts, names: names}
 	for _, h := range []struct {
 		name string
 		dst  *[]byte
@@ -134,19 +123,38 @@ func Load(dir string) (Listing, error) {
 	return l, nil
 }
 
+// list returns the names of the reply files in dir by kind, sorted.
+func list(dir string) (names [nkinds][]string, err error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return names, fmt.Errorf("read snapshot %s: %w", dir, ErrVanished)
+	}
+	if err != nil {
+		return names, fmt.Errorf("read snapshot: %w", err)
+	}
+	for _, e := range entries { // sorted by name
+		k, _, ok := KindOf(e.Name())
+		if !ok || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		names[k] = append(names[k], e.Name())
+	}
+	return names, nil
+}
+
 // Names returns the names of the reply files of kind k, sorted.
 func (l Listing) Names(k Kind) []string { return l.names[k] }
 
-// Files returns the paths of the snapshot's reply files of kind k,
-// sorted by name.
-func Files(snapshot string, k Kind) ([]string, error) {
-	l, err := Load(snapshot)
+// Files returns the paths of the reply files of kind k in dir, a
+// snapshot or any directory laid out like one, sorted by name.
+func Files(dir string, k Kind) ([]string, error) {
+	names, err := list(dir)
 	if err != nil {
 		return nil, err
 	}
-	paths := slices.Clone(l.Names(k))
+	paths := names[k]
 	for i, n := range paths {
-		paths[i] = filepath.Join(snapshot, n)
+		paths[i] = filepath.Join(dir, n)
 	}
 	return paths, nil
 }

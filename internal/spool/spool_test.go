@@ -90,8 +90,8 @@ func TestQuarantineAndRemove(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	d := filepath.Join(t.TempDir(), "1500000000")
-	mkdirs(t, d, "c.sock_stat") // a directory is no reply file
+	d := filepath.Join(t.TempDir(), "replies") // any name: hsbench's snapshots are not named like the spool's
+	mkdirs(t, d, "c.sock_stat")                // a directory is no reply file
 	for _, n := range []string{"b.sock_stat", "a.sock_stat", "a.sock_info", ".x_stat", "manifest", "_stat", "a.sock_stattyped"} {
 		os.WriteFile(filepath.Join(d, n), nil, 0o644)
 	}
