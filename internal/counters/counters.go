@@ -14,9 +14,7 @@
 package counters
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -50,18 +48,8 @@ type state struct {
 // exist. A corrupt file is an error: the caller decides.
 func Open(path string) (*Tracker, error) {
 	t := &Tracker{path: path, state: state{Workers: map[string]map[string]float64{}, Offsets: map[string]float64{}}}
-	if path == "" {
-		return t, nil
-	}
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return t, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read counter state: %w", err)
-	}
-	if err := json.Unmarshal(b, &t.state); err != nil {
-		return nil, fmt.Errorf("read counter state %s: %w", path, err)
+	if _, err := spool.ReadState(path, &t.state); err != nil {
+		return nil, fmt.Errorf("counter offsets: %w", err)
 	}
 	if t.state.Workers == nil {
 		t.state.Workers = map[string]map[string]float64{}
@@ -127,12 +115,5 @@ func (t *Tracker) Offset(ms []metric.Metric) {
 
 // save writes the state atomically: a temporary file renamed over it.
 func (t *Tracker) save() error {
-	if t.path == "" {
-		return nil
-	}
-	b, err := json.Marshal(t.state)
-	if err != nil {
-		return err
-	}
-	return spool.WriteFileAtomic(t.path, b, 0o644)
+	return spool.WriteState(t.path, t.state)
 }

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -35,18 +34,8 @@ type natureStore struct {
 // not exist. A corrupt file is an error: the caller decides.
 func openNatures(path string) (*natureStore, error) {
 	s := &natureStore{path: path}
-	if path == "" {
-		return s, nil
-	}
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read natures state: %w", err)
-	}
-	if err := json.Unmarshal(b, &s.versions); err != nil {
-		return nil, fmt.Errorf("read natures state %s: %w", path, err)
+	if _, err := spool.ReadState(path, &s.versions); err != nil {
+		return nil, fmt.Errorf("field natures: %w", err)
 	}
 	s.versions = slices.DeleteFunc(s.versions, func(n *stats.Natures) bool { return n == nil })
 	return s, nil
@@ -99,14 +88,7 @@ func (s *natureStore) forVersions(versions []string) *stats.Natures {
 
 // save writes the state atomically; s.mu is held.
 func (s *natureStore) save() error {
-	if s.path == "" {
-		return nil
-	}
-	b, err := json.Marshal(s.versions)
-	if err != nil {
-		return err
-	}
-	return spool.WriteFileAtomic(s.path, b, 0o644)
+	return spool.WriteState(s.path, s.versions)
 }
 
 // natures learns from the typed dumps of the snapshot at path, if any,

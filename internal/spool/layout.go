@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -188,4 +189,37 @@ func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return SyncDir(dir)
+}
+
+// ReadState decodes the JSON state file at path into v. A file that does
+// not exist, or an empty path, leaves v as it is: (false, nil). A corrupt
+// file is an error naming it: the caller decides.
+func ReadState(path string, v any) (bool, error) {
+	if path == "" {
+		return false, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return false, fmt.Errorf("read state %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// WriteState writes v as JSON into the state file at path with
+// WriteFileAtomic; an empty path keeps the state in memory only.
+func WriteState(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write state %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b, 0o644)
 }

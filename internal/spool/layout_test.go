@@ -232,3 +232,30 @@ func TestCountAndRemove(t *testing.T) {
 		t.Error("Quarantine into itself: no error")
 	}
 }
+
+func TestState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "counters.state")
+	var v map[string]float64
+	if found, err := ReadState(path, &v); found || err != nil || v != nil {
+		t.Errorf("ReadState of a missing file = %v, %v, %v", found, err, v)
+	}
+	if err := WriteState(path, map[string]float64{"a.stot": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := ReadState(path, &v); !found || err != nil || v["a.stot"] != 3 {
+		t.Errorf("ReadState = %v, %v, %v", found, err, v)
+	}
+	os.WriteFile(path, []byte("{not json"), 0o644)
+	if _, err := ReadState(path, &v); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("ReadState of a corrupt file = %v, want an error naming it", err)
+	}
+	if err := WriteState(path, func() {}); err == nil {
+		t.Error("WriteState of a value JSON cannot hold: no error")
+	}
+	if found, err := ReadState("", &v); found || err != nil {
+		t.Errorf("ReadState(\"\") = %v, %v", found, err)
+	}
+	if err := WriteState("", v); err != nil {
+		t.Errorf("WriteState(\"\") = %v", err)
+	}
+}

@@ -320,28 +320,29 @@ func splitTyped(line []byte) (key []byte, tag Tag, value []byte, ok bool) {
 // or "\n".
 func eachLine(data []byte, fn func([]byte)) {
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = nextLine(data)
 		if line = trimCR(line); len(line) > 0 {
 			fn(line)
 		}
 	}
 }
 
+// nextLine splits data after its first line, returning the line without
+// its "\n".
+func nextLine(data []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return data[:i], data[i+1:]
+	}
+	return data, nil
+}
+
 // InfoVersion returns the value of the Version line of a show info
 // reply, "" when there is none.
 func InfoVersion(data []byte) string {
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data = nextLine(data)
 		if v, ok := bytes.CutPrefix(line, []byte("Version:")); ok {
 			return string(bytes.TrimSpace(v))
 		}

@@ -173,17 +173,24 @@ func (s *Sites) Frontends(dst []metric.Metric, ts int64, o *Options) []metric.Me
 }
 
 // WalkFrontends gives the datapoints of Frontends to t.
-func (s *Sites) WalkFrontends(t Target, ts int64, o *Options) {
-	o = o.orDefault()
-	plan := s.plan(0, s.fe.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
-	s.proxies(newWalk(t, ts, o), o, s.fe, plan, newHeads(o, frontendGroups), o.ExcludeFrontends, FrontendBlock, "MetricsFrontend")
-}
+func (s *Sites) WalkFrontends(t Target, ts int64, o *Options) { s.proxies(t, ts, o, FrontendBlock) }
 
-// proxies emits the lines of the frontends or backends of t (the two
-// blocks differ only in their table, plan, groups, exclusions and names):
-// for each proxy not excluded, in name order, the plan's values and,
-// with AllMetrics, the extra columns; then the block's Metrics* line.
-func (s *Sites) proxies(w *walk, o *Options, t *table, plan []column, h *heads, exclude map[string]bool, b Block, counter string) {
+// proxies gives the datapoints of the frontends or of the backends (the
+// two blocks differ only in their table, plan, groups, exclusions and
+// names): for each proxy not excluded, in name order, the plan's values
+// and, with AllMetrics, the extra columns; then the block's Metrics*
+// line.
+func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
+	o = o.orDefault()
+	w := newWalk(tg, ts, o)
+	t, h, exclude, counter := s.fe, newHeads(o, frontendGroups), o.ExcludeFrontends, "MetricsFrontend"
+	var plan []column
+	if b == FrontendBlock {
+		plan = s.plan(0, t.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
+	} else {
+		t, h, exclude, counter = s.be, newHeads(o, backendGroups), o.ExcludeBackends, "MetricsBackend"
+		plan = s.plan(1, t.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
+	}
 	w.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
 	lines := 0
 	for _, g := range t.order {
@@ -207,11 +214,7 @@ func (s *Sites) Backends(dst []metric.Metric, ts int64, o *Options) []metric.Met
 }
 
 // WalkBackends gives the datapoints of Backends to t.
-func (s *Sites) WalkBackends(t Target, ts int64, o *Options) {
-	o = o.orDefault()
-	plan := s.plan(1, s.be.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
-	s.proxies(newWalk(t, ts, o), o, s.be, plan, newHeads(o, backendGroups), o.ExcludeBackends, BackendBlock, "MetricsBackend")
-}
+func (s *Sites) WalkBackends(t Target, ts int64, o *Options) { s.proxies(t, ts, o, BackendBlock) }
 
 // Servers appends the server lines, as the original does: the
 // TotalServers line of every backend not excluded that has servers, the
