@@ -53,10 +53,36 @@ func Valid(v float64) bool {
 }
 
 // Sanitize makes a HAProxy proxy or server name one Graphite path
-// component by replacing every '.' with '_'. Nothing else is changed,
-// exactly as the original haproxystats did, so existing dashboards match.
+// component: every '.' becomes '_', as the original haproxystats did, so
+// existing dashboards match, and so does every byte outside the set that
+// HAProxy allows in names and Graphite in path components (ASCII letters,
+// digits, '_', '-', ':'). A name HAProxy accepted is changed only in its
+// dots; a reply from something else listening on a stats socket can put
+// no whitespace, line break, control character, quote, backslash or
+// invalid UTF-8 into a path, and so no line of its choosing into carbon.
 func Sanitize(name string) string {
-	return strings.ReplaceAll(name, ".", "_")
+	for i := 0; i < len(name); i++ {
+		if !pathByte(name[i]) {
+			return string(AppendSanitized(make([]byte, 0, len(name)), []byte(name)))
+		}
+	}
+	return name
+}
+
+// AppendSanitized appends name to dst as Sanitize gives it.
+func AppendSanitized(dst, name []byte) []byte {
+	for _, c := range name {
+		if !pathByte(c) {
+			c = '_'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// pathByte reports whether c stands as it is in a path component.
+func pathByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == ':'
 }
 
 // Prefix builds "<namespace>[.<host>].haproxy". With fqdn the whole host

@@ -46,7 +46,16 @@ func TestPrefix(t *testing.T) {
 }
 
 func TestSanitize(t *testing.T) {
-	if got := Sanitize("www.example.com:80-x"); got != "www_example_com:80-x" {
-		t.Errorf("Sanitize = %q", got)
+	for in, want := range map[string]string{
+		"www.example.com:80-x": "www_example_com:80-x", // HAProxy's name set: only dots change
+		"Be_1-a:b":             "Be_1-a:b",
+		"a b\tc\rd\ne\x00f":    "a_b_c_d_e_f",
+		"q\"u'o\\t/e,s;":       "q_u_o_t_e_s_",
+		"caf\xc3\xa9\xff":      "caf___", // bytes, not runes: no invalid UTF-8 survives
+		"":                     "",
+	} {
+		if got := Sanitize(in); got != want {
+			t.Errorf("Sanitize(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -146,7 +145,7 @@ func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
 	if f.Data != nil || s.dir == "" {
 		return stats.ParseTypedStat(f.Data)
 	}
-	r, err := os.Open(filepath.Join(s.dir, f.Name))
+	r, err := openFile(filepath.Join(s.dir, f.Name))
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,8 @@ type Processor struct {
 	Rejected  atomic.Int64 // reply files rejected as corrupt or truncated
 	Retries   atomic.Int64 // deliveries retried after a sink refused
 
+	ReadRetries atomic.Int64 // snapshots retried after a transient read error
+
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
 	streams     bool              // every sink is a LinesSink: snapshots go as lines
@@ -191,6 +193,10 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 		log.Warn("snapshot has no reply files, removing it")
 		p.remove(path, log)
 		return
+	case transient(err) && p.attempt(path) < maxReadAttempts:
+		p.ReadRetries.Add(1)
+		p.retryLater(ctx, path, err, log, "a file of the snapshot cannot be read for now, it stays on disk and will be retried")
+		return
 	case err != nil:
 		p.quarantine(path, err, log)
 		return
@@ -199,7 +205,8 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 		if l != nil {
 			l.Release() // the directory stays where it is
 		}
-		p.retryLater(ctx, path, err, log)
+		p.Retries.Add(1)
+		p.retryLater(ctx, path, err, log, "a sink refused the snapshot, it stays on disk and will be retried")
 		return
 	}
 	if l != nil {
@@ -379,11 +386,17 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 	return errors.Join(errs...)
 }
 
+// attempt returns how many times the snapshot at path failed so far.
+func (p *Processor) attempt(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.attempts[path]
+}
+
 // retryLater keeps a refused snapshot on disk and queues it again after a
 // pause that doubles with each failure, up to a minute, with jitter. On
 // shutdown it simply stays on disk.
-func (p *Processor) retryLater(ctx context.Context, path string, err error, log *slog.Logger) {
-	p.Retries.Add(1)
+func (p *Processor) retryLater(ctx context.Context, path string, err error, log *slog.Logger, why string) {
 	p.mu.Lock()
 	p.attempts[path]++
 	n := p.attempts[path]
@@ -395,7 +408,7 @@ func (p *Processor) retryLater(ctx context.Context, path string, err error, log 
 	}
 	retry := backoff.Backoff{First: p.RetryDelay, Max: time.Minute}
 	delay := retry.Pause(n)
-	log.Error("a sink refused the snapshot, it stays on disk and will be retried", "err", err, "retry_in", delay, "attempt", n)
+	log.Error(why, "err", err, "retry_in", delay, "attempt", n)
 	time.AfterFunc(delay, func() { p.q.requeue(path) })
 }
 

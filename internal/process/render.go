@@ -132,7 +132,10 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}}
 	b := &renderer{r: r, t: t, withSelf: withSelf}
 	daemon := p.addDaemon(b, infos, log)
-	sitesOK := p.addSites(b, snap, statFiles, log)
+	sitesOK, err := p.addSites(b, snap, statFiles, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	if !daemon && !sitesOK {
 		return nil, nil, errors.New("no usable statistics in any reply file")
 	}
@@ -171,13 +174,19 @@ func (p *Processor) addDaemon(b *renderer, infos []stats.File, log *slog.Logger)
 
 // addSites parses the show stat replies and adds the frontend, backend
 // and server blocks, each with its timing; it reports whether any reply
-// was usable. Rejected replies are counted and logged.
-func (p *Processor) addSites(b *renderer, snap Snapshot, statFiles []stats.File, log *slog.Logger) bool {
+// was usable. Rejected replies are counted and logged. A reply that
+// cannot be read fails the snapshot (*readError): sending the others'
+// sums without it would make every summed counter dip.
+func (p *Processor) addSites(b *renderer, snap Snapshot, statFiles []stats.File, log *slog.Logger) (bool, error) {
 	if len(statFiles) == 0 {
 		log.Warn("snapshot doesn't contain any files with site statistics")
-		return false
+		return false, nil
 	}
 	sites, err := snap.sites(statFiles, &b.r.o)
+	var unreadable *readError
+	if errors.As(err, &unreadable) {
+		return false, err
+	}
 	if sites != nil {
 		for _, r := range sites.Rejected {
 			p.Rejected.Add(1)
@@ -186,7 +195,7 @@ func (p *Processor) addSites(b *renderer, snap Snapshot, statFiles []stats.File,
 	}
 	if err != nil {
 		log.Error("failed to process statistics for sites", "err", err)
-		return false
+		return false, nil
 	}
 	b.sites = sites
 	for _, s := range []struct {
@@ -197,7 +206,7 @@ func (p *Processor) addSites(b *renderer, snap Snapshot, statFiles []stats.File,
 		b.add(step{block: s.block}) // only the daemon block can fail
 		b.timed(s.timer, t)
 	}
-	return true
+	return true, nil
 }
 
 // addSelf adds the self-statistics that follow the blocks: the puller's

@@ -1,13 +1,14 @@
 package process
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -59,8 +60,8 @@ func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
 		for _, name := range l.Names(k.kind) {
 			f := stats.File{Name: name}
 			if !k.onDisk {
-				if f.Data, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
-					return Snapshot{}, fmt.Errorf("read reply file: %w", err)
+				if f.Data, err = readFile(filepath.Join(dir, name)); err != nil {
+					return Snapshot{}, &readError{err}
 				}
 			}
 			snap.Files = append(snap.Files, f)
@@ -75,6 +76,47 @@ func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
 	}
 	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
 	return snap, nil
+}
+
+// openFile opens a file of a snapshot: spool.Open, which opens regular
+// files only and never blocks. This package's tests replace it to inject
+// read errors.
+var openFile = spool.Open
+
+// readFile reads a file of a snapshot whole.
+func readFile(path string) ([]byte, error) {
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// readError is a file of a snapshot that could not be read (as opposed
+// to a reply that was read and rejected): the snapshot is retried or
+// quarantined, never sent without it.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "read reply file: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// maxReadAttempts is how many times a snapshot whose files cannot be read
+// for a reason that may pass (transient) is tried before it is
+// quarantined.
+const maxReadAttempts = 10
+
+// transient reports whether a read error may go away by itself: the
+// process or the system out of file descriptors or memory, an
+// interrupted call, an I/O error of the disk. Others (permission, not a
+// regular file) need an operator.
+func transient(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, syscall.EINTR, syscall.EIO} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // isWorker reports whether a reply file came from a worker of a master
@@ -104,7 +146,7 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options) (*stats.Sites, 
 			}
 			data, err := readInto(*buf, filepath.Join(dir, f.Name))
 			if err != nil {
-				return nil, fmt.Errorf("read reply file: %w", err)
+				return nil, &readError{err}
 			}
 			f.Data, *buf = data, data // Add keeps no reference to it
 		}
@@ -121,7 +163,7 @@ var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
 // readInto reads the file at path into buf, grown as needed, and returns
 // it.
 func readInto(buf []byte, path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Kind is the kind of a reply file in a snapshot: which command's reply
@@ -96,22 +99,28 @@ type Listing struct {
 
 // Load lists the snapshot directory dir and reads its hidden files. The
 // reply files are listed, not read: their names are in Names. A dir that
-// does not exist gives an error that is ErrVanished.
+// does not exist gives an error that is ErrVanished; one that holds a
+// reply file or hidden file that is not a regular file (a symlink, a
+// FIFO, a device, a directory), which pull never writes, gives one that
+// is ErrNotRegular, naming it.
 func Load(dir string) (Listing, error) {
 	ts, ok := ParseName(filepath.Base(dir))
 	if !ok {
 		return Listing{}, fmt.Errorf("%s is not a snapshot name", dir)
 	}
-	names, err := list(dir)
+	names, irregular, err := list(dir)
 	if err != nil {
 		return Listing{}, err
+	}
+	if len(irregular) > 0 {
+		return Listing{}, fmt.Errorf("snapshot %s holds %q: %w", dir, irregular, ErrNotRegular)
 	}
 	l := Listing{Dir: dir, Time: ts, names: names}
 	for _, h := range []struct {
 		name string
 		dst  *[]byte
 	}{{PullStatsFile, &l.PullStats}, {ManifestFile, &l.Manifest}} {
-		b, err := os.ReadFile(filepath.Join(dir, h.name))
+		b, err := ReadFile(filepath.Join(dir, h.name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -124,23 +133,68 @@ func Load(dir string) (Listing, error) {
 	return l, nil
 }
 
-// list returns the names of the reply files in dir by kind, sorted.
-func list(dir string) (names [nkinds][]string, err error) {
+// list returns the names of the reply files in dir by kind, sorted, and
+// those of the entries that would be reply or hidden files but are not
+// regular files.
+func list(dir string) (names [nkinds][]string, irregular []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return names, fmt.Errorf("read snapshot %s: %w", dir, ErrVanished)
+		return names, nil, fmt.Errorf("read snapshot %s: %w", dir, ErrVanished)
 	}
 	if err != nil {
-		return names, fmt.Errorf("read snapshot: %w", err)
+		return names, nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	for _, e := range entries { // sorted by name
 		k, _, ok := KindOf(e.Name())
-		if !ok || !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
-			continue
+		hidden := e.Name() == PullStatsFile || e.Name() == ManifestFile
+		switch {
+		case !ok && !hidden:
+		case !e.Type().IsRegular():
+			irregular = append(irregular, e.Name())
+		case ok:
+			names[k] = append(names[k], e.Name())
 		}
-		names[k] = append(names[k], e.Name())
 	}
-	return names, nil
+	return names, irregular, nil
+}
+
+// ErrNotRegular means a file of a snapshot is not a regular file: a
+// symlink, a FIFO, a device or a directory. Reading one could block for
+// ever or read without end, so none is ever opened.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Open opens a file of a snapshot for reading: only a regular file,
+// never through a symlink, and without blocking on a FIFO or a device
+// (O_NOFOLLOW|O_NONBLOCK, then fstat), so that a file swapped after Load
+// listed it is refused too. The error is then ErrNotRegular.
+func Open(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) {
+		err = ErrNotRegular // a symlink
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// ReadFile reads a file of a snapshot whole, opened with Open.
+func ReadFile(path string) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // Names returns the names of the reply files of kind k, sorted.
@@ -149,7 +203,7 @@ func (l Listing) Names(k Kind) []string { return l.names[k] }
 // Files returns the paths of the reply files of kind k in dir, a
 // snapshot or any directory laid out like one, sorted by name.
 func Files(dir string, k Kind) ([]string, error) {
-	names, err := list(dir)
+	names, _, err := list(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"maps"
 	"strings"
 	"sync"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
 // Tag is what HAProxy's typed output says about one field (HAProxy
@@ -456,18 +458,7 @@ func (n *Natures) Counter(name string) bool {
 
 // metricName is a field name made safe for a Graphite path: blanks
 // ("Unstoppable Jobs") and dots become '_'.
-func metricName(name string) string {
-	if !strings.ContainsAny(name, ". \t") {
-		return name
-	}
-	b := []byte(name)
-	for i, c := range b {
-		if c == '.' || c <= ' ' {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+func metricName(name string) string { return metric.Sanitize(name) }
 
 // builtin holds the tags of the well-known fields of HAProxy 2.x and 3.x,
 // per kind, used when no typed dump of the running version has been seen.

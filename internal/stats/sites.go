@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
 // class is what is kept of one kind of row (frontend, backend, server):
@@ -387,17 +389,8 @@ func (p *parser) fill(k int, fields [][]byte) {
 	}
 }
 
-// sanitize appends name with every '.' replaced by '_', as metric.Sanitize.
-func sanitize(dst, name []byte) []byte {
-	n := len(dst)
-	dst = append(dst, name...)
-	for i := n; i < len(dst); i++ {
-		if dst[i] == '.' {
-			dst[i] = '_'
-		}
-	}
-	return dst
-}
+// sanitize appends name as metric.Sanitize gives it.
+func sanitize(dst, name []byte) []byte { return metric.AppendSanitized(dst, name) }
 
 func (t *table) sortByKey() {
 	t.order = make([]int32, t.len())

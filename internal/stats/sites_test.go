@@ -186,7 +186,7 @@ func TestNoTraffic(t *testing.T) {
 }
 
 // TestNamesAreStrings: names that pandas would read as numbers or missing
-// values are names (DECISIONS.md #5).
+// values are names.
 func TestNamesAreStrings(t *testing.T) {
 	a := "# pxname,svname,type,stot,\n" +
 		"1e3,FRONTEND,0,1,\n" +
@@ -203,8 +203,8 @@ func TestNamesAreStrings(t *testing.T) {
 		"backend.NA.TotalServers", 2,
 		"backend.NA.server.null.stot", 3,
 		"backend.NA.server.nan.stot", 4,
-		"backend.0x10.server.N/A.stot", 5,
-		"server.N/A.stot", 5,
+		"backend.0x10.server.N_A.stot", 5, // '/' would be a directory in carbon's tree
+		"server.N_A.stot", 5,
 	)
 }
 
@@ -354,9 +354,9 @@ func TestQuotedAndLineEndings(t *testing.T) {
 	}
 	got := render(t, s, &Options{FrontendMetrics: []string{"stot"}, ServerMetrics: []string{"stot"}})
 	expect(t, got,
-		"frontend.we,b.stot", 1,
-		"backend.be\"x.server.s\n1.stot", 2,
-		"backend.be\"y.server.s.stot", 3,
+		"frontend.we_b.stot", 1, // a path holds no comma, quote or line break
+		"backend.be_x.server.s_1.stot", 2,
+		"backend.be_y.server.s.stot", 3,
 		"frontend.last.stot", 4,
 	)
 	// A record after a multi-line one has the right line number.

@@ -1,0 +1,180 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A snapshot holding a FIFO, a symlink to a FIFO or a symlink to an
+// endless device instead of a reply is quarantined with the reason, and
+// never blocks a worker: the good snapshot behind it is delivered, and
+// Run returns at once when asked.
+func TestIrregularFilesQuarantined(t *testing.T) {
+	src := spoolWith(t, "1500000000", "1500000010", "1500000020", "1500000030")
+	root := t.TempDir()
+	fifo := filepath.Join(root, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poison := map[string]func(path string) error{
+		"1500000000": func(p string) error { os.Remove(p); return syscall.Mkfifo(p, 0o644) },
+		"1500000010": func(p string) error { os.Remove(p); return os.Symlink(fifo, p) },
+		"1500000020": func(p string) error { os.Remove(p); return os.Symlink("/dev/zero", p) },
+	}
+	var paths []string
+	for name, make := range poison {
+		if err := make(filepath.Join(src, name, "admin1.sock_info")); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, filepath.Join(src, name))
+	}
+	good := filepath.Join(src, "1500000030")
+	paths = append(paths, good)
+	g := newSink("graphite")
+	p := newProcessor(src, 1, g)
+	start := time.Now()
+	run(t, p, paths, func() bool { return p.Failed.Load() == 3 && !exists(good) })
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v", took)
+	}
+	if p.Failed.Load() != 3 {
+		t.Errorf("%d snapshots quarantined, want 3", p.Failed.Load())
+	}
+	for name := range poison {
+		if !exists(filepath.Join(p.FailedDir(), name)) {
+			t.Errorf("snapshot %s not in failed/", name)
+		}
+	}
+	if exists(good) || len(g.snapshot(1500000030)) == 0 {
+		t.Error("the good snapshot behind the poisoned ones was not delivered")
+	}
+	for _, ts := range []int64{1500000000, 1500000010, 1500000020} {
+		if n := len(g.snapshot(ts)); n != 0 {
+			t.Errorf("snapshot %d: %d metrics sent", ts, n)
+		}
+	}
+}
+
+// A reply swapped for a FIFO after the snapshot was listed is refused
+// when opened, without blocking.
+func TestOpenRefusesFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "a.sock_stat")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := readInto(nil, fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || transient(err) {
+			t.Errorf("reading a FIFO = %v, want a permanent error", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("reading a FIFO blocked")
+	}
+}
+
+// failOpen makes openFile fail for files whose name ends in suffix with
+// err, n times (n < 0: always), and restores it when the test ends.
+func failOpen(t *testing.T, suffix string, err error, n int) *int {
+	t.Helper()
+	var mu sync.Mutex
+	failed := new(int)
+	orig := openFile
+	openFile = func(path string) (*os.File, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasSuffix(path, suffix) && (n < 0 || *failed < n) {
+			*failed++
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return orig(path)
+	}
+	t.Cleanup(func() { openFile = orig })
+	return failed
+}
+
+// A reply that cannot be read for a while (EIO, EMFILE) keeps the
+// snapshot on disk and it is retried: delivered whole once readable,
+// never with the other replies' sums alone. On both paths: lines
+// (Graphite) and metrics in memory (Kafka).
+func TestTransientReadErrorRetried(t *testing.T) {
+	for _, sinkName := range []string{"graphite", "kafka"} {
+		for _, errno := range []syscall.Errno{syscall.EIO, syscall.EMFILE} {
+			t.Run(fmt.Sprint(sinkName, "/", errno), func(t *testing.T) {
+				want := deliveredWhole(t, sinkName)
+				src := spoolWith(t, "1500000000")
+				snap := filepath.Join(src, "1500000000")
+				failed := failOpen(t, "admin2.sock_stat", errno, 2)
+				g := newSink(sinkName)
+				p := newProcessor(src, 1, g)
+				run(t, p, []string{snap}, func() bool { return !exists(snap) })
+				if *failed != 2 || p.ReadRetries.Load() != 2 {
+					t.Errorf("failed %d opens, %d read retries; want 2", *failed, p.ReadRetries.Load())
+				}
+				if got := len(g.snapshot(1500000000)); got != want {
+					t.Errorf("%d metrics delivered, want the whole snapshot's %d", got, want)
+				}
+				if sends, _ := g.count(); sends != 1 {
+					t.Errorf("%d sends, want 1: nothing before the reply was readable", sends)
+				}
+				if p.Failed.Load() != 0 {
+					t.Errorf("%d quarantined", p.Failed.Load())
+				}
+			})
+		}
+	}
+}
+
+// A reply that cannot be read for good (EACCES, as for a non-root daemon
+// and a file it may not read) quarantines the snapshot: nothing is sent,
+// nothing is removed as delivered. So does an error that stays
+// transient for maxReadAttempts tries.
+func TestPermanentReadErrorQuarantined(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+	}{{"EACCES", syscall.EACCES}, {"EIO for ever", syscall.EIO}} {
+		t.Run(c.name, func(t *testing.T) {
+			src := spoolWith(t, "1500000000")
+			snap := filepath.Join(src, "1500000000")
+			failOpen(t, "admin2.sock_stat", c.err, -1)
+			g := newSink("graphite")
+			p := newProcessor(src, 1, g)
+			p.RetryDelay = time.Millisecond
+			run(t, p, []string{snap}, func() bool { return p.Failed.Load() == 1 })
+			if p.Failed.Load() != 1 || !exists(filepath.Join(p.FailedDir(), "1500000000", "admin2.sock_stat")) {
+				t.Errorf("snapshot not quarantined: failed %d", p.Failed.Load())
+			}
+			if sends, _ := g.count(); sends != 0 {
+				t.Errorf("%d sends of a snapshot missing a reply", sends)
+			}
+			if errors.Is(c.err, syscall.EIO) && p.ReadRetries.Load() != maxReadAttempts {
+				t.Errorf("%d read retries, want %d", p.ReadRetries.Load(), maxReadAttempts)
+			}
+		})
+	}
+}
+
+// deliveredWhole is how many metrics the worked example's snapshot gives
+// a sink called name when every reply is read.
+func deliveredWhole(t *testing.T, name string) int {
+	t.Helper()
+	src := spoolWith(t, "1500000000")
+	snap := filepath.Join(src, "1500000000")
+	g := newSink(name)
+	p := newProcessor(src, 1, g)
+	run(t, p, []string{snap}, func() bool { return !exists(snap) })
+	n := len(g.snapshot(1500000000))
+	if n < 150 {
+		t.Fatalf("the whole snapshot gives %d metrics", n)
+	}
+	return n
+}
