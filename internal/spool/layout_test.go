@@ -54,7 +54,7 @@ func TestLayoutOf(t *testing.T) {
 // A snapshot as pull writes it, with what pull never writes beside it.
 func TestLoad(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1500000000")
-	mkdirs(t, dir, "sub_stat")
+	mkdirs(t, dir, ".")
 	files := map[string]string{
 		"b.sock_info": "i", "a.sock_info": "i", "a.sock_stat": "s", "b.sock_stat": "s",
 		"a.sock_infotyped": "it", "a.sock_stattyped": "st", ".x_stat": "hidden", "notes": "n",
@@ -100,7 +100,8 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(filepath.Join(filepath.Dir(dir), "1500000001")); !errors.Is(err, ErrVanished) {
 		t.Errorf("Load of a missing snapshot = %v, want ErrVanished", err)
 	}
-	if _, err := Load(filepath.Join(dir, "sub_stat")); err == nil || errors.Is(err, ErrVanished) {
+	mkdirs(t, filepath.Dir(dir), "not-a-snapshot")
+	if _, err := Load(filepath.Join(filepath.Dir(dir), "not-a-snapshot")); err == nil || errors.Is(err, ErrVanished) {
 		t.Errorf("Load of a directory not named like a snapshot = %v, want an error", err)
 	}
 	if os.Geteuid() != 0 { // root reads anything
@@ -257,5 +258,38 @@ func TestState(t *testing.T) {
 	}
 	if err := WriteState("", v); err != nil {
 		t.Errorf("WriteState(\"\") = %v", err)
+	}
+}
+
+// What pull never writes where a reply or hidden file belongs: the
+// snapshot is refused, naming the entry, before anything is opened.
+func TestLoadRefusesIrregular(t *testing.T) {
+	base := t.TempDir()
+	fifo := filepath.Join(base, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, make := range map[string]func(path string) error{
+		"a.sock_stat": func(p string) error { return os.Symlink(fifo, p) },
+		"a.sock_info": func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"b.sock_stat": func(p string) error { return os.Mkdir(p, 0o755) },
+		PullStatsFile: func(p string) error { return os.Symlink("/dev/zero", p) },
+	} {
+		dir := filepath.Join(base, name, "1500000000")
+		mkdirs(t, dir, ".")
+		if err := make(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "c.sock_stat"), []byte("x"), 0o644)
+		_, err := Load(dir)
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: Load = %v, want ErrNotRegular naming it", name, err)
+		}
+		if _, err := ReadFile(filepath.Join(dir, name)); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("%s: ReadFile = %v, want ErrNotRegular", name, err)
+		}
+		if b, err := ReadFile(filepath.Join(dir, "c.sock_stat")); err != nil || string(b) != "x" {
+			t.Errorf("ReadFile of a regular file = %q, %v", b, err)
+		}
 	}
 }
