@@ -73,6 +73,7 @@ type Processor struct {
 	Retries   atomic.Int64 // deliveries retried after a sink refused
 
 	ReadRetries atomic.Int64 // snapshots retried after a transient read error
+	NonFinite   atomic.Int64 // datapoints dropped because their value was not finite
 
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/counters"
@@ -140,6 +141,11 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 		return nil, nil, errors.New("no usable statistics in any reply file")
 	}
 	p.addSelf(b, snap, start, log)
+	if n := r.o.NonFinite.Load(); n > 0 {
+		p.NonFinite.Add(n)
+		log.Warn("datapoints with a value that is not finite dropped (a sum overflowed)", "count", n)
+	}
+	r.o.NonFinite = nil // counted once, not again at every walk
 	return r, b.sites, nil
 }
 
@@ -153,6 +159,7 @@ func (p *Processor) snapshotOptions(snap Snapshot, prefix string, infos []stats.
 	o.Natures = p.natures(snap, infos, log)
 	o.ExcludeFrontends = readExclude(p.cfg.ExcludeFrontends, log)
 	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
+	o.NonFinite = new(atomic.Int64)
 	return o
 }
 

@@ -201,8 +201,7 @@ func (x *extras) walk(w *walk, g int32) int {
 		if col.agg == aggSkip || int(g) >= len(x.cells[c]) {
 			continue
 		}
-		if v, ok := x.cells[c][g].value(col.agg); ok {
-			w.value(col.name, v)
+		if v, ok := x.cells[c][g].value(col.agg); ok && w.value(col.name, v) {
 			lines++
 		}
 	}

@@ -3,7 +3,10 @@ package stats
 import (
 	"bytes"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
 // A reply from whatever listens on a stats socket cannot inject a line
@@ -77,4 +80,36 @@ func TestNoLineInjection(t *testing.T) {
 // pathByte is metric's rule, restated: what a path component may hold.
 func pathByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == ':'
+}
+
+// A sum that overflows is dropped and counted, never written: Graphite
+// has no +Inf, and a Metrics* line counts only what was sent.
+func TestNonFiniteDropped(t *testing.T) {
+	big := "# pxname,svname,type,stot,bin,\nweb,FRONTEND,0,1e308,5,\n\n"
+	s, err := ParseSites([]File{{"a_stat", []byte(big)}, {"b_stat", []byte(big)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped atomic.Int64
+	o := &Options{Prefix: "p", FrontendMetrics: []string{"stot", "bin"}, NonFinite: &dropped}
+	e := NewEncoder(nil)
+	if err := e.Frontends(s, 1, o); err != nil {
+		t.Fatal(err)
+	}
+	out := string(e.Bytes())
+	if strings.Contains(out, "Inf") || strings.Contains(out, "NaN") || strings.Contains(out, ".stot ") {
+		t.Errorf("a value that is not finite was written:\n%s", out)
+	}
+	if !strings.Contains(out, "p.frontend.web.bin 10 1\n") || !strings.Contains(out, "p.haproxystats.MetricsFrontend 2 1\n") {
+		t.Errorf("the finite values, or the count of lines sent, are wrong:\n%s", out)
+	}
+	if dropped.Load() != 1 {
+		t.Errorf("%d dropped counted, want 1", dropped.Load())
+	}
+	ms := s.Frontends(nil, 1, &Options{Prefix: "p", FrontendMetrics: []string{"stot"}})
+	for _, m := range ms {
+		if !metric.Valid(m.Value) {
+			t.Errorf("metric %v", m)
+		}
+	}
 }

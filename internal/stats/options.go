@@ -3,6 +3,7 @@ package stats
 import (
 	"log/slog"
 	"regexp"
+	"sync/atomic"
 )
 
 // File is one reply file of a snapshot directory: its base name (for
@@ -42,6 +43,11 @@ type Options struct {
 	// typed dumps; nil uses the built-in table only.
 	AllMetrics bool
 	Natures    *Natures
+
+	// NonFinite, when not nil, counts the datapoints dropped because
+	// their value is not finite (a sum that overflowed): Graphite and
+	// Prometheus have no such value, and no sink is ever given one.
+	NonFinite *atomic.Int64
 
 	// Log receives debug messages about fields and columns absent from
 	// the input, each with the key "file". Nil discards them.

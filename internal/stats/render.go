@@ -287,8 +287,7 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 func (t *table) walkRow(w *walk, g int32, plan []column, all bool) int {
 	lines := 0
 	for _, c := range plan {
-		if v, ok := t.value(g, c); ok {
-			w.value(c.name, v)
+		if v, ok := t.value(g, c); ok && w.value(c.name, v) {
 			lines++
 		}
 	}

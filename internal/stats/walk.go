@@ -2,6 +2,7 @@ package stats
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
@@ -194,23 +195,32 @@ func (c *Counter) Lines() int { return c.lines }
 // walk is one block's walk into a Target: it counts the datapoints it
 // gives, a double write counting once, for the Metrics* lines.
 type walk struct {
-	t    Target
-	ts   int64
-	n    int
-	self [1]string // the heads of the self-statistics: the prefix
+	t         Target
+	ts        int64
+	n         int
+	nonFinite int64
+	counter   *atomic.Int64 // Options.NonFinite
+	self      [1]string     // the heads of the self-statistics: the prefix
 }
 
 func newWalk(t Target, ts int64, o *Options) *walk {
-	return &walk{t: t, ts: ts, self: [1]string{o.Prefix}}
+	return &walk{t: t, ts: ts, counter: o.NonFinite, self: [1]string{o.Prefix}}
 }
 
 func (w *walk) row(b Block, heads []string, proxy, server string) {
 	w.t.Row(Row{Block: b, Heads: heads, Proxy: proxy, Server: server, Time: w.ts})
 }
 
-func (w *walk) value(field string, v float64) {
+// value gives one datapoint of the current row, unless v is not finite;
+// it reports whether it did.
+func (w *walk) value(field string, v float64) bool {
+	if !metric.Valid(v) {
+		w.nonFinite++
+		return false
+	}
 	w.t.Value(field, v)
 	w.n++
+	return true
 }
 
 // count ends a block with its PREFIX.haproxystats.<name> line: 1 (itself)
@@ -218,6 +228,9 @@ func (w *walk) value(field string, v float64) {
 func (w *walk) count(name string, lines int) {
 	w.row(SelfBlock, w.self[:], "", "")
 	w.t.Value(name, float64(lines+1))
+	if w.nonFinite > 0 && w.counter != nil {
+		w.counter.Add(w.nonFinite)
+	}
 }
 
 func (w *walk) grow(n, width int) {
