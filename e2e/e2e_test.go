@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 var bins string // directory with the built commands
@@ -275,9 +276,8 @@ prefix-hostname = false
 	}
 	// The spool is drained: nothing lost on the way, nothing left behind.
 	time.Sleep(1500 * time.Millisecond)
-	entries, _ := os.ReadDir(filepath.Join(base, "incoming"))
-	if len(entries) > 2 {
-		t.Errorf("%d snapshots still queued in incoming/", len(entries))
+	if n, _ := spool.Count(filepath.Join(base, "incoming")); n > 2 {
+		t.Errorf("%d snapshots still queued in incoming/", n)
 	}
 	if _, err := os.Stat(filepath.Join(base, "failed")); err == nil {
 		t.Error("a snapshot was quarantined")

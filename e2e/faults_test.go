@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // The fault suite: each fault runs the real daemons against real haproxy
@@ -371,11 +372,11 @@ func TestFaults(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		e.stopRelay()
 		time.Sleep(outage)
-		queued, _ := os.ReadDir(filepath.Join(e.base, "incoming"))
+		queued, _ := spool.Count(filepath.Join(e.base, "incoming"))
 		e.startRelay()
 		rec := e.waitDelivered(2 * outage)
 		e.finish(fmt.Sprintf("carbon-c-relay stopped %ds", int(outage.Seconds())), rec,
-			fmt.Sprintf("%d snapshots waited on disk; up to 10 s before the stop re-sent", len(queued)), -1)
+			fmt.Sprintf("%d snapshots waited on disk; up to 10 s before the stop re-sent", queued), -1)
 	})
 
 	t.Run("process SIGKILL mid-dispatch", func(t *testing.T) {

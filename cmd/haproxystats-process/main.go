@@ -50,6 +50,12 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	if err := config.CheckSrcDir(cfg.Process.SrcDir); err != nil {
 		return err
 	}
+	// One processor per spool: a second would send every snapshot twice.
+	lock, err := spool.TakeLock(cfg.Process.SrcDir, command.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	log := cli.Logger(stderr, cfg.Process.LogLevel)
 	for _, w := range warnings {
 		log.Warn(w)

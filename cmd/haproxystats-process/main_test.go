@@ -86,6 +86,12 @@ func TestRunDeliversAndStops(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// A second processor on the same spool would send every snapshot
+	// twice: it exits 1 at once, naming the first.
+	code, _, errOut := runArgs(context.Background(), "-f", conf)
+	if want := fmt.Sprintf("another haproxystats-process (pid %d) is working on %s/incoming", os.Getpid(), base); code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("second instance: exit %d, stderr %q; want 1 and %q", code, errOut, want)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -98,10 +100,17 @@ func TestRunAndStop(t *testing.T) {
 	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if e, _ := os.ReadDir(filepath.Join(base, "incoming")); len(e) > 0 {
+		if n, _ := spool.Count(filepath.Join(base, "incoming")); n > 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// A second puller on the same spool would commit rounds the first
+	// is pulling: it exits 1 at once, naming the first, and cleans
+	// nothing.
+	code, _, errOut := runArgs(context.Background(), "-f", conf)
+	if want := fmt.Sprintf("another haproxystats-pull (pid %d) is working on %s/incoming", os.Getpid(), base); code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("second instance: exit %d, stderr %q; want 1 and %q", code, errOut, want)
 	}
 	cancel()
 	select {
@@ -112,7 +121,7 @@ func TestRunAndStop(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no exit within 2s of the signal")
 	}
-	if e, _ := os.ReadDir(filepath.Join(base, "incoming")); len(e) == 0 {
+	if n, _ := spool.Count(filepath.Join(base, "incoming")); n == 0 {
 		t.Fatalf("no snapshot committed; log:\n%s", stderr.String())
 	}
 	if e, _ := os.ReadDir(filepath.Join(base, "incoming.tmp")); len(e) != 0 {

@@ -69,7 +69,19 @@ func (p *Puller) Prepare() error {
 // overruns its slot makes the loop skip the missed slots; it never shifts
 // later rounds. Run returns nil when ctx is done, with no partial round
 // left anywhere.
+//
+// Run holds the lock of haproxystats-pull on dst-dir (spool.TakeLock)
+// while it runs, before it cleans tmp-dst-dir: a second puller on the
+// same spool fails at start, naming the first one's pid.
 func (p *Puller) Run(ctx context.Context) error {
+	if err := os.MkdirAll(p.cfg.DstDir, 0o755); err != nil {
+		return fmt.Errorf("failed to make directory %s: %w", p.cfg.DstDir, err)
+	}
+	lock, err := spool.TakeLock(p.cfg.DstDir, "haproxystats-pull")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	if err := p.Prepare(); err != nil {
 		return err
 	}

@@ -15,11 +15,15 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Name returns the directory name of the snapshot taken at Unix second ts.
@@ -178,3 +182,46 @@ func Quarantine(snapshot, failedDir string) (string, error) {
 	}
 	return dst, SyncDir(filepath.Dir(snapshot))
 }
+
+// A Lock is held by the one daemon of a kind working on a spool
+// directory: a second haproxystats-pull on the same dst-dir would commit
+// rounds half-pulled by the first, a second haproxystats-process on the
+// same src-dir would send every snapshot twice.
+type Lock struct{ f *os.File }
+
+// LockFile is the name of the lock file that the daemon called who takes
+// in a spool directory: hidden, so that no reader takes it for a
+// snapshot.
+func LockFile(who string) string { return "." + who + ".lock" }
+
+// TakeLock takes the lock of who on the spool directory dir, without
+// waiting: flock on dir/LockFile(who), which then holds the pid of its
+// holder. When another process holds it, the error names that process's
+// pid and the file. The kernel lets go of the lock when the process
+// ends, however it ends.
+func TakeLock(dir, who string) (*Lock, error) {
+	path := filepath.Join(dir, LockFile(who))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(io.LimitReader(f, 32))
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			pid := strings.TrimSpace(string(b))
+			if pid == "" {
+				pid = "unknown"
+			}
+			return nil, fmt.Errorf("another %s (pid %s) is working on %s: it holds the lock %s", who, pid, dir, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &Lock{f}, nil
+}
+
+// Release lets go of the lock; the file stays, for the next holder.
+func (l *Lock) Release() error { return l.f.Close() }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -169,5 +171,37 @@ func TestWatch(t *testing.T) {
 func TestWatchMissingDir(t *testing.T) {
 	if _, err := Watch(context.Background(), filepath.Join(t.TempDir(), "nope"), slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("Watch of a missing directory succeeded")
+	}
+}
+
+// A second holder of the same lock fails at once, naming the first's
+// pid; pull and process locks on one directory do not conflict; a
+// released lock can be taken again.
+func TestLock(t *testing.T) {
+	d := t.TempDir()
+	a, err := TakeLock(d, "haproxystats-pull")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = TakeLock(d, "haproxystats-pull")
+	if err == nil || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) || !strings.Contains(err.Error(), LockFile("haproxystats-pull")) {
+		t.Errorf("second lock = %v, want an error naming the holder's pid and the file", err)
+	}
+	b, err := TakeLock(d, "haproxystats-process")
+	if err != nil {
+		t.Errorf("process lock beside pull's = %v", err)
+	}
+	a.Release()
+	b.Release()
+	c, err := TakeLock(d, "haproxystats-pull")
+	if err != nil {
+		t.Errorf("lock after release = %v", err)
+	}
+	c.Release()
+	if n, _ := Count(d); n != 0 {
+		t.Errorf("the lock files count as %d snapshots", n)
+	}
+	if _, err := TakeLock(filepath.Join(d, "missing"), "x"); err == nil {
+		t.Error("lock in a missing directory: no error")
 	}
 }
