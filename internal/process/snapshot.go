@@ -83,15 +83,9 @@ func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
 // read errors.
 var openFile = spool.Open
 
-// readFile reads a file of a snapshot whole.
-func readFile(path string) ([]byte, error) {
-	f, err := openFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
-}
+// readFile reads a file of a snapshot whole; an empty one gives an
+// empty, not nil, slice: nil Data means "not read yet".
+func readFile(path string) ([]byte, error) { return readInto(make([]byte, 0), path) }
 
 // readError is a file of a snapshot that could not be read (as opposed
 // to a reply that was read and rejected): the snapshot is retried or
