@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxy"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
 // Puller runs rounds. Run and Round must not be called concurrently; the
@@ -344,7 +346,20 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	if err != nil {
 		return &writeError{err}
 	}
-	n, err := p.client.Fetch(ctx, t, u.command(cmd), f)
+	var w io.Writer = f
+	var check *stats.StatChecker
+	if cmd == haproxy.ShowStat {
+		// The check process makes before it aggregates, as the reply
+		// streams: a round is committed only with replies it accepts.
+		check = &stats.StatChecker{W: f}
+		w = check
+	}
+	n, err := p.client.Fetch(ctx, t, u.command(cmd), w)
+	if err == nil && check != nil {
+		if cerr := check.Close(); cerr != nil {
+			err = fmt.Errorf("reply to %q is not a complete dump: %w", u.command(cmd), cerr)
+		}
+	}
 	if err != nil {
 		f.Close()
 		var pe *os.PathError

@@ -3,6 +3,7 @@ package pull
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -331,5 +332,48 @@ func TestCountIgnoresOtherEntries(t *testing.T) {
 	os.WriteFile(filepath.Join(d, "1500000001"), nil, 0o644)
 	if n, err := spool.Count(d); err != nil || n != 1 {
 		t.Fatalf("Count = %d, %v; want 1", n, err)
+	}
+}
+
+// A reply that process would reject (a row with the wrong field count,
+// two dumps run together, a row without a server name) discards the
+// round like a truncated one: pull never commits a round that process
+// would aggregate without one of its HAProxy processes. With
+// allow-partial the socket is left out and recorded as missing instead.
+func TestRoundWithRejectableReplyDiscarded(t *testing.T) {
+	info := []byte("Name: HAProxy\nProcess_num: 1\n\n")
+	stat := "# pxname,svname,stot,bin,\nweb,FRONTEND,1,2,\n\n"
+	for name, bad := range map[string]string{
+		"wrong field count": "# pxname,svname,stot,bin,\nweb,FRONTEND,1,2,\napp,s1,3,\n\n",
+		"doubled header":    stat[:len(stat)-1] + stat,
+		"empty svname":      "# pxname,svname,stot,bin,\nweb,,1,2,\n\n",
+	} {
+		for _, partial := range []bool{false, true} {
+			t.Run(fmt.Sprint(name, "/allow-partial=", partial), func(t *testing.T) {
+				cfg := testConfig(t)
+				cfg.AllowPartial = partial
+				cfg.SocketDir = t.TempDir()
+				haproxytest.UnixSocket(t, cfg.SocketDir, "good.sock", info, []byte(stat))
+				haproxytest.UnixSocket(t, cfg.SocketDir, "bad.sock", info, []byte(bad))
+				p := newPuller(t, cfg)
+				p.Round(context.Background(), time.Unix(1500000000, 0))
+				got := readDir(t, cfg.DstDir)
+				if !partial {
+					if len(got) != 0 || p.Failed.Load() != 1 {
+						t.Fatalf("dst-dir = %v, failed = %d; want the round discarded", got, p.Failed.Load())
+					}
+					return
+				}
+				snap := filepath.Join(cfg.DstDir, "1500000000")
+				files := readDir(t, snap)
+				if slices.Contains(files, "bad.sock_stat") || !slices.Contains(files, "good.sock_stat") {
+					t.Errorf("partial snapshot holds %v", files)
+				}
+				missing, ok, err := spool.ReadManifest(snap)
+				if err != nil || !ok || len(missing) != 1 || !strings.HasPrefix(missing[0], "bad.sock") || !strings.Contains(missing[0], "not a complete dump") {
+					t.Errorf("manifest = %q, %v, %v", missing, ok, err)
+				}
+			})
+		}
 	}
 }

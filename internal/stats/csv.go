@@ -106,12 +106,16 @@ func scanStat(data []byte) (*stat, error) {
 	}
 	names := max(s.px, s.sv) + 1
 	for {
+		begin := r.pos
 		fields, line, err := r.record(false, names)
 		if err == errEOF {
 			return s, nil
 		}
 		if err != nil {
 			return nil, err
+		}
+		if bytes.HasPrefix(bytes.TrimLeft(s.data[begin:], "\r\n"), []byte("# ")) {
+			return nil, &ParseError{Line: line, Err: ErrSecondHeader}
 		}
 		if r.n != s.nf {
 			return nil, &ParseError{Line: line, Err: fmt.Errorf("%w: %d, header has %d", ErrFieldCount, r.n, s.nf)}
