@@ -36,6 +36,8 @@ type StatChecker struct {
 	name    []byte // the header line, until it ends
 	field   int    // bytes in the current field so far
 	empty   bool   // pxname or svname of the current record is empty
+
+	quoteFree bool // the write being scanned holds no quote
 }
 
 // Write implements io.Writer: it checks p and writes it to W.
@@ -64,6 +66,7 @@ func (c *StatChecker) Close() error {
 }
 
 func (c *StatChecker) scan(p []byte) {
+	c.quoteFree = bytes.IndexByte(p, '"') < 0 // HAProxy never quotes: one look a write
 	for len(p) > 0 && c.err == nil {
 		i := bytes.IndexByte(p, '\n')
 		seg := p
@@ -99,15 +102,30 @@ func (c *StatChecker) segment(seg []byte) {
 		c.name = append(c.name, seg...)
 	}
 	for len(seg) > 0 {
-		if !c.inQuote && c.nf > 0 && c.fields > c.last {
-			// Past the names, outside quotes: count commas up to the
-			// next quote, as fast as the machine counts bytes.
-			q := bytes.IndexByte(seg, '"')
-			if q < 0 {
-				q = len(seg)
+		if !c.inQuote && c.nf > 0 {
+			// Outside quotes, up to the next quote: the name fields one
+			// IndexByte each, then the commas counted as fast as the
+			// machine counts bytes.
+			q := len(seg)
+			if !c.quoteFree {
+				if q = bytes.IndexByte(seg, '"'); q < 0 {
+					q = len(seg)
+				}
 			}
-			c.fields += bytes.Count(seg[:q], []byte{','})
+			part := seg[:q]
 			c.width += q
+			for c.fields <= c.last && len(part) > 0 {
+				i := bytes.IndexByte(part, ',')
+				if i < 0 {
+					c.field += textLen(part)
+					part = nil
+					break
+				}
+				c.field += textLen(part[:i])
+				c.endField()
+				part = part[i+1:]
+			}
+			c.fields += bytes.Count(part, []byte{','})
 			if seg = seg[q:]; len(seg) == 0 {
 				return
 			}
@@ -125,6 +143,9 @@ func (c *StatChecker) segment(seg []byte) {
 		}
 	}
 }
+
+// textLen is the length of b without its carriage returns.
+func textLen(b []byte) int { return len(b) - bytes.Count(b, []byte{'\r'}) }
 
 func (c *StatChecker) endField() {
 	if c.nf > 0 && (c.fields == c.px || c.fields == c.sv) && c.field == 0 {
