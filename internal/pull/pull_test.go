@@ -340,16 +340,16 @@ func TestCountIgnoresOtherEntries(t *testing.T) {
 // round like a truncated one: pull never commits a round that process
 // would aggregate without one of its HAProxy processes. With
 // allow-partial the socket is left out and recorded as missing instead.
-func TestRoundWithRejectableReplyDiscarded(t *testing.T) {
+func TestBadRowsDiscard(t *testing.T) { // short: socket paths must fit in 108 bytes
 	info := []byte("Name: HAProxy\nProcess_num: 1\n\n")
 	stat := "# pxname,svname,stot,bin,\nweb,FRONTEND,1,2,\n\n"
 	for name, bad := range map[string]string{
-		"wrong field count": "# pxname,svname,stot,bin,\nweb,FRONTEND,1,2,\napp,s1,3,\n\n",
-		"doubled header":    stat[:len(stat)-1] + stat,
-		"empty svname":      "# pxname,svname,stot,bin,\nweb,,1,2,\n\n",
+		"count":  "# pxname,svname,stot,bin,\nweb,FRONTEND,1,2,\napp,s1,3,\n\n", // a row with the wrong field count
+		"header": stat[:len(stat)-1] + stat,                                     // two dumps run together
+		"name":   "# pxname,svname,stot,bin,\nweb,,1,2,\n\n",                    // no server name
 	} {
 		for _, partial := range []bool{false, true} {
-			t.Run(fmt.Sprint(name, "/allow-partial=", partial), func(t *testing.T) {
+			t.Run(fmt.Sprint(name, partial), func(t *testing.T) {
 				cfg := testConfig(t)
 				cfg.AllowPartial = partial
 				cfg.SocketDir = t.TempDir()
