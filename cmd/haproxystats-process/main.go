@@ -76,6 +76,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		return err
 	}
 	p := process.New(cfg.Process, opts, out.sinks, log)
+	p.MaxReplySize = cfg.Pull.MaxReplySize
 	if cfg.Process.Source == "kafka" {
 		err = runFleet(ctx, cfg, p, log)
 	} else {

@@ -133,6 +133,14 @@ type Server struct {
 	Master bool
 }
 
+// DefaultMaxReplySize is max-reply-size when unset: 256 MiB. A show stat
+// reply takes about 400 bytes a server and process, so 10 000 servers
+// give 4 MB and the largest configurations seen (100 000 servers from
+// server-templates, with HAProxy 3's extra columns) about 60 MB: four
+// times that is left as headroom, while an endless reply stops long
+// before it fills a disk or memory.
+const DefaultMaxReplySize = 256 << 20
+
 // Pull is the [pull] section, read by haproxystats-pull.
 type Pull struct {
 	LogLevel     string        // loglevel, lower-cased
@@ -152,6 +160,10 @@ type Pull struct {
 	// pull-timeout, listing the others in the snapshot's manifest, instead
 	// of discarding it. allow-partial, new in the Go version.
 	AllowPartial bool
+	// MaxReplySize bounds one reply in bytes: pull discards a round with
+	// a reply over it while it streams, process refuses a reply file over
+	// it without reading it. max-reply-size, new in the Go version.
+	MaxReplySize int64
 	// Ship is "none" or "kafka": with kafka, haproxystats-pull also
 	// produces every committed snapshot to [kafka] snapshot-topic and
 	// removes it once acknowledged. ship, new in the Go version.

@@ -91,6 +91,7 @@ func Default() *Config {
 			TmpDstDir:    "/var/lib/haproxystats/incoming.tmp",
 			Workers:      8,
 			QueueSize:    360,
+			MaxReplySize: DefaultMaxReplySize,
 			Ship:         "none",
 		},
 		Process: Process{

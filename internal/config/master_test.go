@@ -38,3 +38,21 @@ func TestMasterServersAndAllowPartial(t *testing.T) {
 		t.Error("allow-partial defaults to true")
 	}
 }
+
+// max-reply-size: 256 MiB unset, for both programs; at least 1 byte.
+func TestMaxReplySize(t *testing.T) {
+	dir := t.TempDir()
+	for _, prog := range []Program{PullProgram, ProcessProgram} {
+		cfg, _, err := load(t, "[pull]\nsocket-dir = "+dir+"\n[process]\nsrc-dir = "+dir+"\n").Config(prog)
+		if err != nil || cfg.Pull.MaxReplySize != DefaultMaxReplySize || DefaultMaxReplySize != 256<<20 {
+			t.Errorf("unset: %v, %d", err, cfg.Pull.MaxReplySize)
+		}
+		cfg, _, err = load(t, "[pull]\nsocket-dir = "+dir+"\nmax-reply-size = 1048576\n[process]\nsrc-dir = "+dir+"\n").Config(prog)
+		if err != nil || cfg.Pull.MaxReplySize != 1<<20 {
+			t.Errorf("set: %v, %d", err, cfg.Pull.MaxReplySize)
+		}
+	}
+	if _, _, err := load(t, "[pull]\nsocket-dir = "+dir+"\nmax-reply-size = 0\n").Config(PullProgram); err == nil || !strings.Contains(err.Error(), "max-reply-size") {
+		t.Errorf("max-reply-size = 0: %v", err)
+	}
+}

@@ -25,7 +25,7 @@ var knownOptions = map[string]map[string]bool{
 	"paths": set("loglevel", "base-dir"),
 	"pull": set("loglevel", "socket-dir", "servers", "retries", "timeout",
 		"interval", "pull-timeout", "pull-interval", "buffer-limit", "dst-dir",
-		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship"),
+		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship", "max-reply-size"),
 	"process": set("loglevel", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
@@ -133,6 +133,12 @@ func (d *decoder) pull(c *Pull) (warnings []string) {
 // buffer-limit, socket-dir and servers.
 func (d *decoder) pullShared(c *Pull) {
 	const s = "pull"
+	c.MaxReplySize = DefaultMaxReplySize
+	if d.f.has(s, "max-reply-size") { // new in the Go version: not in -p
+		if n, ok := d.int(s, "max-reply-size", atLeast(1)); ok {
+			c.MaxReplySize = int64(n)
+		}
+	}
 	if v, from, ok := d.value(s, "buffer-limit"); ok {
 		n, err := parseInt(v)
 		switch {

@@ -70,7 +70,7 @@ func TestOpenRefusesFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := readInto(nil, fifo); done <- err }()
+	go func() { _, err := readInto(nil, fifo, 0); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || transient(err) {
@@ -177,4 +177,30 @@ func deliveredWhole(t *testing.T, name string) int {
 		t.Fatalf("the whole snapshot gives %d metrics", n)
 	}
 	return n
+}
+
+// A reply file over max-reply-size is never read: its snapshot is
+// quarantined and nothing of it is sent.
+func TestReplyOverMaxSizeQuarantined(t *testing.T) {
+	for _, sinkName := range []string{"graphite", "kafka"} {
+		t.Run(sinkName, func(t *testing.T) {
+			src := spoolWith(t, "1500000000")
+			snap := filepath.Join(src, "1500000000")
+			big := filepath.Join(snap, "admin2.sock_stat")
+			st, err := os.Stat(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := newSink(sinkName)
+			p := newProcessor(src, 1, g)
+			p.MaxReplySize = st.Size() - 1
+			run(t, p, []string{snap}, func() bool { return p.Failed.Load() == 1 })
+			if !exists(filepath.Join(p.FailedDir(), "1500000000")) {
+				t.Error("snapshot not quarantined")
+			}
+			if sends, _ := g.count(); sends != 0 {
+				t.Errorf("%d sends", sends)
+			}
+		})
+	}
 }

@@ -18,9 +18,10 @@ import (
 // again from the replies on disk, in SentDir, which stay there until the
 // last holder calls Release.
 type snapLines struct {
-	r    *rendering
-	stat []stats.File // the show stat replies, without Data
-	n    int          // lines
+	r       *rendering
+	stat    []stats.File // the show stat replies, without Data
+	maxSize int64        // max-reply-size
+	n       int          // lines
 
 	// writers is how many sinks will write the lines; once each has
 	// written them from the parsed replies, those are dropped and
@@ -51,7 +52,7 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	fromMemory := sites != nil
 	if sites == nil && l.r.needsSites() {
 		var err error
-		if sites, err = sitesFrom(dir, l.stat, &l.r.o); err != nil {
+		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize); err != nil {
 			return 0, &metric.SourceError{Err: err}
 		}
 	}

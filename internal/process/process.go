@@ -62,6 +62,9 @@ type Processor struct {
 	// reach the sinks after ctx is done; what is not accepted by then
 	// stays on disk for the next start.
 	ShutdownTimeout time.Duration
+	// MaxReplySize is max-reply-size: a reply file over it is not read,
+	// and its snapshot is quarantined.
+	MaxReplySize int64
 	// RetryDelay is the first pause before a snapshot that a sink refused
 	// is tried again; it doubles up to a minute.
 	RetryDelay time.Duration
@@ -115,6 +118,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
+		MaxReplySize:    config.DefaultMaxReplySize,
 		accepted:        map[string]map[string]bool{},
 		attempts:        map[string]int{},
 	}
@@ -225,7 +229,7 @@ var errEmpty = errors.New("no reply files")
 // that renders them as the sinks write them, when every sink can take
 // lines and no counter offsets apply, or else metrics in memory.
 func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) {
-	snap, err := loadSnapshot(path, true, p.streams)
+	snap, err := loadSnapshot(path, true, p.streams, p.MaxReplySize)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +297,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		if !ok {
 			continue
 		}
-		sites, err := sitesFrom("", []stats.File{f}, &quiet)
+		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0)
 		if err != nil {
 			continue
 		}

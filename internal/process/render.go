@@ -281,5 +281,5 @@ func (p *Processor) renderLines(snap Snapshot, log *slog.Logger) (*snapLines, er
 	if err != nil {
 		return nil, err
 	}
-	return &snapLines{r: r, n: count.Lines(), dir: snap.dir, stat: snap.files(spool.Stat), sites: sites, refs: 1, writers: len(p.sinks)}, nil
+	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: snap.files(spool.Stat), sites: sites, refs: 1, writers: len(p.sinks)}, nil
 }

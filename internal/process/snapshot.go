@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -27,14 +28,15 @@ type Snapshot struct {
 	// they are needed: the typed show stat dumps of a snapshot being
 	// processed, and its show stat replies when streamed.
 	dir      string
-	streamed bool // the show stat replies stay on disk: sites reads them one at a time
+	streamed bool  // the show stat replies stay on disk: sites reads them one at a time
+	maxSize  int64 // max-reply-size: a reply file over it is not read
 }
 
 // LoadSnapshot reads the snapshot directory dir: its reply files (show
 // info, show stat, the typed dumps) and the hidden .pull-stats and
 // .manifest. If dir does not exist the error is spool.ErrVanished.
 func LoadSnapshot(dir string) (Snapshot, error) {
-	return loadSnapshot(dir, false, false)
+	return loadSnapshot(dir, false, false, config.DefaultMaxReplySize)
 }
 
 // loadSnapshot is LoadSnapshot, but for processing: lazy leaves the
@@ -44,12 +46,12 @@ func LoadSnapshot(dir string) (Snapshot, error) {
 // sites to read one at a time, unless the snapshot came through a master
 // CLI: counter offsets then need every worker's reply in memory
 // (Processor.workers).
-func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
+func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error) {
 	l, err := spool.Load(dir)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{Name: dir, Time: l.Time, dir: dir}
+	snap := Snapshot{Name: dir, Time: l.Time, dir: dir, maxSize: maxSize}
 	// Through a master CLI, counter offsets need every worker's show
 	// stat reply in memory (Processor.workers).
 	stream = stream && !slices.ContainsFunc(l.Names(spool.Info), isWorker) && !slices.ContainsFunc(l.Names(spool.Stat), isWorker)
@@ -60,7 +62,7 @@ func loadSnapshot(dir string, lazy, stream bool) (Snapshot, error) {
 		for _, name := range l.Names(k.kind) {
 			f := stats.File{Name: name}
 			if !k.onDisk {
-				if f.Data, err = readFile(filepath.Join(dir, name)); err != nil {
+				if f.Data, err = readFile(filepath.Join(dir, name), maxSize); err != nil {
 					return Snapshot{}, &readError{err}
 				}
 			}
@@ -85,7 +87,9 @@ var openFile = spool.Open
 
 // readFile reads a file of a snapshot whole; an empty one gives an
 // empty, not nil, slice: nil Data means "not read yet".
-func readFile(path string) ([]byte, error) { return readInto(make([]byte, 0), path) }
+func readFile(path string, maxSize int64) ([]byte, error) {
+	return readInto(make([]byte, 0), path, maxSize)
+}
 
 // readError is a file of a snapshot that could not be read (as opposed
 // to a reply that was read and rejected): the snapshot is retried or
@@ -122,11 +126,11 @@ func isWorker(name string) bool { return strings.Contains(filepath.Base(name), "
 // one is in memory at once. With o.AllMetrics the Sites keep the extra
 // columns (stats.ParseSitesAll).
 func (s Snapshot) sites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
-	return sitesFrom(s.dir, files, o)
+	return sitesFrom(s.dir, files, o, s.maxSize)
 }
 
 // sitesFrom is Snapshot.sites for replies in dir.
-func sitesFrom(dir string, files []stats.File, o *stats.Options) (*stats.Sites, error) {
+func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64) (*stats.Sites, error) {
 	b := stats.Builder{}
 	if o.AllMetrics {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
@@ -138,7 +142,7 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options) (*stats.Sites, 
 				buf = replyBufs.Get().(*[]byte)
 				defer replyBufs.Put(buf)
 			}
-			data, err := readInto(*buf, filepath.Join(dir, f.Name))
+			data, err := readInto(*buf, filepath.Join(dir, f.Name), maxSize)
 			if err != nil {
 				return nil, &readError{err}
 			}
@@ -156,7 +160,7 @@ var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readInto reads the file at path into buf, grown as needed, and returns
 // it.
-func readInto(buf []byte, path string) ([]byte, error) {
+func readInto(buf []byte, path string, maxSize int64) ([]byte, error) {
 	f, err := openFile(path)
 	if err != nil {
 		return nil, err
@@ -165,6 +169,9 @@ func readInto(buf []byte, path string) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if maxSize > 0 && st.Size() > maxSize {
+		return nil, fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, st.Size(), maxSize)
 	}
 	n := int(st.Size())
 	if cap(buf) < n {

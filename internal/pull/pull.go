@@ -354,7 +354,11 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 		check = &stats.StatChecker{W: f}
 		w = check
 	}
-	n, err := p.client.Fetch(ctx, t, u.command(cmd), w)
+	limit := p.cfg.MaxReplySize
+	if limit <= 0 {
+		limit = config.DefaultMaxReplySize
+	}
+	n, err := p.client.Fetch(ctx, t, u.command(cmd), &limitWriter{w: w, left: limit, limit: limit})
 	if err == nil && check != nil {
 		if cerr := check.Close(); cerr != nil {
 			err = fmt.Errorf("reply to %q is not a complete dump: %w", u.command(cmd), cerr)
@@ -380,6 +384,22 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	}
 	p.log.Debug("reply stored", "socket", t.Address, "command", u.command(cmd), "bytes", n)
 	return nil
+}
+
+// limitWriter passes writes on to w until more than limit bytes came:
+// then it fails, which ends the fetch, so an endless reply stops at
+// max-reply-size instead of filling tmp-dst-dir.
+type limitWriter struct {
+	w           io.Writer
+	left, limit int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, fmt.Errorf("reply larger than max-reply-size (%d bytes): discarded", l.limit)
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
 }
 
 // replyKind is the kind of the spool file that holds the reply to cmd.

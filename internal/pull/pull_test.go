@@ -377,3 +377,34 @@ func TestBadRowsDiscard(t *testing.T) { // short: socket paths must fit in 108 b
 		}
 	}
 }
+
+// A reply over max-reply-size stops being read there and discards the
+// round: tmp-dst-dir holds nothing of it afterwards, whatever the
+// socket would have sent.
+func TestReplyOverMaxSize(t *testing.T) {
+	info := []byte("Name: HAProxy\nProcess_num: 1\n\n")
+	var big bytes.Buffer
+	big.WriteString("# pxname,svname,stot,\n")
+	for i := 0; big.Len() < 4<<20; i++ {
+		fmt.Fprintf(&big, "be%d,s%d,1,\n", i, i)
+	}
+	big.WriteString("\n")
+	cfg := testConfig(t)
+	cfg.MaxReplySize = 1 << 20
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "big.sock", info, big.Bytes())
+	p := newPuller(t, cfg)
+	p.Round(context.Background(), time.Unix(1500000000, 0))
+	if got := readDir(t, cfg.DstDir); len(got) != 0 || p.Failed.Load() != 1 {
+		t.Fatalf("dst-dir = %v, failed = %d; want the round discarded", got, p.Failed.Load())
+	}
+	if got := readDir(t, cfg.TmpDstDir); len(got) != 0 {
+		t.Errorf("tmp-dst-dir = %v, want nothing left", got)
+	}
+	cfg.MaxReplySize = 8 << 20 // the same reply under the bound is committed
+	p = newPuller(t, cfg)
+	p.Round(context.Background(), time.Unix(1500000010, 0))
+	if got := readDir(t, cfg.DstDir); len(got) != 1 {
+		t.Errorf("dst-dir = %v, want the round committed", got)
+	}
+}
