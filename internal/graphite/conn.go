@@ -79,7 +79,8 @@ func (s *Sender) connectLoop() *conn {
 // connect runs one sequence of connection attempts, as the original's
 // retry decorator did: retries+1 attempts (unlimited with retries -1),
 // pausing interval·backoff^(k-1), capped at maxPause, less up to a fifth
-// at random (backoff.Backoff), before attempt k+1. It returns nil when every attempt failed or the sender was aborted.
+// at random (backoff.Backoff), before attempt k+1. It returns nil when
+// every attempt failed or the sender was aborted.
 func (s *Sender) connect() *conn {
 	attempts := s.cfg.Retries + 1 // < 1: unlimited
 	retry := backoff.Backoff{First: s.cfg.Interval, Max: max(maxPause, s.cfg.Interval), Factor: s.cfg.Backoff}

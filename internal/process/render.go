@@ -51,9 +51,14 @@ const (
 )
 
 // walk gives every step to t; sites are the parsed show stat replies
-// (nil when there are no site blocks).
+// (nil when there are no site blocks). It stops early when t has failed
+// (an Encoder whose writer returned an error): the rest would be dropped.
 func (r *rendering) walk(t stats.Target, sites *stats.Sites) error {
+	failed, _ := t.(interface{ Err() error })
 	for _, s := range r.steps {
+		if failed != nil && failed.Err() != nil {
+			return nil
+		}
 		if err := r.walkStep(t, sites, s); err != nil {
 			return err
 		}

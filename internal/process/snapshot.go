@@ -52,8 +52,6 @@ func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error
 		return Snapshot{}, err
 	}
 	snap := Snapshot{Name: dir, Time: l.Time, dir: dir, maxSize: maxSize}
-	// Through a master CLI, counter offsets need every worker's show
-	// stat reply in memory (Processor.workers).
 	stream = stream && !slices.ContainsFunc(l.Names(spool.Info), isWorker) && !slices.ContainsFunc(l.Names(spool.Stat), isWorker)
 	for _, k := range []struct {
 		kind   spool.Kind

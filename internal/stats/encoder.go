@@ -69,15 +69,13 @@ func (e *Encoder) Value(field string, v float64) {
 	if e.err != nil {
 		return
 	}
-	start := 0
-	for _, end := range e.st.end[:e.st.n] {
-		e.buf = append(e.buf, e.st.buf[start:end]...)
+	for i := range e.st.n {
+		e.buf = append(e.buf, e.st.stem(i)...)
 		e.buf = append(e.buf, field...)
 		e.buf = append(e.buf, ' ')
 		e.buf = metric.AppendValue(e.buf, v)
 		e.buf = append(e.buf, e.tail...)
 		e.lines++
-		start = end
 	}
 	if len(e.buf) >= e.size {
 		e.buf = e.write(e.buf)
@@ -147,6 +145,10 @@ func (e *Encoder) Flush() error {
 	}
 	return e.err
 }
+
+// Err returns the first write error; after it the Encoder drops what it
+// is given.
+func (e *Encoder) Err() error { return e.err }
 
 // Lines returns how many lines were encoded so far, written or not.
 func (e *Encoder) Lines() int { return e.lines }

@@ -183,14 +183,15 @@ func (s *Sites) WalkFrontends(t Target, ts int64, o *Options) { s.proxies(t, ts,
 func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
 	o = o.orDefault()
 	w := newWalk(tg, ts, o)
-	t, h, exclude, counter := s.fe, newHeads(o, frontendGroups), o.ExcludeFrontends, "MetricsFrontend"
+	t, groups, exclude, counter := s.fe, frontendGroups, o.ExcludeFrontends, "MetricsFrontend"
 	var plan []column
 	if b == FrontendBlock {
 		plan = s.plan(0, t.cls, listOr(o.FrontendMetrics, FrontendMetrics), nil, nil, o.logger())
 	} else {
-		t, h, exclude, counter = s.be, newHeads(o, backendGroups), o.ExcludeBackends, "MetricsBackend"
+		t, groups, exclude, counter = s.be, backendGroups, o.ExcludeBackends, "MetricsBackend"
 		plan = s.plan(1, t.cls, listOr(o.BackendMetrics, BackendMetrics), BackendAvgMetrics, BackendAvgTimeMetrics, o.logger())
 	}
+	h := newHeads(o, groups)
 	w.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
 	lines := 0
 	for _, g := range t.order {

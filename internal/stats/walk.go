@@ -99,6 +99,14 @@ type stems struct {
 	n   int
 }
 
+// stem returns stem i.
+func (s *stems) stem(i int) []byte {
+	if i == 0 {
+		return s.buf[:s.end[0]]
+	}
+	return s.buf[s.end[i-1]:s.end[i]]
+}
+
 func (s *stems) set(r *Row) {
 	s.buf = s.buf[:0]
 	s.n = len(r.Heads)
@@ -135,13 +143,11 @@ func (c *Collector) Row(r Row) {
 
 // Value implements Target.
 func (c *Collector) Value(field string, v float64) {
-	start := 0
-	for _, end := range c.st.end[:c.st.n] {
-		c.buf = append(c.buf, c.st.buf[start:end]...)
+	for i := range c.st.n {
+		c.buf = append(c.buf, c.st.stem(i)...)
 		c.buf = append(c.buf, field...)
 		c.ends = append(c.ends, len(c.buf))
 		c.dst = append(c.dst, metric.Metric{Value: v, Time: c.ts})
-		start = end
 	}
 	if len(c.buf) >= chunk {
 		c.flush()
