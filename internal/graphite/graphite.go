@@ -18,9 +18,22 @@
 // are written, but when the connection was found still open at least
 // ConfirmAfter later: carbon never sends anything, so a non-blocking read
 // that finds an end of stream or an error means carbon closed it, and then
-// every batch written since the last good check is sent again, in order, on
-// a new connection. The same check runs before every write. Graphite stores
-// one value per path and timestamp, so lines sent twice are harmless.
+// every line written since the last good check is sent again, in order, on
+// a new connection. The same check runs before every write, and every
+// tenth of a second during a long one. Graphite stores one value per path
+// and timestamp, so lines sent twice are harmless.
+//
+// Progress is kept per line, not per batch: the Sender counts the whole
+// lines the kernel accepted and, at each check that found the connection
+// open, notes the count. A line counts as delivered once a check
+// ConfirmAfter after it was accepted found the connection open, and is
+// let go of ReplayWindow after that. A connection found dead resumes,
+// on the next one, at the first line not let go of: a snapshot of
+// millions of lines on a slow link is never started again from its
+// first line. The write timeout measures lack of progress: a write that
+// moves any bytes within it goes on. A connection abandoned in the
+// middle of a line is reset rather than closed, so that carbon does not
+// take the cut line for a whole one.
 //
 // # Connecting
 //
@@ -38,6 +51,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -61,8 +75,16 @@ var (
 )
 
 // chunkSize is the size of the write buffer and the largest single write.
-// Each write gets its own write-timeout deadline.
+// A write that moves no byte within write-timeout fails the connection.
 const chunkSize = 64 << 10
+
+// ackPoll is how often the flusher looks whether carbon's kernel
+// acknowledged lines written and not acknowledged yet.
+const ackPoll = 10 * time.Millisecond
+
+// checkEvery is how often a long write checks that carbon still has the
+// connection open, which confirms the lines written before.
+const checkEvery = 100 * time.Millisecond
 
 // maxPause caps the pause between connection attempts (unless the
 // configured interval is longer), so that retries = -1 with backoff > 1
@@ -116,8 +138,14 @@ type batch struct {
 	once  sync.Once
 	let   sync.Once // release
 
-	written   time.Time // when it was written; set while it waits in unconfirmed
-	confirmed time.Time // when it was confirmed; set while it waits in replay
+	// skip is how many of its first lines the next write leaves out: the
+	// lines an earlier connection delivered for good (see Delivery).
+	skip int
+	// start and end place the batch in the current connection's stream
+	// of lines, [start, end); end is -1 while it is being written.
+	start, end int64
+	accepted   time.Time // when a check first saw its last line accepted by the kernel
+	confirmed  time.Time // when its Send was told; then it waits out the replay window
 }
 
 // finish reports the batch's outcome to its Send, once: a batch that is
@@ -169,20 +197,18 @@ type Sender struct {
 
 	mu       sync.Mutex
 	queue    []*batch // guarded by mu; oldest first
-	inflight int      // guarded by mu; queue[:inflight] is being written and is never dropped
-	queued   int      // guarded by mu; lines in queue and in unconfirmed
-	// unconfirmed holds the batches written on the current connection that
-	// wait for ConfirmAfter to pass with the connection still open; oldest
-	// first. Guarded by mu; never dropped.
-	unconfirmed []*batch
-	// replay holds the batches confirmed less than ReplayWindow ago, oldest
-	// first: if the connection turns out dead after all, they are sent
-	// again with the unconfirmed ones. Guarded by mu.
-	replay  []*batch
-	closed  bool   // guarded by mu; no more Sends are accepted
-	full    bool   // guarded by mu; a drop was logged and nothing was written since
-	sent    uint64 // guarded by mu
-	dropped uint64 // guarded by mu
+	inflight int      // guarded by mu; queue[:inflight] is about to be written and is never dropped
+	queued   int      // guarded by mu; lines in queue, and in sent not yet confirmed
+	// sent holds the batches written on the current connection, oldest
+	// first: those that wait for their confirmation, then (confirmed)
+	// those that wait out the replay window. If the connection turns out
+	// dead they go back to the front of the queue, from the first line
+	// not delivered for good. Guarded by mu; never dropped.
+	sent      []*batch
+	closed    bool   // guarded by mu; no more Sends are accepted
+	full      bool   // guarded by mu; a drop was logged and nothing was written since
+	sentLines uint64 // guarded by mu
+	dropped   uint64 // guarded by mu
 
 	// Updated by the flusher, read by Stats.
 	connectFailures, writes, bytes atomic.Uint64
@@ -322,7 +348,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	s.mu.Lock()
 	first := !s.closed
 	s.closed = true
-	empty := len(s.queue) == 0 && len(s.unconfirmed) == 0
+	empty := len(s.queue) == 0 && !slices.ContainsFunc(s.sent, func(b *batch) bool { return b.confirmed.IsZero() })
 	s.mu.Unlock()
 	if first {
 		if empty {
@@ -346,7 +372,7 @@ func (s *Sender) Close(ctx context.Context) error {
 // Stats returns a snapshot of the counters. It is safe to call at any time.
 func (s *Sender) Stats() Stats {
 	s.mu.Lock()
-	st := Stats{Sent: s.sent, Dropped: s.dropped, Queued: s.queued}
+	st := Stats{Sent: s.sentLines, Dropped: s.dropped, Queued: s.queued}
 	s.mu.Unlock()
 	st.ConnectFailures = s.connectFailures.Load()
 	st.Writes = s.writes.Load()
@@ -361,14 +387,12 @@ func (s *Sender) run() {
 	defer func() { s.finish(c) }()
 
 	c = s.connect()
-	for s.waitWork() {
+	for s.waitWork(c) {
 		if c != nil {
-			if err := peerClosed(c.Conn); err != nil {
+			if err := s.observe(c); err != nil {
 				s.log.Warn("graphite connection problem is detected", "err", err)
 				s.lost(c)
 				c = nil
-			} else {
-				s.confirm(time.Now())
 			}
 		}
 		if !s.hasQueue() {
@@ -395,53 +419,89 @@ func (s *Sender) run() {
 	}
 }
 
+// observe checks that carbon still has c open and, if it has, notes how
+// many lines it had accepted by now and confirms what that proves
+// delivered.
+func (s *Sender) observe(c *conn) error {
+	if err := peerClosed(c.Conn); err != nil {
+		return err
+	}
+	now := time.Now()
+	c.note(now)
+	s.confirm(c, now)
+	return nil
+}
+
 // lost closes a connection found dead and puts every batch written on it
-// and not confirmed back at the front of the queue, in order.
+// back at the front of the queue, in order, each from its first line not
+// delivered for good.
 func (s *Sender) lost(c *conn) {
+	now := time.Now()
+	s.confirm(c, now)
 	s.closeConn(c)
+	kept := c.confirmed(now.Add(-s.replayWindow), s.confirmAfter)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.replay) > 0 {
-		for _, b := range s.replay {
+	replayed, lines := 0, 0
+	for _, b := range s.sent {
+		if !b.confirmed.IsZero() {
 			s.queued += b.lines // confirmed once, in the queue again
+			replayed++
 		}
-		s.log.Warn("connection found dead: re-sending the batches confirmed in the replay window", "batches", len(s.replay))
+		b.accepted, b.confirmed = time.Time{}, time.Time{}
+		if end := b.end; kept > b.start {
+			if end < 0 {
+				end = c.given
+			}
+			b.skip += int(min(kept, end) - b.start)
+		}
+		lines += b.lines - b.skip
 	}
-	if len(s.replay)+len(s.unconfirmed) > 0 {
-		s.queue = append(append(s.replay, s.unconfirmed...), s.queue...)
-		s.replay, s.unconfirmed = nil, nil
+	if len(s.sent) > 0 {
+		s.log.Warn("connection found dead: re-sending the lines not confirmed, and those confirmed in the replay window",
+			"lines", lines, "batches", len(s.sent), "confirmed_batches", replayed)
+		s.queue = append(s.sent, s.queue...)
+		s.sent = nil
 	}
 }
 
-// confirm completes the batches written at least ConfirmAfter before now;
-// the caller has just found the connection open.
-func (s *Sender) confirm(now time.Time) {
+// confirm completes the batches, oldest first, whose last line the
+// kernel accepted at least ConfirmAfter before the last check of c, and
+// carbon's kernel acknowledged by then; and it lets go of those confirmed
+// longer than ReplayWindow ago.
+func (s *Sender) confirm(c *conn, now time.Time) {
+	c.prune(now.Add(-s.replayWindow), s.confirmAfter)
+	var done, expired []*batch
 	s.mu.Lock()
-	k, lines := 0, 0
-	for k < len(s.unconfirmed) && now.Sub(s.unconfirmed[k].written) >= s.confirmAfter {
-		lines += s.unconfirmed[k].lines
-		k++
-	}
-	done := slices.Clone(s.unconfirmed[:k])
-	clear(s.unconfirmed[:k])
-	s.unconfirmed = s.unconfirmed[k:]
-	s.queued -= lines
-	s.sent += uint64(lines)
-	j := 0
-	for j < len(s.replay) && now.Sub(s.replay[j].confirmed) >= s.replayWindow {
-		j++
-	}
-	expired := slices.Clone(s.replay[:j])
-	clear(s.replay[:j])
-	s.replay = s.replay[j:]
-	if s.replayWindow > 0 {
-		for _, b := range done {
-			b.confirmed = now
-			s.replay = append(s.replay, b)
+	for _, b := range s.sent {
+		if b.end < 0 || b.end > c.last.accepted {
+			break
 		}
-	} else {
-		expired = append(expired, done...)
+		if b.accepted.IsZero() {
+			b.accepted = c.last.at
+		}
 	}
+	k := 0
+	for _, b := range s.sent {
+		if b.end < 0 {
+			break
+		}
+		if b.confirmed.IsZero() {
+			if b.accepted.IsZero() || c.last.at.Sub(b.accepted) < s.confirmAfter || c.last.acked < b.end {
+				break
+			}
+			b.confirmed = now
+			s.queued -= b.lines
+			s.sentLines += uint64(b.lines)
+			done = append(done, b)
+		}
+		if now.Sub(b.confirmed) >= s.replayWindow && k == len(expired) {
+			expired = append(expired, b)
+			k++
+		}
+	}
+	clear(s.sent[:k])
+	s.sent = s.sent[k:]
 	s.mu.Unlock()
 	for _, b := range done {
 		b.finish(nil)
@@ -457,16 +517,21 @@ func (s *Sender) hasQueue() bool {
 	return len(s.queue) > 0
 }
 
-// waitWork blocks until something is queued or a written batch is due for
-// confirmation (true), or the sender is closed with nothing left to write
-// or confirm, or aborted (false).
-func (s *Sender) waitWork() bool {
+// waitWork blocks until something is queued or a batch written on c is
+// due for confirmation (true), or the sender is closed with nothing left
+// to write or confirm, or aborted (false).
+func (s *Sender) waitWork(c *conn) bool {
 	for {
 		s.mu.Lock()
 		n, closed := len(s.queue), s.closed
 		var due time.Duration = -1
-		if len(s.unconfirmed) > 0 {
-			due = max(0, s.confirmAfter-time.Since(s.unconfirmed[0].written))
+		if i := slices.IndexFunc(s.sent, func(b *batch) bool { return b.confirmed.IsZero() }); i >= 0 && c != nil {
+			due = ackPoll // not accepted, or not acknowledged, yet: look again soon
+			if at := s.sent[i].accepted; !at.IsZero() {
+				if d := time.Until(at.Add(s.confirmAfter)); d > 0 {
+					due = d
+				}
+			}
 		}
 		s.mu.Unlock()
 		if s.abort.Err() != nil {
@@ -484,33 +549,37 @@ func (s *Sender) waitWork() bool {
 			t = time.NewTimer(due)
 			timer = t.C
 		}
+		fired := false
 		select {
 		case <-s.wake:
 		case <-timer:
+			fired = true // a confirmation, or a look at the acknowledgements, is due
 		case <-s.abort.Done():
 		}
 		if t != nil {
 			t.Stop()
 		}
+		if fired && s.abort.Err() == nil {
+			return true
+		}
 	}
 }
 
 // flush writes the oldest batches, at least one and up to chunkSize bytes
-// of them, through c's buffer, and moves them to unconfirmed if the flush
-// succeeded. On error the batches stay at the front of the queue, to be
-// re-sent whole.
+// of them, through c's buffer. Each moves to sent as its write starts;
+// on an error the caller gives c up (lost), which puts them back.
 func (s *Sender) flush(c *conn) error {
 	s.mu.Lock()
 	k, lines := 0, 0
-	for k < len(s.queue) && (k == 0 || lines+s.queue[k].lines <= chunkLines) {
-		lines += s.queue[k].lines
+	for k < len(s.queue) && (k == 0 || lines+s.queue[k].lines-s.queue[k].skip <= chunkLines) {
+		lines += s.queue[k].lines - s.queue[k].skip
 		k++
 	}
 	chunk := slices.Clone(s.queue[:k])
 	s.inflight = k
 	s.mu.Unlock()
 
-	if !s.pace(chunk) {
+	if !s.pace(lines) {
 		s.mu.Lock()
 		s.inflight = 0
 		s.mu.Unlock()
@@ -520,8 +589,20 @@ func (s *Sender) flush(c *conn) error {
 	var err error
 	var failed map[*batch]error // batches whose lines could not be rendered
 	for _, b := range chunk {
+		s.mu.Lock()
+		b.start, b.end = c.given, -1
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.inflight--
+		s.sent = append(s.sent, b)
+		s.mu.Unlock()
+
+		var w io.Writer = c.lines
+		if b.skip > 0 {
+			w = &skipWriter{w: w, skip: b.skip}
+		}
 		var se *metric.SourceError
-		if _, err = b.src.WriteTo(c.bw); errors.As(err, &se) {
+		if _, err = b.src.WriteTo(w); errors.As(err, &se) {
 			// Not the connection's fault: the lines already written are
 			// whole lines, the rest cannot be had. Give up this batch.
 			s.log.Error("lines of a batch could not be rendered, dropping the batch", "lines", b.lines, "err", err)
@@ -535,37 +616,39 @@ func (s *Sender) flush(c *conn) error {
 		if err != nil {
 			break
 		}
+		s.mu.Lock()
+		b.end = c.given
+		s.mu.Unlock()
 	}
 	if err == nil {
 		err = c.bw.Flush()
 	}
+	if err == nil {
+		err = s.observe(c) // the lines are out: start their confirmation
+	}
 
 	s.mu.Lock()
 	s.inflight = 0
-	if err == nil {
-		now := time.Now()
-		for _, b := range chunk {
-			b.written = now
-		}
-		clear(s.queue[:k])
-		s.queue = s.queue[k:]
-		for _, b := range chunk {
+	if len(failed) > 0 {
+		s.sent = slices.DeleteFunc(s.sent, func(b *batch) bool {
 			if failed[b] != nil {
 				s.queued -= b.lines
-				continue
+				return true
 			}
-			s.unconfirmed = append(s.unconfirmed, b)
-		}
+			return false
+		})
+	}
+	if err == nil {
 		s.full = false
 	}
 	s.mu.Unlock()
 
-	if err != nil {
-		return err
-	}
 	for b, ferr := range failed {
 		b.finish(fmt.Errorf("graphite: %w", ferr))
 		b.release()
+	}
+	if err != nil {
+		return err
 	}
 	c.wrote = true
 	return nil
@@ -579,10 +662,17 @@ func (s *Sender) finish(c *conn) {
 	}
 	s.mu.Lock()
 	s.closed = true
-	rest := append(s.unconfirmed, s.queue...)
-	replayed := s.replay
+	var rest, replayed []*batch
+	for _, b := range s.sent {
+		if !b.confirmed.IsZero() {
+			replayed = append(replayed, b)
+		} else {
+			rest = append(rest, b)
+		}
+	}
+	rest = append(rest, s.queue...)
 	s.unsent = s.queued
-	s.queue, s.unconfirmed, s.replay, s.queued, s.inflight = nil, nil, nil, 0, 0
+	s.queue, s.sent, s.queued, s.inflight = nil, nil, 0, 0
 	s.mu.Unlock()
 	for _, b := range rest {
 		b.finish(ErrClosed)
@@ -600,18 +690,14 @@ func (s *Sender) finish(c *conn) {
 // errAborted ends a flush interrupted by Close.
 var errAborted = errors.New("sender closed")
 
-// pace waits, when max-lines-per-second is set, until writing chunk keeps
-// the average rate under it, so that a backlog sent after an outage
-// reaches carbon at a bounded rate. It returns false if Close aborted the
-// wait.
-func (s *Sender) pace(chunk []*batch) bool {
+// pace waits, when max-lines-per-second is set, until writing lines
+// more keeps the average rate under it, so that a backlog sent after an
+// outage reaches carbon at a bounded rate. It returns false if Close
+// aborted the wait.
+func (s *Sender) pace(lines int) bool {
 	rate := s.cfg.MaxLinesPerSecond
 	if rate <= 0 {
 		return true
-	}
-	lines := 0
-	for _, b := range chunk {
-		lines += b.lines
 	}
 	now := time.Now()
 	if s.paceAt.Before(now) {

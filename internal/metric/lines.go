@@ -9,8 +9,11 @@ import "io"
 // metrics: see the process package.
 type Lines interface {
 	// WriteTo writes every line to w, whole lines in each Write call, in
-	// pieces of bounded size. An error that is not w's means the lines
-	// could not be rendered (a SourceError): w may have got some of them.
+	// pieces of bounded size. Every call writes the same lines in the
+	// same order: the Graphite sender resumes a batch on a new connection
+	// by leaving out the lines an earlier one delivered. An error that is
+	// not w's means the lines could not be rendered (a SourceError): w
+	// may have got some of them.
 	io.WriterTo
 	// Len is how many lines WriteTo writes.
 	Len() int
