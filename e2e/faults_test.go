@@ -367,6 +367,8 @@ func TestFaults(t *testing.T) {
 	}
 	t.Cleanup(printFaultTable)
 
+	t.Run("slow carbon", testSlowCarbon)
+
 	t.Run("carbon-c-relay stopped", func(t *testing.T) {
 		e := newFaultEnv(t, "")
 		time.Sleep(3 * time.Second)

@@ -1,119 +1,15 @@
 package graphite
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
-
-// slowCarbon is a carbon on 127.0.0.1 that reads at a fixed rate, like a
-// relay behind a thin link or one under back-pressure, and can close each
-// connection after a number of bytes, like a relay that keeps restarting.
-type slowCarbon struct {
-	ln      net.Listener
-	rate    int   // bytes per second
-	perConn int64 // close each of the first three connections after reading this much; 0: never
-	stall   chan struct{}
-
-	mu     sync.Mutex
-	conns  [][]byte // what each connection delivered, in order
-	resets int      // connections that ended with a reset, not an end of stream
-	wg     sync.WaitGroup
-}
-
-// newSlowCarbon starts one; a non-nil stall makes it read nothing until
-// stall is closed.
-func newSlowCarbon(t *testing.T, rate int, perConn int64, stall chan struct{}) *slowCarbon {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &slowCarbon{ln: ln, rate: rate, perConn: perConn, stall: stall}
-	c.wg.Go(c.accept)
-	t.Cleanup(func() {
-		ln.Close()
-		c.wg.Wait()
-	})
-	return c
-}
-
-func (c *slowCarbon) port() int { return c.ln.Addr().(*net.TCPAddr).Port }
-
-func (c *slowCarbon) accept() {
-	for {
-		nc, err := c.ln.Accept()
-		if err != nil {
-			return
-		}
-		c.mu.Lock()
-		i := len(c.conns)
-		c.conns = append(c.conns, nil)
-		c.mu.Unlock()
-		limit := c.perConn
-		if i >= 3 {
-			limit = 0 // the relay is back for good
-		}
-		c.wg.Go(func() { c.read(nc.(*net.TCPConn), i, limit, c.stall) })
-	}
-}
-
-// read reads nc at c.rate, in 16 KiB pieces, into conns[i]. A small
-// receive buffer keeps what the kernel holds for it small, so the rate is
-// what the sender sees.
-func (c *slowCarbon) read(nc *net.TCPConn, i int, limit int64, stall chan struct{}) {
-	defer nc.Close()
-	nc.SetReadBuffer(64 << 10)
-	if stall != nil {
-		<-stall
-	}
-	start, total := time.Now(), int64(0)
-	buf := make([]byte, 16<<10)
-	for limit == 0 || total < limit {
-		nc.SetReadDeadline(time.Now().Add(20 * time.Second))
-		n, err := nc.Read(buf)
-		c.mu.Lock()
-		c.conns[i] = append(c.conns[i], buf[:n]...)
-		if errors.Is(err, syscall.ECONNRESET) {
-			c.resets++
-		}
-		c.mu.Unlock()
-		if err != nil {
-			return
-		}
-		total += int64(n)
-		time.Sleep(time.Until(start.Add(time.Duration(total) * time.Second / time.Duration(c.rate))))
-	}
-}
-
-func (c *slowCarbon) connections() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.conns)
-}
-
-// lines returns every whole line received, connection by connection: the
-// cut line a connection may end with is not one.
-func (c *slowCarbon) lines() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, b := range c.conns {
-		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-			out = append(out, strings.Split(string(b[:i]), "\n")...)
-		}
-	}
-	return out
-}
 
 // bigBatch is about size bytes of lines.
 func bigBatch(prefix string, size int) []metric.Metric {
@@ -125,11 +21,11 @@ func bigBatch(prefix string, size int) []metric.Metric {
 // returns how many lines carbon received in all. What carbon's kernel
 // acknowledged may still wait in its receive buffer for a moment after
 // Send returned, so it looks again for a while.
-func checkDelivered(t *testing.T, carbon *slowCarbon, ms []metric.Metric) int {
+func checkDelivered(t *testing.T, carbon *haproxytest.SlowCarbon, ms []metric.Metric) int {
 	t.Helper()
 	want := linesOf(ms)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		got := carbon.lines()
+		got := carbon.Lines()
 		seen := make(map[string]bool, len(got))
 		for _, l := range got {
 			seen[l] = true
@@ -158,8 +54,8 @@ func checkDelivered(t *testing.T, carbon *slowCarbon, ms []metric.Metric) int {
 // connection was given up every few MB and the batch sent again from its
 // first line, for ever.
 func TestSlowCarbonGetsEverything(t *testing.T) {
-	carbon := newSlowCarbon(t, 2<<20, 0, nil)
-	cfg := testConfig(carbon.port())
+	carbon := haproxytest.NewSlowCarbon(t, 2<<20, 0, nil)
+	cfg := testConfig(carbon.Port())
 	cfg.WriteTimeout = 300 * time.Millisecond
 	s := newTestSender(t, cfg)
 	ms := bigBatch("slow", 6<<20)
@@ -173,7 +69,7 @@ func TestSlowCarbonGetsEverything(t *testing.T) {
 	if n := checkDelivered(t, carbon, ms); n != len(ms) {
 		t.Errorf("carbon received %d lines, want each of the %d once", n, len(ms))
 	}
-	if n := carbon.connections(); n != 1 {
+	if n := carbon.Connections(); n != 1 {
 		t.Errorf("%d connections, want 1: a slow reader is not a dead one", n)
 	}
 	t.Logf("%d lines (%d MB) at 2 MB/s: delivered in %v", len(ms), 6, took.Round(time.Millisecond))
@@ -185,26 +81,23 @@ func TestSlowCarbonGetsEverything(t *testing.T) {
 // received twice. Before, every connection started the batch again from
 // its first line, and a relay that kept doing so never got it whole.
 func TestResumeAfterConfirmed(t *testing.T) {
-	carbon := newSlowCarbon(t, 2<<20, 2<<20, nil)
-	s := newTestSender(t, testConfig(carbon.port()), WithReplayWindow(200*time.Millisecond))
+	carbon := haproxytest.NewSlowCarbon(t, 2<<20, 2<<20, nil)
+	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(200*time.Millisecond))
 	ms := bigBatch("resume", 6<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.Send(ctx, ms); err != nil {
-		t.Fatalf("Send: %v (%d connections)", err, carbon.connections())
+		t.Fatalf("Send: %v (%d connections)", err, carbon.Connections())
 	}
 	n := checkDelivered(t, carbon, ms)
-	if conns := carbon.connections(); conns != 4 {
+	if conns := carbon.Connections(); conns != 4 {
 		t.Errorf("%d connections, want 4: three cut after 2 MB, then one to the end", conns)
 	}
-	carbon.mu.Lock()
-	for i, b := range carbon.conns[1:] {
-		first, _, _ := strings.Cut(string(b), " ")
-		if first == ms[0].Path {
+	for i, first := range carbon.FirstLines()[1:] {
+		if first == ms[0].String() {
 			t.Errorf("connection %d started the batch again from its first line", i+2)
 		}
 	}
-	carbon.mu.Unlock()
 	if n > 2*len(ms) {
 		t.Errorf("carbon received %d lines for %d: resumed too far back", n, len(ms))
 	}
@@ -215,8 +108,8 @@ func TestResumeAfterConfirmed(t *testing.T) {
 // so carbon sees an error rather than a clean end after a cut line.
 func TestCutLineResets(t *testing.T) {
 	stall := make(chan struct{}) // read nothing until the sender gave up
-	carbon := newSlowCarbon(t, 64<<20, 0, stall)
-	cfg := testConfig(carbon.port())
+	carbon := haproxytest.NewSlowCarbon(t, 64<<20, 0, stall)
+	cfg := testConfig(carbon.Port())
 	cfg.WriteTimeout = 200 * time.Millisecond
 	cfg.Retries, cfg.Delay = 0, time.Hour // one connection only
 	s := newTestSender(t, cfg)
@@ -231,15 +124,9 @@ func TestCutLineResets(t *testing.T) {
 	}
 	close(stall)
 	deadline = time.Now().Add(waitLong)
-	for {
-		carbon.mu.Lock()
-		resets := carbon.resets
-		carbon.mu.Unlock()
-		if resets == 1 {
-			break
-		}
+	for carbon.Resets() != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("carbon saw %d resets, want 1: the cut connection was closed cleanly", resets)
+			t.Fatalf("carbon saw %d resets, want 1: the cut connection was closed cleanly", carbon.Resets())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -248,7 +135,7 @@ func TestCutLineResets(t *testing.T) {
 		t.Fatalf("Send returned %v, want it waiting for a new connection", err)
 	default:
 	}
-	for _, l := range carbon.lines() {
+	for _, l := range carbon.Lines() {
 		if len(strings.Fields(l)) != 3 {
 			t.Fatalf("cut line %q among the whole ones", l)
 		}
