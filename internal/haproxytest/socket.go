@@ -2,6 +2,7 @@ package haproxytest
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,11 @@ const (
 	Truncate          // send the first half of the reply, then close
 	Garbage           // answer with bytes that are not a HAProxy dump
 	Refuse            // close the connection right after accepting it
+	Endless           // send the reply's header, then its rows again and again, up to EndlessBytes
 )
+
+// EndlessBytes bounds what an Endless socket sends on one connection.
+const EndlessBytes = 3 << 30
 
 // Socket is a fake HAProxy stats socket. Its methods are safe for
 // concurrent use.
@@ -178,6 +183,27 @@ func (s *Socket) answer(c net.Conn) {
 		reply = reply[:len(reply)/2]
 	case Garbage:
 		reply = []byte("\x00\xffnot a dump at all\n")
+	case Endless:
+		endless(c, reply)
+		return
 	}
 	c.Write(reply)
+}
+
+// endless writes reply's first line, then the rest of it without its
+// final empty line, again and again: a reply that never ends, as a
+// socket that is not HAProxy may send. It stops after EndlessBytes, or
+// when the reader went away.
+func endless(c net.Conn, reply []byte) {
+	head, rows, _ := bytes.Cut(reply, []byte("\n"))
+	rows = bytes.TrimRight(rows, "\n")
+	piece := bytes.Repeat(append(rows, '\n'), max(1, (1<<20)/(len(rows)+1)))
+	if _, err := c.Write(append(head, '\n')); err != nil {
+		return
+	}
+	for sent := 0; sent < EndlessBytes; sent += len(piece) {
+		if _, err := c.Write(piece); err != nil {
+			return
+		}
+	}
 }

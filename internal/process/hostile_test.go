@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
 // A snapshot holding a FIFO, a symlink to a FIFO or a symlink to an
@@ -119,8 +122,12 @@ func TestTransientReadErrorRetried(t *testing.T) {
 				if *failed != 2 || p.ReadRetries.Load() != 2 {
 					t.Errorf("failed %d opens, %d read retries; want 2", *failed, p.ReadRetries.Load())
 				}
-				if got := len(g.snapshot(1500000000)); got != want {
-					t.Errorf("%d metrics delivered, want the whole snapshot's %d", got, want)
+				got := g.snapshot(1500000000)
+				if len(got) != want {
+					t.Errorf("%d metrics delivered, want the whole snapshot's %d", len(got), want)
+				}
+				if i := slices.IndexFunc(got, func(m metric.Metric) bool { return strings.HasSuffix(m.Path, ".haproxystats.ReadRetries") }); i < 0 || got[i].Value != 2 {
+					t.Errorf("no ReadRetries self-statistic of 2 in the delivered snapshot")
 				}
 				if sends, _ := g.count(); sends != 1 {
 					t.Errorf("%d sends, want 1: nothing before the reply was readable", sends)

@@ -145,12 +145,12 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	if !daemon && !sitesOK {
 		return nil, nil, errors.New("no usable statistics in any reply file")
 	}
-	p.addSelf(b, snap, start, log)
 	if n := r.o.NonFinite.Load(); n > 0 {
 		p.NonFinite.Add(n)
 		log.Warn("datapoints with a value that is not finite dropped (a sum overflowed)", "count", n)
 	}
 	r.o.NonFinite = nil // counted once, not again at every walk
+	p.addSelf(b, snap, start, log)
 	return r, b.sites, nil
 }
 
@@ -243,6 +243,8 @@ func (p *Processor) addSelf(b *renderer, snap Snapshot, start time.Time, log *sl
 	b.self("SnapshotsFailed", float64(p.Failed.Load()))
 	b.self("FilesRejected", float64(p.Rejected.Load()))
 	b.self("DeliveryRetries", float64(p.Retries.Load()))
+	b.self("ReadRetries", float64(p.ReadRetries.Load()))
+	b.self("ValuesNonFinite", float64(p.NonFinite.Load()))
 	if b.withSelf {
 		for _, s := range p.sinks {
 			if r, ok := s.(Reporter); ok {

@@ -209,6 +209,8 @@ var selfSpecs = map[string]spec{
 	"SnapshotsFailed":  c("snapshots_failed_total", "Snapshots moved to failed/ since haproxystats-process started (SnapshotsFailed)."),
 	"FilesRejected":    c("files_rejected_total", "Reply files rejected as corrupt or truncated since haproxystats-process started (FilesRejected)."),
 	"DeliveryRetries":  c("delivery_retries_total", "Deliveries retried because a sink refused a snapshot, since haproxystats-process started (DeliveryRetries)."),
+	"ReadRetries":      c("read_retries_total", "Snapshots retried after a transient error reading a reply file, since haproxystats-process started (ReadRetries)."),
+	"ValuesNonFinite":  c("values_non_finite_total", "Datapoints dropped because their value was not finite (a sum overflowed), since haproxystats-process started (ValuesNonFinite)."),
 
 	"GraphiteLinesSent":       c("graphite_lines_sent_total", "Lines written to carbon since start (GraphiteLinesSent)."),
 	"GraphiteLinesDropped":    c("graphite_lines_dropped_total", "Lines dropped from the full Graphite queue since start; their snapshots are still on disk (GraphiteLinesDropped)."),
