@@ -80,6 +80,8 @@ type faultEnv struct {
 	relayCmd            *exec.Cmd
 	outs                []string // every carbon-c-relay output file so far
 	pulls, procs        []*daemonProc
+	stat                []byte // what the fake socket answers to show stat when normal
+	quarantined         int    // snapshots the fault is expected to put in failed/
 }
 
 func newFaultEnv(t *testing.T, spoolDir string) *faultEnv {
@@ -95,8 +97,8 @@ backend app
 	e := &faultEnv{t: t, base: t.TempDir(), sockets: h.SocketDir, haproxy: h, relayBin: rbin, relayPort: haproxytest.FreePort(t)}
 	// A third, fake, process in the same socket-dir: it replays what the
 	// first real one answers, and can hang or truncate on demand.
-	e.fake = haproxytest.UnixSocket(t, h.SocketDir, "admin3.sock",
-		haproxytest.Query(t, h.Sockets[0], "show info"), haproxytest.Query(t, h.Sockets[0], "show stat"))
+	e.stat = haproxytest.Query(t, h.Sockets[0], "show stat")
+	e.fake = haproxytest.UnixSocket(t, h.SocketDir, "admin3.sock", haproxytest.Query(t, h.Sockets[0], "show info"), e.stat)
 	if spoolDir == "" {
 		spoolDir = e.base
 	}
@@ -108,6 +110,7 @@ socket-dir = %s
 pull-interval = 1
 pull-timeout = 0.5
 timeout = 0.2
+max-reply-size = 16777216
 dst-dir = %[2]s/incoming
 tmp-dst-dir = %[2]s/incoming.tmp
 [process]
@@ -351,8 +354,8 @@ func (e *faultEnv) finish(name string, recovery time.Duration, note string, dupe
 	if row.dupes > dupesAllowed {
 		e.t.Errorf("%s: %d lines received twice, want at most %d", name, row.dupes, dupesAllowed)
 	}
-	if left, _ := os.ReadDir(filepath.Join(filepath.Dir(e.conf), "failed")); len(left) > 0 {
-		e.t.Errorf("%s: %d snapshots quarantined", name, len(left))
+	if left, _ := os.ReadDir(filepath.Join(filepath.Dir(e.conf), "failed")); len(left) != e.quarantined {
+		e.t.Errorf("%s: %d snapshots quarantined, want %d", name, len(left), e.quarantined)
 	}
 	return row
 }
@@ -368,6 +371,7 @@ func TestFaults(t *testing.T) {
 	t.Cleanup(printFaultTable)
 
 	t.Run("slow carbon", testSlowCarbon)
+	t.Run("hostile", testHostile)
 
 	t.Run("carbon-c-relay stopped", func(t *testing.T) {
 		e := newFaultEnv(t, "")

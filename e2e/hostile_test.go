@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+)
+
+// testHostile runs the hostile inputs of the fault suite: replies and
+// spool contents that are not what HAProxy and haproxystats-pull write,
+// with the real daemons, haproxy and carbon-c-relay of the suite.
+func testHostile(t *testing.T) {
+	t.Run("endless reply", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		e.fake.Set(haproxytest.Endless, 0)
+		peak := dirPeak(filepath.Join(e.base, "incoming.tmp"), 3*time.Second)
+		e.fake.Set(haproxytest.Normal, 0)
+		rec := e.waitDelivered(30 * time.Second)
+		time.Sleep(2 * time.Second)
+		row := e.finish("a socket streaming 3 GB of rows", rec,
+			fmt.Sprintf("rounds discarded at max-reply-size (16 MiB here); tmp-dst-dir peak %.1f MB (info and stat both endless)", float64(peak)/1e6), 0)
+		if row.discarded == 0 || e.count(e.pulls, "max-reply-size") == 0 {
+			t.Error("no round discarded at max-reply-size")
+		}
+		// Both of the socket's replies stream: two bounded replies, and
+		// the real sockets' small ones.
+		if peak > 2*(16<<20)+(1<<20) {
+			t.Errorf("tmp-dst-dir reached %d bytes, want at most two 16 MiB replies and the small ones", peak)
+		}
+	})
+
+	t.Run("injection", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		e.fake.SetReply("show stat", withRow(e.stat, "www,FRONTEND,", `"evil`+"\n"+`lb.injected.metric 31337 1700000000`+"\n"+`x",FRONTEND,`))
+		time.Sleep(3 * time.Second)
+		e.fake.SetReply("show stat", e.stat)
+		rec := e.waitDelivered(30 * time.Second)
+		row := e.finish("a pxname holding Graphite lines", rec, "", 0)
+		evil, injected, badBytes := 0, 0, 0
+		e.eachLine(func(path, value, ts string) {
+			if strings.Contains(path, "evil_lb_injected_metric_31337_1700000000_x") {
+				evil++
+			}
+			if strings.HasPrefix(path, "lb") || value == "31337" {
+				injected++
+			}
+			for _, c := range []byte(path) {
+				if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_-:.", c) >= 0) {
+					badBytes++
+				}
+			}
+		})
+		if evil == 0 {
+			t.Error("the hostile name reached no path: the reply was not used")
+		}
+		if injected+badBytes > 0 {
+			t.Errorf("%d injected lines, %d path bytes outside the set", injected, badBytes)
+		}
+		row.note = fmt.Sprintf("%d lines under one harmless path component, 0 injected", evil)
+		rerecord(row)
+	})
+
+	t.Run("bad rows", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		// One field fewer in a row, then two dumps run together.
+		e.fake.SetReply("show stat", withRow(e.stat, "www,FRONTEND,", "www,FRONTEND"))
+		time.Sleep(2 * time.Second)
+		e.fake.SetReply("show stat", append(bytes.TrimSuffix(e.stat, []byte("\n")), e.stat...))
+		time.Sleep(2 * time.Second)
+		e.fake.SetReply("show stat", e.stat)
+		rec := e.waitDelivered(30 * time.Second)
+		time.Sleep(2 * time.Second)
+		row := e.finish("wrong field count, doubled header", rec, "", 0)
+		rejected := e.selfMax("FilesRejected")
+		if row.discarded == 0 {
+			t.Error("no round discarded for the broken replies")
+		}
+		if rejected != 0 {
+			t.Errorf("process rejected %v committed reply files: pull committed a broken reply", rejected)
+		}
+		row.note = fmt.Sprintf("rounds discarded by pull, FilesRejected %v: no dip in any sum", rejected)
+		rerecord(row)
+	})
+
+	t.Run("poisoned snapshot", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		// An old snapshot, first in the queue: its replies are a FIFO
+		// and a link to an endless device.
+		tmp := filepath.Join(e.base, "poison")
+		os.Mkdir(tmp, 0o755)
+		if err := syscall.Mkfifo(filepath.Join(tmp, "admin1.sock_info"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Symlink("/dev/zero", filepath.Join(tmp, "admin1.sock_stat"))
+		start := time.Now()
+		if err := os.Rename(tmp, filepath.Join(e.base, "incoming", "1000000000")); err != nil {
+			t.Fatal(err)
+		}
+		var took time.Duration
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(e.base, "failed", "1000000000")); err == nil {
+				took = time.Since(start)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the poisoned snapshot was not quarantined in 10 s")
+			}
+		}
+		time.Sleep(2 * time.Second)
+		e.quarantined = 1
+		rec := e.waitDelivered(30 * time.Second)
+		e.finish("FIFO and /dev/zero link as replies", rec, fmt.Sprintf("quarantined to failed/ in %d ms, the queue behind it delivered", took.Milliseconds()), 0)
+	})
+
+	t.Run("second instances", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		for _, name := range []string{"haproxystats-pull", "haproxystats-process"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			cmd := exec.CommandContext(ctx, filepath.Join(bins, name), "-f", e.conf)
+			out, err := cmd.CombinedOutput()
+			cancel()
+			if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "another "+name+" (pid ") {
+				t.Errorf("second %s: exit %d (%v), want 1 naming the running one's pid; output:\n%s", name, code, err, tail(string(out), 10))
+			}
+		}
+		time.Sleep(2 * time.Second)
+		rec := e.waitDelivered(30 * time.Second)
+		e.finish("a second pull and a second process", rec, "both exit 1 naming the holder's pid; nothing sent twice", 0)
+	})
+
+	t.Run("overflowing sums", func(t *testing.T) {
+		e := newFaultEnv(t, "")
+		time.Sleep(2 * time.Second)
+		// Two sockets whose frontend stot is 1e308: the sum is +Inf.
+		huge := withField(e.stat, "www,FRONTEND,", "stot", "1e308")
+		info := haproxytest.Query(t, e.haproxy.Sockets[0], "show info")
+		e.fake.SetReply("show stat", huge)
+		second := haproxytest.UnixSocket(t, e.sockets, "admin4.sock", info, huge)
+		time.Sleep(3 * time.Second)
+		second.Close()
+		os.Remove(filepath.Join(e.sockets, "admin4.sock"))
+		e.fake.SetReply("show stat", e.stat)
+		rec := e.waitDelivered(30 * time.Second)
+		time.Sleep(2 * time.Second)
+		row := e.finish("two replies whose sum overflows", rec, "", -1)
+		nonFinite := 0
+		e.eachLine(func(path, value, ts string) {
+			if v, err := strconv.ParseFloat(value, 64); err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+				nonFinite++
+			}
+		})
+		dropped := e.selfMax("ValuesNonFinite")
+		if nonFinite > 0 || dropped == 0 {
+			t.Errorf("%d non-finite values reached carbon, ValuesNonFinite %v", nonFinite, dropped)
+		}
+		row.note = fmt.Sprintf("0 Inf/NaN reached carbon; ValuesNonFinite %v", dropped)
+		rerecord(row)
+	})
+}
+
+// withRow returns reply with the row that begins with prefix also given
+// again, beginning with repl instead: a row added before the trailing
+// empty line (repl keeps the field count), or one cut short.
+func withRow(reply []byte, prefix, repl string) []byte {
+	var out []byte
+	for line := range bytes.Lines(reply) {
+		out = append(out, line...)
+		if bytes.HasPrefix(line, []byte(prefix)) {
+			out = append(out, repl...)
+			out = append(out, line[len(prefix):]...)
+		}
+	}
+	return out
+}
+
+// withField returns reply with field col of the row beginning with prefix
+// set to v.
+func withField(reply []byte, prefix, col, v string) []byte {
+	head, _, _ := bytes.Cut(reply, []byte("\n"))
+	i := -1
+	for k, name := range strings.Split(strings.TrimPrefix(string(head), "# "), ",") {
+		if name == col {
+			i = k
+		}
+	}
+	var out []byte
+	for line := range bytes.Lines(reply) {
+		if bytes.HasPrefix(line, []byte(prefix)) && i >= 0 {
+			fs := strings.Split(string(line), ",")
+			fs[i] = v
+			line = []byte(strings.Join(fs, ","))
+		}
+		out = append(out, line...)
+	}
+	return out
+}
+
+// dirPeak samples the bytes of the files under dir for d and returns
+// the most it saw.
+func dirPeak(dir string, d time.Duration) int64 {
+	var peak int64
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		var n int64
+		filepath.WalkDir(dir, func(_ string, de fs.DirEntry, err error) error {
+			if err == nil && de.Type().IsRegular() {
+				if fi, err := de.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		peak = max(peak, n)
+	}
+	return peak
+}
+
+// eachLine calls f with the fields of every line carbon received.
+func (e *faultEnv) eachLine(f func(path, value, ts string)) {
+	for _, out := range e.outs {
+		file, err := os.Open(out)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(file)
+		for sc.Scan() {
+			if fs := strings.Fields(sc.Text()); len(fs) == 3 {
+				f(fs[0], fs[1], fs[2])
+			}
+		}
+		file.Close()
+	}
+}
+
+// selfMax returns the largest value carbon received for the
+// self-statistic name.
+func (e *faultEnv) selfMax(name string) float64 {
+	var m float64
+	e.eachLine(func(path, value, _ string) {
+		if strings.HasSuffix(path, ".haproxystats."+name) {
+			v, _ := strconv.ParseFloat(value, 64)
+			m = max(m, v)
+		}
+	})
+	return m
+}
+
+// rerecord replaces the last recorded row, named as r, with r (its note
+// known only after finish).
+func rerecord(r faultRow) {
+	faultMu.Lock()
+	defer faultMu.Unlock()
+	for i := len(faultRows) - 1; i >= 0; i-- {
+		if faultRows[i].fault == r.fault {
+			faultRows[i] = r
+			return
+		}
+	}
+}
