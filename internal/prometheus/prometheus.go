@@ -15,7 +15,8 @@
 // haproxystats_*). Every sample carries the snapshot's time.
 //
 // The exposition is built from const metrics, once per snapshot, at the
-// first scrape that sees it: a series absent from the newest snapshot (a
+// first scrape that sees it, and encoded once per format it is asked in;
+// every scrape of that snapshot gets those same bytes: a series absent from the newest snapshot (a
 // server removed from HAProxy's configuration, a backend now excluded) is
 // absent from the scrape. Send itself only swaps a pointer, so it never
 // waits for a scrape and a scrape never delays the sinks.
@@ -28,7 +29,6 @@ package prometheus
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,7 +37,6 @@ import (
 	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -52,30 +51,27 @@ type Sink struct {
 	// latest is the newest snapshot sent; it only ever moves forward in
 	// time, so a snapshot retried or processed late never replaces a
 	// newer one.
-	latest  atomic.Pointer[snapshot]
-	handler http.Handler
+	latest atomic.Pointer[snapshot]
+	// encodings counts the expositions encoded, for tests.
+	encodings atomic.Int64
 }
 
 // snapshot is one snapshot's metrics and, once a scrape asked for it,
-// its exposition.
+// its exposition: the metric families, and their encodings in each
+// variant scrapes asked for (expose.go).
 type snapshot struct {
-	ts   int64
-	ms   []metric.Metric // read only
-	once sync.Once
-	mfs  []*dto.MetricFamily // set by once
+	ts     int64
+	ms     []metric.Metric // read only
+	once   sync.Once
+	mfs    []*dto.MetricFamily // set by once
+	mu     sync.Mutex
+	bodies map[variant]*body // guarded by mu
 }
 
 // New returns a Sink for the metrics built with o (its Prefix and
 // Groups; see NewTranslator).
 func New(o stats.Options, log *slog.Logger) *Sink {
-	s := &Sink{tr: NewTranslator(o), log: log}
-	s.handler = promhttp.HandlerFor(prom.GathererFunc(s.gather), promhttp.HandlerOpts{
-		ErrorLog:            errorLog{log},
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 8,
-		Timeout:             30 * time.Second,
-	})
-	return s
+	return &Sink{tr: NewTranslator(o), log: log}
 }
 
 // Name returns "prometheus".
@@ -108,15 +104,11 @@ func (s *Sink) Send(_ context.Context, ms []metric.Metric) error {
 
 // Handler returns the HTTP handler of the metrics, without TLS or
 // authentication (Listen adds them).
-func (s *Sink) Handler() http.Handler { return s.handler }
+func (s *Sink) Handler() http.Handler { return s }
 
-// gather returns the exposition of the newest snapshot, building it at
-// the first call for that snapshot. Nothing before the first snapshot.
-func (s *Sink) gather() ([]*dto.MetricFamily, error) {
-	snap := s.latest.Load()
-	if snap == nil {
-		return nil, nil
-	}
+// gather returns the metric families of snap, building them at the first
+// call for it.
+func (s *Sink) gather(snap *snapshot) []*dto.MetricFamily {
 	snap.once.Do(func() {
 		start := time.Now()
 		reg := prom.NewRegistry()
@@ -134,7 +126,7 @@ func (s *Sink) gather() ([]*dto.MetricFamily, error) {
 		snap.mfs = mfs
 		snap.ms = nil // no longer needed
 	})
-	return snap.mfs, nil
+	return snap.mfs
 }
 
 // collector turns one snapshot into const metrics. Its Describe sends
@@ -229,11 +221,4 @@ func seriesKey(s Series) (key, group string) {
 		b.WriteString(l.Value)
 	}
 	return b.String(), group
-}
-
-// errorLog logs promhttp's errors.
-type errorLog struct{ log *slog.Logger }
-
-func (e errorLog) Println(v ...any) {
-	e.log.Error("prometheus scrape", "err", strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/big"
 	"net"
@@ -783,5 +785,61 @@ func TestListenErrors(t *testing.T) {
 	defer s.Shutdown(context.Background())
 	if _, err := Listen(config.Prometheus{Listen: s.Addr().String(), Path: "/metrics"}, http.NotFoundHandler(), discard); err == nil {
 		t.Error("listening twice on one port succeeded")
+	}
+}
+
+// 200 scrapes at once all get the snapshot, the same bytes, from one
+// encoding per variant asked for. Before, eight were served at a time and
+// the rest got an undocumented 503.
+func TestConcurrentScrapesShareOneEncoding(t *testing.T) {
+	sink := New(stats.Options{Prefix: prefix13}, discard)
+	sink.Send(context.Background(), snapshotOf(t, 10, 20, ts13))
+	srv := httptest.NewServer(sink.Handler())
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	var mu sync.Mutex
+	bodies := map[string]int{}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			resp, err := client.Get(srv.URL) // gzip, as Prometheus asks
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			h := sha256.New()
+			io.Copy(h, resp.Body)
+			mu.Lock()
+			defer mu.Unlock()
+			bodies[fmt.Sprintf("%d %x", resp.StatusCode, h.Sum(nil))]++
+		})
+	}
+	wg.Wait()
+	if len(bodies) != 1 {
+		t.Fatalf("%d different answers: %v", len(bodies), slices.Collect(maps.Values(bodies)))
+	}
+	for k, n := range bodies {
+		if !strings.HasPrefix(k, "200 ") || n != 200 {
+			t.Fatalf("%d answers %q, want 200 answers with status 200", n, k[:3])
+		}
+	}
+	if n := sink.encodings.Load(); n != 1 {
+		t.Errorf("%d encodings for 200 scrapes of one variant, want 1", n)
+	}
+	// Another variant: encoded once more, the same metrics.
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Contains(plain, []byte("haproxy_server_")) {
+		t.Errorf("identity scrape: encoding %q, %d bytes", resp.Header.Get("Content-Encoding"), len(plain))
+	}
+	if n := sink.encodings.Load(); n != 2 {
+		t.Errorf("%d encodings after a second variant, want 2", n)
 	}
 }
