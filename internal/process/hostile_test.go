@@ -3,6 +3,8 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // A snapshot holding a FIFO, a symlink to a FIFO or a symlink to an
@@ -209,5 +212,66 @@ func TestReplyOverMaxSizeQuarantined(t *testing.T) {
 				t.Errorf("%d sends", sends)
 			}
 		})
+	}
+}
+
+// A snapshot directory that is a symlink (pull never writes one) is not
+// followed: the link itself is quarantined, what it points to is left
+// alone, and nothing is sent.
+func TestSymlinkedSnapshotQuarantined(t *testing.T) {
+	src := spoolWith(t, "1500000000")
+	link := filepath.Join(src, "1500000000")
+	elsewhere := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Rename(link, elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := spool.Scan(src); len(got) != 1 {
+		t.Fatalf("Scan = %v, want the link, to be refused", got)
+	}
+	g := newSink("graphite")
+	p := newProcessor(src, 1, g)
+	run(t, p, []string{link}, func() bool { _, err := os.Lstat(link); return err != nil })
+	fi, err := os.Lstat(filepath.Join(spool.LayoutOf(src).Failed, "1500000000"))
+	if err != nil || fi.Mode().Type() != fs.ModeSymlink {
+		t.Errorf("failed/1500000000: %v, %v; want the link itself", fi, err)
+	}
+	if !exists(filepath.Join(elsewhere, "admin1.sock_stat")) {
+		t.Error("the link's target was moved or changed")
+	}
+	if sends, _ := g.count(); sends != 0 || p.Failed.Load() != 1 {
+		t.Errorf("%d sends, %d quarantined; want 0 and 1", sends, p.Failed.Load())
+	}
+}
+
+// An exclusion file replaced by a FIFO or a device is refused at once
+// (excluding nothing, logged), never blocks or floods the worker; a
+// symlink to a regular file, as an operator may make, is followed.
+func TestExclusionFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := filepath.Join(dir, "names")
+	os.WriteFile(names, []byte("www\n"), 0o644)
+	linked := filepath.Join(dir, "linked")
+	os.Symlink(names, linked)
+	for _, c := range []struct {
+		path string
+		want int
+	}{{fifo, 0}, {"/dev/zero", 0}, {linked, 1}} {
+		done := make(chan map[string]bool, 1)
+		go func() { done <- readExclude(c.path, slog.New(slog.DiscardHandler)) }()
+		select {
+		case got := <-done:
+			if len(got) != c.want {
+				t.Errorf("%s: %d names, want %d", c.path, len(got), c.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: reading the exclusion file blocked", c.path)
+		}
 	}
 }

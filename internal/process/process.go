@@ -11,12 +11,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/backoff"
@@ -324,6 +326,33 @@ func isCounter(n *stats.Natures, path string) bool {
 	return n.Counter(path[strings.LastIndexByte(path, '.')+1:]) && !strings.Contains(path, ".daemon.process.")
 }
 
+// maxExcludeSize bounds an exclusion file: a million names of 16 bytes.
+const maxExcludeSize = 16 << 20
+
+// openExclude opens an exclusion file: a regular file (through a symlink
+// if the operator made one), opened without blocking, so that a FIFO or
+// a device put in its place cannot hang or flood every worker, and at
+// most maxExcludeSize bytes.
+func openExclude(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("%s is a %v, not a regular file", path, fi.Mode().Type())
+	case fi.Size() > maxExcludeSize:
+		err = fmt.Errorf("%s has %d bytes, more than the %d an exclusion file may have", path, fi.Size(), maxExcludeSize)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // readExclude reads an exclusion file: one name per line, '#' lines
 // ignored, names sanitised. It is read for every snapshot so that edits
 // apply without a restart. An unreadable file excludes nothing.
@@ -331,14 +360,14 @@ func readExclude(path string, log *slog.Logger) map[string]bool {
 	if path == "" {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := openExclude(path)
 	if err != nil {
 		log.Error("failed to read exclusion file, excluding nothing", "file", path, "err", err)
 		return nil
 	}
 	defer f.Close()
 	names := map[string]bool{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, maxExcludeSize))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -108,6 +108,9 @@ func Load(dir string) (Listing, error) {
 	if !ok {
 		return Listing{}, fmt.Errorf("%s is not a snapshot name", dir)
 	}
+	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+		return Listing{}, fmt.Errorf("snapshot %s is a %v, not a directory: %w", dir, fi.Mode().Type(), ErrNotRegular)
+	}
 	names, irregular, err := list(dir)
 	if err != nil {
 		return Listing{}, err

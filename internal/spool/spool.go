@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,11 +61,13 @@ func Scan(dir string) ([]string, error) {
 		if !ok {
 			continue
 		}
-		p := filepath.Join(dir, e.Name())
-		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+		// A directory, or a symlink named as one: pull never writes a
+		// link, so Load refuses it and process quarantines it rather
+		// than follow it somewhere else.
+		if !e.IsDir() && e.Type()&fs.ModeSymlink == 0 {
 			continue
 		}
-		snaps = append(snaps, snap{ts, p})
+		snaps = append(snaps, snap{ts, filepath.Join(dir, e.Name())})
 	}
 	slices.SortFunc(snaps, func(a, b snap) int { return int(max(-1, min(1, a.ts-b.ts))) })
 	paths := make([]string, len(snaps))
