@@ -161,6 +161,12 @@ func (d *decoder) duration(sect, opt string, c check[float64]) (time.Duration, b
 	if !ok {
 		v, from, _ := d.value(sect, opt)
 		d.failf(from, opt, "too many seconds, got %s", pyRepr(v))
+	} else if f > 0 && t == 0 {
+		// 1e-300 is more than 0 to the range check, and 0 s as a
+		// duration: the very value it rules out.
+		v, from, _ := d.value(sect, opt)
+		d.failf(from, opt, "must be at least one nanosecond, got %s", pyRepr(v))
+		return 0, false
 	}
 	return t, ok
 }

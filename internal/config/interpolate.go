@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -56,11 +57,18 @@ func (f *File) get(sect, opt string) (string, error) {
 		return v, nil
 	}
 	var b strings.Builder
-	if err := f.interpolate(&b, sect, opt, v, 1); err != nil {
+	if err := f.interpolate(&b, sect, opt, v, 1); err == errTooLong {
+		return "", &interpError{named: true, msg: fmt.Sprintf(
+			"value of option %s in section %s is longer than %d bytes after interpolation. Raw value: %s",
+			pyRepr(opt), pyRepr(sect), maxValueLen, pyRepr(v))}
+	} else if err != nil {
 		return "", err
 	}
 	return b.String(), nil
 }
+
+// errTooLong ends an interpolation past maxValueLen.
+var errTooLong = errors.New("value too long after interpolation")
 
 // interpolate is ExtendedInterpolation._interpolate_some: it appends the
 // expansion of rest, the raw value of opt in sect, to b.
@@ -76,9 +84,7 @@ func (f *File) interpolate(b *strings.Builder, sect, opt, rest string, depth int
 	}
 	for rest != "" {
 		if b.Len() > maxValueLen {
-			return &interpError{named: true, msg: fmt.Sprintf(
-				"value of option %s in section %s is longer than %d bytes after interpolation. Raw value: %s",
-				pyRepr(opt), pyRepr(sect), maxValueLen, pyRepr(rawval))}
+			return errTooLong // named by get: the option asked for, not the one it refers to
 		}
 		p := strings.IndexByte(rest, '$')
 		if p < 0 {

@@ -29,7 +29,18 @@ func pyRstrip(s string) string { return strings.TrimRightFunc(s, pyIsSpace) }
 
 // pyRepr is Python's repr() of a str: quoted, with control and
 // non-printable characters escaped, so the result is always one line.
+// maxRepr is how much of a value pyRepr shows.
+const maxRepr = 200
+
 func pyRepr(s string) string {
+	if len(s) > maxRepr {
+		// Unlike Python: a 10 MB value is not echoed whole into a log.
+		cut := s[:maxRepr]
+		for !utf8.ValidString(cut) && len(cut) > maxRepr-utf8.UTFMax {
+			cut = cut[:len(cut)-1]
+		}
+		return pyRepr(cut) + fmt.Sprintf("... (%d bytes)", len(s))
+	}
 	quote := '\''
 	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
 		quote = '"'
