@@ -17,6 +17,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
@@ -103,13 +104,23 @@ func (c Client) Fetch(ctx context.Context, target config.Server, cmd string, w i
 		cw.CloseWrite()
 	}
 	chk := &checker{w: w}
-	buf := make([]byte, max(4096, min(c.BufferSize, 1<<20)))
-	n, err := io.CopyBuffer(chk, onlyReader{conn}, buf)
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	n, err := io.CopyBuffer(chk, onlyReader{conn}, (*bp)[:max(4096, min(c.BufferSize, maxReadBuffer))])
 	if err != nil {
 		return n, fmt.Errorf("read reply to %q: %w", cmd, ctxErr(ctx, err))
 	}
 	return n, chk.verify(cmd)
 }
+
+// maxReadBuffer is the most of buffer-limit a request uses to read: a
+// stats socket hands out at most its socket buffer (about 200 KiB) per
+// read anyway, and at workers = 64 a 1 MiB buffer per request held 64 MiB
+// for nothing.
+const maxReadBuffer = 64 << 10
+
+// readBuffers are the requests' read buffers, reused across rounds.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, maxReadBuffer); return &b }}
 
 // onlyReader hides conn's WriteTo/ReadFrom so CopyBuffer uses our buffer.
 type onlyReader struct{ io.Reader }

@@ -41,6 +41,7 @@ type Puller struct {
 	suspended bool      // the spool is full; owned by the round loop
 	diskErr   bool      // the last round failed to write; owned by the round loop
 	typed     typedSeen // typed dumps fetched, per unit (typed.go)
+	notSocket map[string]bool // socket-dir entries warned about as not sockets; owned by the round loop
 }
 
 // New returns a Puller for cfg that logs to log.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,5 +407,46 @@ func TestReplyOverMaxSize(t *testing.T) {
 	p.Round(context.Background(), time.Unix(1500000010, 0))
 	if got := readDir(t, cfg.DstDir); len(got) != 1 {
 		t.Errorf("dst-dir = %v, want the round committed", got)
+	}
+}
+
+// socket-dir entries that are no sockets (a regular file, a FIFO, a
+// directory, a link to a file) are skipped and warned about once each;
+// a dangling link stands for a socket that should be there, so its round
+// is discarded rather than committed without it.
+func TestSocketDirOddEntries(t *testing.T) { // short: socket paths must fit in 108 bytes
+	cfg := testConfig(t)
+	cfg.SocketDir = t.TempDir()
+	haproxytest.UnixSocket(t, cfg.SocketDir, "admin1.sock", info, stat)
+	dir := cfg.SocketDir
+	os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "dir"), 0o755)
+	os.Symlink(filepath.Join(dir, "file"), filepath.Join(dir, "tofile"))
+	os.Symlink(filepath.Join(dir, "gone.sock"), filepath.Join(dir, "dangling.sock"))
+	var logs bytes.Buffer
+	p := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err := p.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	p.Round(context.Background(), time.Unix(1500000000, 0))
+	if p.Failed.Load() != 1 || p.Committed.Load() != 0 {
+		t.Errorf("with a dangling link: %d failed, %d committed; want the round discarded", p.Failed.Load(), p.Committed.Load())
+	}
+	os.Remove(filepath.Join(dir, "dangling.sock"))
+	p.Round(context.Background(), time.Unix(1500000001, 0))
+	if p.Committed.Load() != 1 {
+		t.Fatalf("without it: %d committed, want 1", p.Committed.Load())
+	}
+	got := readDir(t, filepath.Join(cfg.DstDir, "1500000001"))
+	if want := []string{".pull-stats", "admin1.sock_info", "admin1.sock_stat"}; !slices.Equal(got, want) {
+		t.Errorf("snapshot files = %v, want %v", got, want)
+	}
+	for _, name := range []string{"file", "fifo", "dir", "tofile"} {
+		if n := strings.Count(logs.String(), "name="+name+" type="); n != 1 {
+			t.Errorf("%s warned about %d times in two rounds, want once; log:\n%s", name, n, logs.String())
+		}
 	}
 }

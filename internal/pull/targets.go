@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,11 +62,37 @@ func (p *Puller) scanSocketDir() []config.Server {
 			continue
 		}
 		path := filepath.Join(p.cfg.SocketDir, e.Name())
-		fi, err := os.Stat(path) // follows symlinks; may vanish during a reload
-		if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		fi, err := os.Stat(path) // follows symlinks
+		switch {
+		case err != nil && e.Type()&fs.ModeSymlink != 0:
+			// A dangling link stands for a socket that should be
+			// there: it is queried, fails, and discards the round
+			// (logged with its name) rather than let the sums dip.
+		case err != nil:
+			continue // a socket removed during a reload
+		case fi.Mode()&os.ModeSocket == 0:
+			p.warnNotSocket(e.Name(), fi.Mode())
 			continue
 		}
 		out = append(out, config.Server{Network: "unix", Address: path, Name: e.Name()})
 	}
 	return out
+}
+
+// warnNotSocket logs, once per name, that a socket-dir entry is skipped
+// because it is no socket (a regular file, a FIFO, a directory, or a
+// link to one of them).
+func (p *Puller) warnNotSocket(name string, mode fs.FileMode) {
+	if p.notSocket == nil {
+		p.notSocket = map[string]bool{}
+	}
+	if p.notSocket[name] {
+		return
+	}
+	p.notSocket[name] = true
+	kind := "regular file"
+	if t := mode.Type(); t != 0 {
+		kind = t.String()
+	}
+	p.log.Warn("socket-dir entry is not a socket, skipped", "socket_dir", p.cfg.SocketDir, "name", name, "type", kind)
 }
