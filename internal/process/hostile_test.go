@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -273,5 +274,41 @@ func TestExclusionFileNotRegular(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: reading the exclusion file blocked", c.path)
 		}
+	}
+}
+
+// Refusals by a sink and read failures are counted apart: a snapshot
+// that a sink refused more times than there are read retries (a long
+// carbon outage) still gets its read retries, and is delivered whole
+// rather than quarantined at its first read error.
+func TestReadRetriesAfterRefusals(t *testing.T) {
+	src := spoolWith(t, "1500000000")
+	snap := filepath.Join(src, "1500000000")
+	var armed atomic.Bool
+	var fails atomic.Int32
+	orig := openFile
+	openFile = func(path string) (*os.File, error) {
+		if armed.Load() && strings.HasSuffix(path, "admin2.sock_stat") && fails.Add(1) == 1 {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EIO}
+		}
+		return orig(path)
+	}
+	t.Cleanup(func() { openFile = orig })
+	g := newSink("graphite")
+	g.setFail(errors.New("carbon down"))
+	p := newProcessor(src, 1, g)
+	p.RetryDelay = 100 * time.Microsecond
+	run(t, p, []string{snap}, func() bool {
+		if sends, _ := g.count(); sends >= maxReadAttempts+2 && !armed.Load() {
+			armed.Store(true)
+			g.setFail(nil)
+		}
+		return !exists(snap)
+	})
+	if p.Failed.Load() != 0 || fails.Load() == 0 {
+		t.Fatalf("%d quarantined, %d read failures; want the read retried after %d refusals", p.Failed.Load(), fails.Load(), maxReadAttempts+2)
+	}
+	if len(g.snapshot(1500000000)) == 0 {
+		t.Error("snapshot not delivered")
 	}
 }

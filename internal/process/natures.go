@@ -145,10 +145,16 @@ func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
 	if f.Data != nil || s.dir == "" {
 		return stats.ParseTypedStat(f.Data)
 	}
-	r, err := openFile(filepath.Join(s.dir, f.Name))
+	path := filepath.Join(s.dir, f.Name)
+	r, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	if st, err := r.Stat(); err != nil {
+		return nil, err
+	} else if err := checkSize(path, st.Size(), s.maxSize); err != nil {
+		return nil, err
+	}
 	return stats.ReadTypedStat(r)
 }

@@ -91,7 +91,8 @@ type Processor struct {
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
-	attempts map[string]int             // snapshot → failed deliveries; guarded by mu
+	attempts map[string]int             // snapshot → failed deliveries and reads, for the backoff; guarded by mu
+	reads    map[string]int             // snapshot → transient read failures; guarded by mu
 }
 
 // New returns a Processor with options o (Prefix, lists, grouping) that
@@ -123,6 +124,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		MaxReplySize:    config.DefaultMaxReplySize,
 		accepted:        map[string]map[string]bool{},
 		attempts:        map[string]int{},
+		reads:           map[string]int{},
 	}
 }
 
@@ -200,7 +202,7 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
 		log.Warn("snapshot has no reply files, removing it")
 		p.remove(path, log)
 		return
-	case transient(err) && p.attempt(path) < maxReadAttempts:
+	case transient(err) && p.readFailure(path) <= maxReadAttempts:
 		p.ReadRetries.Add(1)
 		p.retryLater(ctx, path, err, log, "a file of the snapshot cannot be read for now, it stays on disk and will be retried")
 		return
@@ -420,11 +422,15 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 	return errors.Join(errs...)
 }
 
-// attempt returns how many times the snapshot at path failed so far.
-func (p *Processor) attempt(path string) int {
+// readFailure counts a transient read failure of the snapshot at path
+// and returns how many there were. Refusals by sinks count apart: a
+// snapshot that waited out a long carbon outage still gets every read
+// retry.
+func (p *Processor) readFailure(path string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.attempts[path]
+	p.reads[path]++
+	return p.reads[path]
 }
 
 // retryLater keeps a refused snapshot on disk and queues it again after a
@@ -526,6 +532,7 @@ func (p *Processor) forget(path string) {
 	p.mu.Lock()
 	delete(p.accepted, path)
 	delete(p.attempts, path)
+	delete(p.reads, path)
 	p.mu.Unlock()
 	p.q.done(path)
 }

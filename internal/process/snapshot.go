@@ -168,8 +168,8 @@ func readInto(buf []byte, path string, maxSize int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if maxSize > 0 && st.Size() > maxSize {
-		return nil, fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, st.Size(), maxSize)
+	if err := checkSize(path, st.Size(), maxSize); err != nil {
+		return nil, err
 	}
 	n := int(st.Size())
 	if cap(buf) < n {
@@ -202,4 +202,12 @@ func (s Snapshot) file(name string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// checkSize refuses a reply file of size bytes over max-reply-size.
+func checkSize(path string, size, maxSize int64) error {
+	if maxSize > 0 && size > maxSize {
+		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, size, maxSize)
+	}
+	return nil
 }

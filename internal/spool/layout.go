@@ -197,8 +197,16 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	b, err := io.ReadAll(io.LimitReader(f, maxHiddenSize+1))
+	if err == nil && len(b) > maxHiddenSize {
+		err = fmt.Errorf("%s is over %d bytes: not one pull writes", path, maxHiddenSize)
+	}
+	return b, err
 }
+
+// maxHiddenSize bounds the hidden files of a snapshot ReadFile reads
+// (.pull-stats, .manifest): pull writes a few hundred bytes there.
+const maxHiddenSize = 1 << 20
 
 // Names returns the names of the reply files of kind k, sorted.
 func (l Listing) Names(k Kind) []string { return l.names[k] }
