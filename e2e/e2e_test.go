@@ -55,6 +55,23 @@ func daemon(t *testing.T, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// daemonsConf is the end of a test configuration, after [pull]'s own
+// options: the spool under base, [process] with workers, and [graphite]
+// to 127.0.0.1:port under namespace, without the host name.
+func daemonsConf(base string, workers, port int, namespace string) string {
+	return fmt.Sprintf(`dst-dir = %[1]s/incoming
+tmp-dst-dir = %[1]s/incoming.tmp
+[process]
+src-dir = %[1]s/incoming
+workers = %[2]d
+[graphite]
+server = 127.0.0.1
+port = %[3]d
+namespace = %[4]s
+prefix-hostname = false
+`, base, workers, port, namespace)
+}
+
 func stop(t *testing.T, cmd *exec.Cmd, logName string) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGTERM)

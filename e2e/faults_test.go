@@ -370,9 +370,6 @@ func TestFaults(t *testing.T) {
 	}
 	t.Cleanup(printFaultTable)
 
-	t.Run("slow carbon", testSlowCarbon)
-	t.Run("hostile", testHostile)
-
 	t.Run("carbon-c-relay stopped", func(t *testing.T) {
 		e := newFaultEnv(t, "")
 		time.Sleep(3 * time.Second)
@@ -494,4 +491,7 @@ func TestFaults(t *testing.T) {
 			t.Errorf("only %d snapshots committed: pulling did not resume", row.expected)
 		}
 	})
+
+	t.Run("slow carbon", testSlowCarbon)
+	t.Run("hostile", testHostile)
 }

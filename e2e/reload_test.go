@@ -68,17 +68,7 @@ listen app-server
 servers = master://%s
 pull-interval = 1
 pull-timeout = 0.8
-dst-dir = %[2]s/incoming
-tmp-dst-dir = %[2]s/incoming.tmp
-[process]
-src-dir = %[2]s/incoming
-workers = 1
-[graphite]
-server = 127.0.0.1
-port = %d
-namespace = reload
-prefix-hostname = false
-`, master, base, port)), 0o644)
+`, master)+daemonsConf(base, 1, port, "reload")), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
 	daemon(t, "haproxystats-process", "-f", conf)
 	daemon(t, "haproxystats-pull", "-f", conf)

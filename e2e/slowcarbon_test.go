@@ -45,17 +45,7 @@ socket-dir = %s
 pull-interval = 600
 pull-timeout = 10
 timeout = 5
-dst-dir = %[2]s/incoming
-tmp-dst-dir = %[2]s/incoming.tmp
-[process]
-src-dir = %[2]s/incoming
-workers = 1
-[graphite]
-server = 127.0.0.1
-port = %d
-namespace = slow
-prefix-hostname = false
-`, h.SocketDir, base, carbon.Port())), 0o644)
+`, h.SocketDir)+daemonsConf(base, 1, carbon.Port(), "slow")), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
 	e := &faultEnv{t: t, base: base, conf: conf}
 	e.startProcess()
@@ -113,7 +103,7 @@ prefix-hostname = false
 	if left, _ := os.ReadDir(filepath.Join(base, "incoming")); len(visible(left)) > 0 {
 		t.Errorf("%d snapshots still queued after delivery", len(visible(left)))
 	}
-	record(faultRow{fault: "carbon reading 1 MB/s, 20 000 servers", expected: 1, received: 1, recovery: took,
+	record(faultRow{fault: "carbon reading 1 MB/s, 20k servers", expected: 1, received: 1, recovery: took,
 		note: fmt.Sprintf("%d lines sent, %d distinct received, %.1f MB, %d connection(s), done %.0f s after commit",
 			len(lines), len(distinct), float64(size)/1e6, carbon.Connections(), took.Seconds())})
 	t.Logf("%d lines (%.1f MB) at 1 MB/s delivered %v after the commit", len(lines), float64(size)/1e6, took.Round(time.Second))

@@ -45,11 +45,7 @@ func BenchmarkScrapeNewSnapshot(b *testing.B) {
 	ts := int64(ts13)
 	b.ReportAllocs()
 	for b.Loop() {
-		ts++
-		for i := range ms {
-			ms[i].Time = ts
-		}
-		sink.Send(context.Background(), ms)
+		sendNext(sink, ms, &ts)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 		io.Copy(io.Discard, w.Body)
@@ -95,11 +91,7 @@ func BenchmarkConcurrentScrapes(b *testing.B) {
 	ts := int64(ts13)
 	b.ReportAllocs()
 	for b.Loop() {
-		ts++
-		for i := range ms {
-			ms[i].Time = ts
-		}
-		sink.Send(context.Background(), ms)
+		sendNext(sink, ms, &ts)
 		if codes := scrapeAll(client, srv.URL, 200); codes[http.StatusOK] != 200 {
 			b.Fatalf("status codes %v, want 200 × 200", codes)
 		}
@@ -126,4 +118,13 @@ func scrapeAll(client *http.Client, url string, n int) map[int]int {
 	}
 	wg.Wait()
 	return codes
+}
+
+// sendNext sends ms again as the snapshot of the second after *ts.
+func sendNext(sink *Sink, ms []metric.Metric, ts *int64) {
+	*ts++
+	for i := range ms {
+		ms[i].Time = *ts
+	}
+	sink.Send(context.Background(), ms)
 }

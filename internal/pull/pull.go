@@ -38,9 +38,9 @@ type Puller struct {
 	Failed    atomic.Int64 // rounds discarded because a request failed
 	Skipped   atomic.Int64 // rounds not pulled because the spool was full
 
-	suspended bool      // the spool is full; owned by the round loop
-	diskErr   bool      // the last round failed to write; owned by the round loop
-	typed     typedSeen // typed dumps fetched, per unit (typed.go)
+	suspended bool            // the spool is full; owned by the round loop
+	diskErr   bool            // the last round failed to write; owned by the round loop
+	typed     typedSeen       // typed dumps fetched, per unit (typed.go)
 	notSocket map[string]bool // socket-dir entries warned about as not sockets; owned by the round loop
 }
 
