@@ -200,6 +200,7 @@ func options(cfg *config.Config, host string) stats.Options {
 		PerProcess:      p.PerProcessMetrics,
 		Percentages:     p.CalculatePercentages,
 		AggrServers:     p.AggrServerMetrics,
+		Status:          p.StatusMetrics,
 		FrontendMetrics: p.FrontendMetrics,
 		BackendMetrics:  p.BackendMetrics,
 		ServerMetrics:   p.ServerMetrics,

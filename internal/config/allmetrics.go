@@ -12,4 +12,12 @@ func (d *decoder) allMetrics(c *Process) {
 	if d.f.has(s, allMetricsOption) {
 		c.AllMetrics, _ = d.bool(s, allMetricsOption)
 	}
+	if d.f.has(s, statusMetricsOption) {
+		c.StatusMetrics, _ = d.bool(s, statusMetricsOption)
+	}
 }
+
+// statusMetricsOption is [process] status-metrics, off unless set, so
+// that the output stays the original's; like all-metrics it is not in
+// the original's defaults (-p).
+const statusMetricsOption = "status-metrics"

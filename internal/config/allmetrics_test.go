@@ -40,3 +40,32 @@ func TestAllMetrics(t *testing.T) {
 		t.Errorf("-p output mentions all-metrics:\n%s", b.String())
 	}
 }
+
+func TestStatusMetrics(t *testing.T) {
+	for _, c := range []struct {
+		conf string
+		want bool
+	}{
+		{"", false},
+		{"[process]\nstatus-metrics = true\n", true},
+		{"[process]\nstatus-metrics = off\n", false},
+	} {
+		cfg, warnings, err := load(t, c.conf).Config(ProcessProgram)
+		if err != nil || len(warnings) > 0 {
+			t.Fatalf("%q: %v, warnings %q", c.conf, err, warnings)
+		}
+		if cfg.Process.StatusMetrics != c.want {
+			t.Errorf("%q: StatusMetrics = %v, want %v", c.conf, cfg.Process.StatusMetrics, c.want)
+		}
+	}
+	if _, _, err := load(t, "[process]\nstatus-metrics = maybe\n").Config(ProcessProgram); err == nil || !strings.Contains(err.Error(), "Not a boolean: maybe") {
+		t.Errorf("bad status-metrics: %v", err)
+	}
+	var b bytes.Buffer
+	if err := PrintDefaults(&b, ProcessProgram); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "status-metrics") {
+		t.Errorf("-p output mentions status-metrics:\n%s", b.String())
+	}
+}

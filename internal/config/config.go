@@ -190,6 +190,10 @@ type Process struct {
 	// column outside the lists above, aggregated by the nature HAProxy's
 	// typed output gives it. all-metrics, new in the Go version.
 	AllMetrics bool
+	// StatusMetrics also emits the status of every frontend, backend and
+	// server, and per backend its servers by state. status-metrics, new
+	// in the Go version.
+	StatusMetrics bool
 	// Source is "spool" (src-dir) or "kafka" ([kafka] snapshot-topic,
 	// consumer group [kafka] group). source, new in the Go version.
 	Source string

@@ -23,6 +23,12 @@ type Options struct {
 	// calculate-percentages and aggr-server-metrics.
 	PerProcess, Percentages, AggrServers bool
 
+	// Status adds the status of every frontend, backend and server (a
+	// status datapoint, State.Code) and, per backend, how many of its
+	// servers are in each state (Servers<State>). status-metrics, new in
+	// the Go version.
+	Status bool
+
 	// FrontendMetrics, BackendMetrics and ServerMetrics replace the summed
 	// lists FrontendMetrics, BackendMetrics and ServerMetrics when not nil.
 	// Tokens should come from the Valid*Metrics sets; any other token is

@@ -193,6 +193,10 @@ func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
 	}
 	h := newHeads(o, groups)
 	w.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
+	var servers map[string]*[nStates]int // Status, backends: their servers by state
+	if o.Status && b == BackendBlock {
+		servers = s.serverStates()
+	}
 	lines := 0
 	for _, g := range t.order {
 		name := t.keys[g]
@@ -201,8 +205,50 @@ func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
 		}
 		w.row(b, h.of(name), name, "")
 		lines += t.walkRow(w, g, plan, o.AllMetrics)
+		if o.Status {
+			lines += t.walkStatus(w, g)
+		}
+		if servers != nil {
+			n := servers[name]
+			if n == nil {
+				n = new([nStates]int)
+			}
+			for _, st := range serverStates {
+				if w.value("Servers"+st.String(), float64(n[st])) {
+					lines++
+				}
+			}
+		}
 	}
 	w.count(counter, lines)
+}
+
+// serverStates are the states a server can be in, in the order their
+// Servers<State> counts are given.
+var serverStates = [...]State{StateUp, StateNoCheck, StateNoLB, StateDrain, StateMaint, StateDown}
+
+// walkStatus gives the status datapoint of group g, when a reply said
+// it; it returns how many it gave.
+func (t *table) walkStatus(w *walk, g int32) int {
+	if st := t.state(g); st != StateNone && w.value("status", st.Code()) {
+		return 1
+	}
+	return 0
+}
+
+// serverStates counts the servers of each backend by their state.
+func (s *Sites) serverStates() map[string]*[nStates]int {
+	t := s.srv
+	out := map[string]*[nStates]int{}
+	for g := range t.keys {
+		n := out[t.px[g]]
+		if n == nil {
+			n = new([nStates]int)
+			out[t.px[g]] = n
+		}
+		n[t.state(int32(g))]++
+	}
+	return out
 }
 
 // Backends appends the backend lines, as the original does:
@@ -273,6 +319,9 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 		}
 		w.row(ServerBlock, hs, px, sv)
 		lines += t.walkRow(w, g, plan, o.AllMetrics)
+		if o.Status {
+			lines += t.walkStatus(w, g)
+		}
 	}
 	if o.AggrServers {
 		s.eachByServer(func(sv string, a *table) {

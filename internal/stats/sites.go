@@ -68,8 +68,9 @@ type table struct {
 	px, sv    []string         // servers only: sanitised backend and server names
 	sum, tsum []float64
 	cnt, tcnt []uint32
-	order     []int32 // groups sorted by name (servers: backend, then server)
-	x         *extras // the columns outside the lists; nil unless Builder.All
+	states    []uint16 // group g's processes in each State at [g*nStates:]; may be shorter than the groups
+	order     []int32  // groups sorted by name (servers: backend, then server)
+	x         *extras  // the columns outside the lists; nil unless Builder.All
 }
 
 func newTable(cls *class, hint int) *table {
@@ -318,8 +319,14 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			}
 		}
 	}
-	typ, lbtot := st.col("type"), st.col("lbtot")
-	want = max(want, typ+1, lbtot+1)
+	typ, lbtot, status := st.col("type"), st.col("lbtot"), st.col("status")
+	want = max(want, typ+1, lbtot+1, status+1)
+	state := func(fields [][]byte) State {
+		if status < 0 {
+			return StateNone
+		}
+		return parseState(fields[status])
+	}
 	st.records(want, func(fields [][]byte) {
 		px, sv := fields[st.px], fields[st.sv]
 		isFe, isBe := string(sv) == "FRONTEND", string(sv) == "BACKEND"
@@ -338,10 +345,10 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 		}
 		p.key = sanitize(p.key[:0], px)
 		if isFe {
-			p.row(s.fe, 0, p.key, fields, traffic)
+			s.fe.addState(p.row(s.fe, 0, p.key, fields, traffic), state(fields))
 		}
 		if isBe {
-			p.row(s.be, 1, p.key, fields, traffic)
+			s.be.addState(p.row(s.be, 1, p.key, fields, traffic), state(fields))
 		}
 		if isSrv {
 			p.key2 = sanitize(p.key2[:0], sv)
@@ -356,16 +363,18 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			p.fill(2, fields)
 			s.srv.add(g, p.vals[2], p.has[2], traffic)
 			p.extra(s.srv, 2, g, fields, traffic)
+			s.srv.addState(g, state(fields))
 		}
 	})
 	return absent
 }
 
-func (p *parser) row(t *table, k int, key []byte, fields [][]byte, traffic bool) {
+func (p *parser) row(t *table, k int, key []byte, fields [][]byte, traffic bool) int32 {
 	g := t.group(key)
 	p.fill(k, fields)
 	t.add(g, p.vals[k], p.has[k], traffic)
 	p.extra(t, k, g, fields, traffic)
+	return g
 }
 
 // extra accumulates the extra columns of a row, when t keeps them.

@@ -1,0 +1,104 @@
+package stats
+
+import "bytes"
+
+// A State is what the status column of show stat says of a frontend, a
+// backend or a server, reduced to the states an operator alerts on:
+// HAProxy's transitional forms count as where they come from ("UP 1/3",
+// up and going down, is Up; "DOWN 1/2", down and going up, is Down), and
+// the reasons of a maintenance ("MAINT (via b/s)", "MAINT (resolution)")
+// are Maint.
+type State uint8
+
+// The states, best first within each kind of row; StateNone is a row
+// without a status cell (a reply without the column, or an unknown word).
+const (
+	StateNone    State = iota
+	StateUp            // server or backend UP
+	StateNoCheck       // server "no check": in service, not checked
+	StateNoLB          // server NOLB: up, takes no new traffic from the balancing
+	StateDrain         // server DRAIN: weight 0, finishing its sessions
+	StateMaint         // server MAINT
+	StateDown          // server or backend DOWN
+	StateOpen          // frontend OPEN
+	StateFull          // frontend FULL: at its maxconn
+	StateStop          // frontend STOP
+	nStates
+)
+
+// stateNames are the states as the README and the Graphite paths name them.
+var stateNames = [nStates]string{"", "Up", "NoCheck", "NoLB", "Drain", "Maint", "Down", "Open", "Full", "Stop"}
+
+func (s State) String() string { return stateNames[s] }
+
+// Code is the number a status datapoint carries in Graphite: 1 for the
+// states that serve (Up, Open), 0 for Down and Stop, and one number for
+// each other state, so that `status != 1` finds every server an operator
+// should look at. The README lists them.
+func (s State) Code() float64 { return stateCodes[s] }
+
+var stateCodes = [nStates]float64{StateUp: 1, StateNoCheck: 2, StateNoLB: 3, StateDrain: 4, StateMaint: 5, StateDown: 0, StateOpen: 1, StateFull: 2, StateStop: 0}
+
+// worse reports whether a is a worse state than b, for ties: the
+// frontend and the server-or-backend states are ordered apart.
+func worse(a, b State) bool { return a > b }
+
+// parseState reads a status cell.
+func parseState(cell []byte) State {
+	word := cell
+	if i := bytes.IndexAny(cell, " ("); i >= 0 {
+		word = cell[:i]
+	}
+	switch string(word) {
+	case "UP":
+		return StateUp
+	case "DOWN":
+		return StateDown
+	case "NOLB":
+		return StateNoLB
+	case "DRAIN":
+		return StateDrain
+	case "MAINT":
+		return StateMaint
+	case "OPEN":
+		return StateOpen
+	case "FULL":
+		return StateFull
+	case "STOP":
+		return StateStop
+	case "no":
+		if bytes.Equal(cell, []byte("no check")) {
+			return StateNoCheck
+		}
+	}
+	return StateNone
+}
+
+// addState counts state s for group g.
+func (t *table) addState(g int32, s State) {
+	if s == StateNone {
+		return
+	}
+	if need := (int(g) + 1) * int(nStates); len(t.states) < need {
+		t.states = append(t.states, make([]uint16, need-len(t.states))...)
+	}
+	t.states[int(g)*int(nStates)+int(s)]++
+}
+
+// state returns group g's state across the processes: the one most of
+// them report, a tie going to the worse, so that a server down in one
+// process of two counts as down. StateNone when no process said.
+func (t *table) state(g int32) State {
+	base := int(g) * int(nStates)
+	if base >= len(t.states) {
+		return StateNone
+	}
+	best, n := StateNone, uint16(0)
+	for s := State(1); s < nStates; s++ {
+		c := t.states[base+int(s)]
+		if c > n || c == n && c > 0 && worse(s, best) {
+			best, n = s, c
+		}
+	}
+	return best
+}
