@@ -15,9 +15,9 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
-	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -39,11 +39,11 @@ func TestRunFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	rec := fleet.Record{Host: "lb-7.example", Cluster: "ams", Epoch: 1500000000}
+	rec := record.Record{Host: "lb-7.example", Cluster: "ams", Epoch: 1500000000}
 	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
 		rec.Files = append(rec.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
 	}
-	b, err := fleet.Encode(rec)
+	b, err := record.Encode(rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/config"
-	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/pull"
+	"github.com/haproxystats-go/haproxystats/internal/ship"
 )
 
 var command = cli.Command{
@@ -68,7 +68,7 @@ func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 	}
 	cluster := cfg.Fleet.Cluster
 	if cluster == "" {
-		cluster = fleet.DefaultCluster(host)
+		cluster = ship.DefaultCluster(host)
 	}
 	shipLog := log.With("component", "ship")
 	prod, err := kafka.NewProducer(*cfg.Kafka, shipLog)
@@ -76,7 +76,8 @@ func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 		return err
 	}
 	defer prod.Close()
-	shipper := fleet.NewShipper(cfg.Pull.DstDir, host, cluster, prod, shipLog)
+	shipper := ship.NewShipper(cfg.Pull.DstDir, host, cluster, prod, shipLog)
+	shipper.MaxReplySize = cfg.Pull.MaxReplySize
 	shipLog.Info("shipping snapshots", "topic", cfg.Kafka.SnapshotTopic, "host", host, "cluster", cluster)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

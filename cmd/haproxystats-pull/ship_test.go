@@ -12,9 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
-	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/record"
 )
 
 // With ship = kafka, the command's snapshots reach the snapshot topic as
@@ -45,12 +45,12 @@ func TestRunShipping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	var got []fleet.Record
+	var got []record.Record
 	deadline := time.Now().Add(15 * time.Second)
 	for len(got) < 2 && time.Now().Before(deadline) {
 		pctx, pcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		for _, r := range cl.Poll(pctx) {
-			rec, err := fleet.Decode(r.Value)
+			rec, err := record.Decode(r.Value)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/haproxystats-go/haproxystats/internal/stats"
+	"github.com/haproxystats-go/haproxystats/internal/columns"
 )
 
 // groupSections are the grouping sections, in the fixed order used by
@@ -279,9 +279,9 @@ func (d *decoder) metricLists(c *Process) {
 		valid map[string]bool
 		dst   *[]string
 	}{
-		{"frontend-metrics", stats.ValidFrontendMetrics, &c.FrontendMetrics},
-		{"backend-metrics", stats.ValidBackendMetrics, &c.BackendMetrics},
-		{"server-metrics", stats.ValidServerMetrics, &c.ServerMetrics},
+		{"frontend-metrics", columns.ValidFrontendMetrics, &c.FrontendMetrics},
+		{"backend-metrics", columns.ValidBackendMetrics, &c.BackendMetrics},
+		{"server-metrics", columns.ValidServerMetrics, &c.ServerMetrics},
 	}
 	for _, l := range lists {
 		v, from, ok := d.value("process", l.opt)

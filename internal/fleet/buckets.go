@@ -3,6 +3,8 @@ package fleet
 import (
 	"slices"
 	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/record"
 )
 
 // maxEmitted bounds the emitted buckets remembered per cluster; older
@@ -40,9 +42,9 @@ type cluster struct {
 // Bucket is the snapshots of one cluster in one time bucket.
 type Bucket struct {
 	Cluster string
-	Start   int64             // epoch of the bucket's start, seconds
-	Hosts   map[string]Record // one snapshot per host (a newer epoch replaces an older)
-	Expect  []string          // hosts it waited for, sorted (set by Due)
+	Start   int64                    // epoch of the bucket's start, seconds
+	Hosts   map[string]record.Record // one snapshot per host (a newer epoch replaces an older)
+	Expect  []string                 // hosts it waited for, sorted (set by Due)
 	first   time.Time
 }
 
@@ -72,11 +74,11 @@ func (b *Buckets) cluster(name string) *cluster {
 }
 
 // Bucket returns the bucket start of r.
-func (b *Buckets) Bucket(r Record) int64 { return b.start(r.Epoch) }
+func (b *Buckets) Bucket(r record.Record) int64 { return b.start(r.Epoch) }
 
 // Add puts r into its bucket, received at now, and reports false if it
 // is late (then it is counted and not merged).
-func (b *Buckets) Add(r Record, now time.Time) bool {
+func (b *Buckets) Add(r record.Record, now time.Time) bool {
 	c := b.cluster(r.Cluster)
 	s := b.start(r.Epoch)
 	if s < c.floor || c.emitted[s] {
@@ -85,7 +87,7 @@ func (b *Buckets) Add(r Record, now time.Time) bool {
 	}
 	bk := c.open[s]
 	if bk == nil {
-		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]Record{}, first: now}
+		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, first: now}
 		c.open[s] = bk
 	}
 	if old, ok := bk.Hosts[r.Host]; !ok || r.Epoch >= old.Epoch {

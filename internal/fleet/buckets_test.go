@@ -3,11 +3,15 @@ package fleet
 import (
 	"testing"
 	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/record"
 )
 
 func TestBuckets(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	rec := func(host string, epoch int64) Record { return Record{Host: host, Cluster: "c", Epoch: epoch} }
+	rec := func(host string, epoch int64) record.Record {
+		return record.Record{Host: host, Cluster: "c", Epoch: epoch}
+	}
 	newBuckets := func() *Buckets { return &Buckets{Interval: 10 * time.Second, Grace: 20 * time.Second, Window: 3} }
 	due := func(b *Buckets, now time.Time) []int64 {
 		var out []int64

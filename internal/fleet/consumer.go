@@ -16,6 +16,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -145,7 +146,7 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
 	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
 	log := c.log.With("partition", r.Partition, "offset", r.Offset)
-	rec, err := Decode(r.Value)
+	rec, err := record.Decode(r.Value)
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot record cannot be decoded, skipping it", "err", err)

@@ -21,6 +21,8 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/process"
 	"github.com/haproxystats-go/haproxystats/internal/pull"
+	"github.com/haproxystats-go/haproxystats/internal/record"
+	"github.com/haproxystats-go/haproxystats/internal/ship"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -52,7 +54,7 @@ func kafkaConfig(brokers []string) config.Kafka {
 	return k
 }
 
-// recorder is a Producer that remembers what the broker acknowledged.
+// recorder is a ship.Producer that remembers what the broker acknowledged.
 type recorder struct {
 	p      *kafka.Producer
 	mu     sync.Mutex
@@ -63,7 +65,7 @@ func (r *recorder) Produce(ctx context.Context, key, value []byte) error {
 	if err := r.p.Produce(ctx, key, value); err != nil {
 		return err
 	}
-	rec, err := Decode(value)
+	rec, err := record.Decode(value)
 	if err != nil {
 		return err
 	}
@@ -93,7 +95,7 @@ type puller struct {
 	wg     sync.WaitGroup
 }
 
-func startPuller(t *testing.T, host, cluster string, sockets []string, prod Producer) *puller {
+func startPuller(t *testing.T, host, cluster string, sockets []string, prod ship.Producer) *puller {
 	t.Helper()
 	base := t.TempDir()
 	sockDir := filepath.Join(base, "sockets")
@@ -115,7 +117,7 @@ func startPuller(t *testing.T, host, cluster string, sockets []string, prod Prod
 	if err := pl.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	sh := NewShipper(cfg.DstDir, host, cluster, prod, discard)
+	sh := ship.NewShipper(cfg.DstDir, host, cluster, prod, discard)
 	sh.RetryDelay, sh.MaxRetryDelay = 100*time.Millisecond, 500*time.Millisecond
 	p.wg.Go(func() { pl.Run(ctx) })
 	p.wg.Go(func() { sh.Run(ctx) })
@@ -393,7 +395,7 @@ func TestShipOutage(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		for _, r := range cl.Poll(ctx) {
-			if d, err := Decode(r.Value); err == nil {
+			if d, err := record.Decode(r.Value); err == nil {
 				got[d.Epoch] = true
 			}
 		}
@@ -413,9 +415,9 @@ func TestStopCommits(t *testing.T) {
 	}
 	defer prod.Close()
 	for i := range 4 {
-		r := exampleRecord(t)
+		r := record.Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
 		r.Epoch += int64(i)
-		b, err := Encode(r)
+		b, err := record.Encode(r)
 		if err != nil {
 			t.Fatal(err)
 		}

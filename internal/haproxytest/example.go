@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // ExampleFiles are the reply files of the worked example of the
@@ -36,4 +38,15 @@ func WriteExample(t testing.TB, dir string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ExampleSnapshot is the worked example as the files of one snapshot,
+// in name order: a .pull-stats file, then the example's replies.
+func ExampleSnapshot(t testing.TB) []spool.File {
+	t.Helper()
+	files := []spool.File{{Name: ".pull-stats", Data: []byte("PullRounds: 3\n")}}
+	for _, f := range ExampleFiles {
+		files = append(files, spool.File{Name: f, Data: Example(t, f)})
+	}
+	return files
 }

@@ -21,9 +21,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/haproxy"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
-	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
 // Puller runs rounds. Run and Round must not be called concurrently; the
@@ -348,11 +348,11 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 		return &writeError{err}
 	}
 	var w io.Writer = f
-	var check *stats.StatChecker
+	var check *dump.StatChecker
 	if cmd == haproxy.ShowStat {
 		// The check process makes before it aggregates, as the reply
 		// streams: a round is committed only with replies it accepts.
-		check = &stats.StatChecker{W: f}
+		check = &dump.StatChecker{W: f}
 		w = check
 	}
 	limit := p.cfg.MaxReplySize

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/haproxy"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
-	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
 // Typed dumps: `show info typed` and `show stat typed` tell, field by
@@ -69,7 +69,7 @@ func (p *Puller) fetchTyped(ctx context.Context, u unit, dir string, settled fun
 	if err != nil {
 		return // cannot happen for a unit whose replies were stored
 	}
-	version := stats.InfoVersion(info)
+	version := dump.InfoVersion(info)
 	if !p.typed.due(u.name, version) {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -37,6 +38,13 @@ const (
 )
 
 var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix}
+
+// File is one file of a snapshot directory: its base name (for example
+// "admin1.sock_stat") and its raw content.
+type File struct {
+	Name string
+	Data []byte
+}
 
 // Suffix returns the suffix of the reply files of kind k.
 func (k Kind) Suffix() string { return suffixes[k] }
@@ -287,4 +295,55 @@ func WriteState(path string, v any) error {
 		return fmt.Errorf("write state %s: %w", path, err)
 	}
 	return WriteFileAtomic(path, b, 0o644)
+}
+
+// ReadSnapshot reads every file of the snapshot at dir, as fleet mode
+// ships it: the reply files of every kind and the hidden .pull-stats and
+// .manifest, raw, in name order, with the snapshot's time. A reply over
+// maxSize bytes is refused.
+func ReadSnapshot(dir string, maxSize int64) (int64, []File, error) {
+	l, err := Load(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	var files []File
+	for k := range Kind(nkinds) {
+		for _, name := range l.Names(k) {
+			data, err := readBounded(filepath.Join(dir, name), maxSize)
+			if err != nil {
+				return 0, nil, err
+			}
+			files = append(files, File{Name: name, Data: data})
+		}
+	}
+	if l.PullStats != nil {
+		files = append(files, File{Name: PullStatsFile, Data: l.PullStats})
+	}
+	if l.Partial {
+		files = append(files, File{Name: ManifestFile, Data: l.Manifest})
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return l.Time, files, nil
+}
+
+// readBounded reads the regular file at path whole, refusing one over
+// maxSize bytes before reading it.
+func readBounded(path string, maxSize int64) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxSize {
+		return nil, fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, st.Size(), maxSize)
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
 }

@@ -3,19 +3,20 @@ package stats
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 )
 
-// check runs a StatChecker over data written in pieces of size n (0:
+// check runs a dump.StatChecker over data written in pieces of size n (0:
 // whole) and returns its verdict, checking it passed data through.
 func check(t *testing.T, data []byte, n int) error {
 	t.Helper()
 	var out bytes.Buffer
-	c := &StatChecker{W: &out}
+	c := &dump.StatChecker{W: &out}
 	for p := data; len(p) > 0; {
 		k := len(p)
 		if n > 0 {
@@ -25,7 +26,7 @@ func check(t *testing.T, data []byte, n int) error {
 		p = p[k:]
 	}
 	if !bytes.Equal(out.Bytes(), data) {
-		t.Fatal("StatChecker did not pass the reply through")
+		t.Fatal("dump.StatChecker did not pass the reply through")
 	}
 	return c.Close()
 }
@@ -87,7 +88,7 @@ func TestStatCheckerAgreesWithParseStat(t *testing.T) {
 		for _, n := range []int{0, 1, 2, 3, 7, 64, 4096} {
 			cerr := check(t, data, n)
 			if reason(cerr) != reason(perr) {
-				t.Errorf("%s in pieces of %d: StatChecker says %v, ParseStat %v", name, n, cerr, perr)
+				t.Errorf("%s in pieces of %d: dump.StatChecker says %v, ParseStat %v", name, n, cerr, perr)
 			}
 			if cerr != nil && perr != nil && cerr.(*ParseError).Line != perr.(*ParseError).Line {
 				t.Errorf("%s in pieces of %d: line %d, ParseStat line %d", name, n, cerr.(*ParseError).Line, perr.(*ParseError).Line)
@@ -110,9 +111,8 @@ func BenchmarkStatChecker(b *testing.B) {
 	data := GenerateStat(1, 50, 500, 20, 1)[0]
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	var c StatChecker
 	for b.Loop() {
-		c = StatChecker{W: discardWriter{}}
+		c := dump.StatChecker{W: discardWriter{}}
 		for p := data; len(p) > 0; p = p[min(len(p), 32<<10):] {
 			c.Write(p[:min(len(p), 32<<10)])
 		}
@@ -120,7 +120,6 @@ func BenchmarkStatChecker(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	_ = fmt.Sprint(c.line)
 }
 
 type discardWriter struct{}

@@ -8,33 +8,25 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 )
 
-// The reasons a show stat reply is rejected. They are wrapped in a
+// The reasons a show stat reply is rejected, shared with the checker
+// haproxystats-pull runs (package dump). They are wrapped in a
 // *ParseError; test them with errors.Is.
 var (
-	ErrEmpty      = errors.New("empty reply")
-	ErrNoHeader   = errors.New("missing header")
-	ErrNoColumn   = errors.New("missing column")
-	ErrFieldCount = errors.New("wrong number of fields")
-	ErrQuote      = errors.New("bad quoted field")
-	ErrNoName     = errors.New("empty name")
+	ErrEmpty        = dump.ErrEmpty
+	ErrNoHeader     = dump.ErrNoHeader
+	ErrNoColumn     = dump.ErrNoColumn
+	ErrFieldCount   = dump.ErrFieldCount
+	ErrQuote        = dump.ErrQuote
+	ErrNoName       = dump.ErrNoName
+	ErrSecondHeader = dump.ErrSecondHeader
 )
 
 // ParseError is a show stat reply that cannot be used, and why.
-type ParseError struct {
-	Line int // 1-based line where the bad record starts; 0 for the whole reply
-	Err  error
-}
-
-func (e *ParseError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
-	}
-	return e.Err.Error()
-}
-
-func (e *ParseError) Unwrap() error { return e.Err }
+type ParseError = dump.ParseError
 
 // stat is a show stat reply whose structure has been checked: it has a
 // header, every record has as many fields as the header and every record

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -341,16 +342,7 @@ func nextLine(data []byte) (line, rest []byte) {
 
 // InfoVersion returns the value of the Version line of a show info
 // reply, "" when there is none.
-func InfoVersion(data []byte) string {
-	for len(data) > 0 {
-		var line []byte
-		line, data = nextLine(data)
-		if v, ok := bytes.CutPrefix(line, []byte("Version:")); ok {
-			return string(bytes.TrimSpace(v))
-		}
-	}
-	return ""
-}
+func InfoVersion(data []byte) string { return dump.InfoVersion(data) }
 
 // How a column outside the original's lists is aggregated across the
 // rows of a group (HAProxy processes, and for aggr-server-metrics the

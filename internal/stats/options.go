@@ -4,14 +4,12 @@ import (
 	"log/slog"
 	"regexp"
 	"sync/atomic"
+
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
-// File is one reply file of a snapshot directory: its base name (for
-// example "admin1.sock_stat") and its raw content.
-type File struct {
-	Name string
-	Data []byte
-}
+// File is one reply file of a snapshot directory (spool.File).
+type File = spool.File
 
 // Options are the processing settings of haproxystats-process. The zero
 // value is valid: no prefix, default metric lists, no optional blocks.

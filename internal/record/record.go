@@ -1,4 +1,6 @@
-package fleet
+// Package record is the format in which haproxystats-pull ships a
+// snapshot to Kafka and haproxystats-process reads it back (fleet mode).
+package record
 
 import (
 	"bufio"
@@ -11,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/haproxystats-go/haproxystats/internal/stats"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // Version is the version of the record format Encode writes: the first
@@ -29,7 +31,7 @@ const (
 
 // ErrVersion is returned by Decode for a record whose version byte it
 // does not know.
-var ErrVersion = errors.New("fleet: unknown record version")
+var ErrVersion = errors.New("record: unknown record version")
 
 // Record is one snapshot of one host, as shipped to Kafka.
 //
@@ -50,7 +52,7 @@ type Record struct {
 	Host    string
 	Cluster string
 	Epoch   int64
-	Files   []stats.File
+	Files   []spool.File
 }
 
 // Encode returns the encoding of r.
@@ -150,7 +152,7 @@ func Decode(b []byte) (Record, error) {
 	if n > maxFiles {
 		return fail("file count", fmt.Errorf("%d files, at most %d", n, maxFiles))
 	}
-	rec.Files = make([]stats.File, 0, n)
+	rec.Files = make([]spool.File, 0, n)
 	for range n {
 		fn, err := name("file name", false)
 		if err != nil {
@@ -160,7 +162,7 @@ func Decode(b []byte) (Record, error) {
 		if err != nil {
 			return fail("file "+fn, err)
 		}
-		rec.Files = append(rec.Files, stats.File{Name: fn, Data: data})
+		rec.Files = append(rec.Files, spool.File{Name: fn, Data: data})
 	}
 	if _, err := r.ReadByte(); err == nil {
 		return fail("end", errors.New("trailing data"))
@@ -170,8 +172,8 @@ func Decode(b []byte) (Record, error) {
 	if lr.N <= 0 {
 		return fail("size", fmt.Errorf("more than %d bytes decompressed", maxDecoded))
 	}
-	if !slices.IsSortedFunc(rec.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) }) {
-		slices.SortStableFunc(rec.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
+	if !slices.IsSortedFunc(rec.Files, func(a, b spool.File) int { return strings.Compare(a.Name, b.Name) }) {
+		slices.SortStableFunc(rec.Files, func(a, b spool.File) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return rec, nil
 }

@@ -1,4 +1,8 @@
-package fleet
+// Package ship is the shipper of fleet mode, on haproxystats-pull's
+// side: it sends each committed snapshot of the spool to Kafka as a
+// record (package record) and removes it once the brokers acknowledged
+// it.
+package ship
 
 import (
 	"context"
@@ -13,7 +17,8 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/backoff"
-	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
@@ -46,6 +51,7 @@ type Shipper struct {
 
 	RetryDelay    time.Duration // first pause after a refused produce
 	MaxRetryDelay time.Duration // cap of the pause
+	MaxReplySize  int64         // max-reply-size: a snapshot with a reply file over it is unusable
 
 	// Counters since start.
 	Shipped  atomic.Int64 // snapshots acknowledged and removed
@@ -58,7 +64,7 @@ type Shipper struct {
 // cluster.
 func NewShipper(dir, host, cluster string, prod Producer, log *slog.Logger) *Shipper {
 	return &Shipper{dir: dir, host: host, cluster: cluster, prod: prod, log: log,
-		RetryDelay: time.Second, MaxRetryDelay: 30 * time.Second}
+		RetryDelay: time.Second, MaxRetryDelay: 30 * time.Second, MaxReplySize: config.DefaultMaxReplySize}
 }
 
 // Run ships snapshots until ctx is done. The snapshot in flight when ctx
@@ -147,14 +153,14 @@ func (e *unusableError) Unwrap() error { return e.err }
 
 // ship produces the snapshot at path and removes it once acknowledged.
 func (s *Shipper) ship(ctx context.Context, path string) error {
-	snap, err := process.LoadSnapshot(path)
+	epoch, files, err := spool.ReadSnapshot(path, s.MaxReplySize)
 	if err != nil {
 		if errors.Is(err, spool.ErrVanished) {
 			return err
 		}
 		return &unusableError{fmt.Errorf("read snapshot: %w", err)}
 	}
-	b, err := Encode(Record{Host: s.host, Cluster: s.cluster, Epoch: snap.Time, Files: snap.Files})
+	b, err := record.Encode(record.Record{Host: s.host, Cluster: s.cluster, Epoch: epoch, Files: files})
 	if err != nil {
 		return &unusableError{err}
 	}

@@ -1,4 +1,4 @@
-package fleet
+package record
 
 import (
 	"bytes"
@@ -7,17 +7,12 @@ import (
 	"testing"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
-	"github.com/haproxystats-go/haproxystats/internal/stats"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 func exampleRecord(t testing.TB) Record {
 	t.Helper()
-	r := Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000}
-	for _, f := range haproxytest.ExampleFiles {
-		r.Files = append(r.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
-	}
-	r.Files = append([]stats.File{{Name: ".pull-stats", Data: []byte("PullRounds: 3\n")}}, r.Files...)
-	return r
+	return Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -35,7 +30,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(r.Files) == 0 {
-			r.Files = []stats.File{}
+			r.Files = []spool.File{}
 		}
 		for i := range r.Files {
 			if r.Files[i].Data == nil {
@@ -48,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	f(exampleRecord(t))
 	f(Record{Host: "h", Cluster: "c", Epoch: -5})
-	f(Record{Host: "h", Cluster: "c", Epoch: 1 << 40, Files: []stats.File{{Name: "a_info", Data: nil}}})
+	f(Record{Host: "h", Cluster: "c", Epoch: 1 << 40, Files: []spool.File{{Name: "a_info", Data: nil}}})
 }
 
 func TestCompact(t *testing.T) {
@@ -86,7 +81,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("not gzip", []byte{1, 'x', 'y'})
 	bad, _ := Encode(Record{Host: "", Cluster: "c"})
 	f("empty host", bad)
-	bad, _ = Encode(Record{Host: "h", Cluster: "c", Files: []stats.File{{Name: "../x_stat"}}})
+	bad, _ = Encode(Record{Host: "h", Cluster: "c", Files: []spool.File{{Name: "../x_stat"}}})
 	f("slash in name", bad)
 }
 
@@ -96,7 +91,7 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	small, _ := Encode(Record{Host: "h", Cluster: "c", Epoch: 10, Files: []stats.File{{Name: "a_stat", Data: []byte("x")}}})
+	small, _ := Encode(Record{Host: "h", Cluster: "c", Epoch: 10, Files: []spool.File{{Name: "a_stat", Data: []byte("x")}}})
 	f.Add(small)
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -1,24 +1,19 @@
-package stats
+package dump
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 )
 
-// ErrSecondHeader is a show stat reply with a header line among its
-// records: two dumps run together.
-var ErrSecondHeader = errors.New("second header line")
-
 // StatChecker passes a show stat reply through to W while it checks, as
-// the reply streams, what ParseStat checks before it uses a reply: a
+// the reply streams, what stats.ParseStat checks before it uses a reply: a
 // first line starting with "# " that names pxname and svname, then
 // records with as many fields as the header, each with a proxy and a
 // server name, and no second header. haproxystats-pull commits a round
 // only with replies that pass, so that haproxystats-process never
 // aggregates a round without one of its HAProxy processes. Quoted fields
-// are followed as ParseStat follows them. The zero value with W set is
+// are followed as stats.ParseStat follows them. The zero value with W set is
 // ready; Close reports the first problem.
 type StatChecker struct {
 	W io.Writer

@@ -1,0 +1,41 @@
+package haproxystats_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Each binary links only what it runs: haproxystats-pull none of the
+// processing side, haproxystats-process none of the pulling side. The
+// packages both need (the spool contract, the dump checker, the record
+// format, configuration) are leaves.
+func TestEachBinaryLinksItsSide(t *testing.T) {
+	const internal = "github.com/haproxystats-go/haproxystats/internal/"
+	processSide := []string{"process", "stats", "counters", "fleet", "graphite", "prometheus", "localstore"}
+	pullSide := []string{"pull", "haproxy", "ship"}
+	for _, c := range []struct {
+		cmd       string
+		forbidden []string
+	}{
+		{"haproxystats-pull", processSide},
+		{"haproxystats-process", pullSide},
+	} {
+		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", "./cmd/"+c.cmd).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps ./cmd/%s: %v\n%s", c.cmd, err, out)
+		}
+		deps := strings.Fields(string(out))
+		for _, p := range c.forbidden {
+			if slices.Contains(deps, internal+p) {
+				t.Errorf("%s links internal/%s, of the other daemon's side", c.cmd, p)
+			}
+		}
+		if !slices.Contains(deps, internal+"spool") {
+			t.Errorf("%s does not link internal/spool: is go list reading the right module?", c.cmd)
+		}
+	}
+}
