@@ -3,7 +3,9 @@ package process
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,6 +47,9 @@ func asLineSinks(sinks []Sink) []Sink {
 }
 
 func (s *lineSink) SendLines(ctx context.Context, l metric.Lines) error {
+	s.sink.mu.Lock()
+	s.sink.starts = append(s.sink.starts, l.Time())
+	s.sink.mu.Unlock()
 	ms, err := readLines(l)
 	if err != nil {
 		return err
@@ -353,4 +358,79 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// confirmingSink takes lines, writes them at once, then waits delay
+// before it accepts them, as the Graphite sender waits for its
+// confirmation; it counts how many wait at once.
+type confirmingSink struct {
+	delay         time.Duration
+	mu            sync.Mutex
+	waiting, most int
+	delivered     int
+}
+
+func (s *confirmingSink) Name() string { return "graphite" }
+
+func (s *confirmingSink) Send(context.Context, []metric.Metric) error {
+	return errors.New("takes lines only")
+}
+
+func (s *confirmingSink) SendLines(ctx context.Context, l metric.Lines) error {
+	if _, err := l.WriteTo(io.Discard); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.waiting++
+	s.most = max(s.most, s.waiting)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.waiting--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	s.delivered++
+	s.mu.Unlock()
+	return nil
+}
+
+// A backlog drains at the sinks' pace, not at one snapshot per worker
+// per confirmation: with one worker, the next snapshot is taken as soon
+// as the last one's lines were written, and the confirmations overlap.
+// Before, the worker waited for each, so 40 snapshots took 40 × 300 ms.
+func TestConfirmationsOverlap(t *testing.T) {
+	var names, paths []string
+	for i := range 40 {
+		names = append(names, fmt.Sprint(1500000000+i))
+	}
+	src := spoolWith(t, names...)
+	for _, n := range names {
+		paths = append(paths, filepath.Join(src, n))
+	}
+	g := &confirmingSink{delay: 300 * time.Millisecond}
+	p := newProcessor(src, 1, g)
+	run(t, p, paths, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.delivered == len(names) && !slices.ContainsFunc(paths, exists)
+	})
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.delivered != len(names) {
+		t.Fatalf("%d of %d snapshots delivered", g.delivered, len(names))
+	}
+	if g.most < 10 {
+		t.Errorf("at most %d snapshots waited for their confirmation at once, want them to overlap (≥ 10)", g.most)
+	}
+	for _, path := range paths {
+		if exists(path) {
+			t.Errorf("%s still queued after delivery", path)
+		}
+	}
 }

@@ -86,7 +86,10 @@ type Processor struct {
 	// slot is held from the parsing of a snapshot that goes as lines
 	// until every sink wrote it once: the parsed replies of one snapshot
 	// at a time are in memory, however many workers wait for sinks.
-	slot       chan struct{}
+	slot chan struct{}
+	// inFlight bounds the snapshots handed to their sinks and not yet
+	// delivered (MaxDeliveries).
+	inFlight   chan struct{}
 	sentWarned atomic.Bool // retire could not move a snapshot to SentDir
 
 	mu       sync.Mutex
@@ -119,6 +122,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 	}
 	return &Processor{
 		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
+		inFlight:        make(chan struct{}, MaxDeliveries),
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
 		MaxReplySize:    config.DefaultMaxReplySize,
@@ -137,9 +141,10 @@ func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
+	var deliveries sync.WaitGroup
 	for i := range p.cfg.Workers {
 		log := p.log.With("worker", i+1)
-		wg.Go(func() { p.worker(workCtx, log) })
+		wg.Go(func() { p.worker(workCtx, log, &deliveries) })
 	}
 	intake := make(chan struct{})
 	go func() {
@@ -165,31 +170,54 @@ func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
 	timer := time.AfterFunc(p.ShutdownTimeout, cancelWork)
 	defer timer.Stop()
 	wg.Wait()
+	deliveries.Wait()
 	return nil
 }
 
-func (p *Processor) worker(ctx context.Context, log *slog.Logger) {
+// MaxDeliveries is how many snapshots may wait at once for their sinks'
+// confirmation (the Graphite sender's is a second) while the workers go
+// on with the next ones. Each holds no table, only a reference to its
+// directory: its lines are rendered again from disk if a sink writes
+// them again.
+const MaxDeliveries = 128
+
+// worker takes snapshots from the queue. It hands each to a delivery of
+// its own and moves on once the snapshot's lines were written by every
+// sink, not when they are confirmed, so that confirmations overlap: a
+// backlog drains at the sinks' pace, not at workers per second. A
+// snapshot whose metrics are held in memory (a sink takes no lines)
+// keeps the worker until it is delivered, as before.
+func (p *Processor) worker(ctx context.Context, log *slog.Logger, deliveries *sync.WaitGroup) {
 	for {
 		path, ok := p.q.pop()
 		if !ok {
 			return
 		}
-		p.handle(ctx, path, log.With("dir", path))
+		p.inFlight <- struct{}{}
+		next := make(chan struct{})
+		deliveries.Go(func() {
+			defer func() { <-p.inFlight }()
+			p.handle(ctx, path, log.With("dir", path), next)
+		})
+		<-next
 	}
 }
 
 // handle processes one snapshot and decides its fate: removed once every
 // sink accepted it, put back for a later try when a sink refused it,
-// quarantined when it cannot be processed at all.
-func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger) {
+// quarantined when it cannot be processed at all. It closes next when
+// the worker may take the next snapshot.
+func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, next chan struct{}) {
 	p.slot <- struct{}{}
-	var once sync.Once
+	var once, onceNext sync.Once
 	free := func() { once.Do(func() { <-p.slot }) }
+	moveOn := func() { onceNext.Do(func() { close(next) }) }
+	defer moveOn()
 	defer free()
 	lines, err := p.render(path, log)
 	l, _ := lines.(*snapLines)
 	if l != nil {
-		l.written = free
+		l.written = func() { free(); moveOn() }
 	} else {
 		free() // metrics in memory: held until delivered, whatever the slot
 	}
