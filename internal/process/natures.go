@@ -153,7 +153,7 @@ func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
 	defer r.Close()
 	if st, err := r.Stat(); err != nil {
 		return nil, err
-	} else if err := checkSize(path, st.Size(), s.maxSize); err != nil {
+	} else if err := spool.CheckSize(path, st.Size(), s.maxSize); err != nil {
 		return nil, err
 	}
 	return stats.ReadTypedStat(r)

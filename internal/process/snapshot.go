@@ -2,8 +2,6 @@ package process
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,22 +162,7 @@ func readInto(buf []byte, path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSize(path, st.Size(), maxSize); err != nil {
-		return nil, err
-	}
-	n := int(st.Size())
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf, nil
+	return spool.ReadOpen(f, path, buf, maxSize)
 }
 
 // files returns the reply files of kind k, in name
@@ -202,12 +185,4 @@ func (s Snapshot) file(name string) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-// checkSize refuses a reply file of size bytes over max-reply-size.
-func checkSize(path string, size, maxSize int64) error {
-	if maxSize > 0 && size > maxSize {
-		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, size, maxSize)
-	}
-	return nil
 }

@@ -334,16 +334,35 @@ func readBounded(path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadOpen(f, path, nil, maxSize)
+}
+
+// ReadOpen reads f, the open file of a snapshot at path, whole into buf,
+// grown as needed, after refusing one over maxSize bytes (CheckSize).
+func ReadOpen(f *os.File, path string, buf []byte, maxSize int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxSize {
-		return nil, fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, st.Size(), maxSize)
+	if err := CheckSize(path, st.Size(), maxSize); err != nil {
+		return nil, err
 	}
-	b := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
+	n := int(st.Size())
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return b, nil
+	return buf, nil
+}
+
+// CheckSize refuses a reply file of size bytes over max-reply-size
+// (maxSize; 0: no bound).
+func CheckSize(path string, size, maxSize int64) error {
+	if maxSize > 0 && size > maxSize {
+		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, size, maxSize)
+	}
+	return nil
 }
