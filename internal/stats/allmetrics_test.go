@@ -494,8 +494,8 @@ S.3.1.126.quic_conn_opening.1:MGP:u64:0
 )
 
 func hap3Files() (infos, stats []File) {
-	return []File{{"a1.sock_info", []byte(hap3Info1)}, {"a2.sock_info", []byte(hap3Info2)}},
-		[]File{{"a1.sock_stat", []byte(hap3Stat1)}, {"a2.sock_stat", []byte(hap3Stat2)}}
+	return []File{{Name: "a1.sock_info", Data: []byte(hap3Info1)}, {Name: "a2.sock_info", Data: []byte(hap3Info2)}},
+		[]File{{Name: "a1.sock_stat", Data: []byte(hap3Stat1)}, {Name: "a2.sock_stat", Data: []byte(hap3Stat2)}}
 }
 
 func hap3Natures(t testing.TB) *Natures {

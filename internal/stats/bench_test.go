@@ -24,7 +24,7 @@ func TestGenerateStat(t *testing.T) {
 	if string(a[0]) != string(b[0]) || string(a[0]) == string(a[1]) {
 		t.Error("not deterministic per seed, or processes identical")
 	}
-	s, err := ParseSites([]File{{"a", a[0]}, {"b", a[1]}})
+	s, err := ParseSites([]File{{Name: "a", Data: a[0]}, {Name: "b", Data: a[1]}})
 	if err != nil || len(s.Rejected) > 0 {
 		t.Fatal(err, s.Rejected)
 	}

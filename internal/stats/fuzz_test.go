@@ -60,7 +60,7 @@ func FuzzParseStat(f *testing.F) {
 			}
 		}
 		// The same reply twice: twice the sums, and the same counters.
-		two, err := ParseSites([]File{{"a", in}, {"b", in}})
+		two, err := ParseSites([]File{{Name: "a", Data: in}, {Name: "b", Data: in}})
 		if err != nil {
 			t.Fatalf("accepted alone, rejected twice: %v", err)
 		}
@@ -97,7 +97,7 @@ func FuzzParseInfo(f *testing.F) {
 				t.Fatalf("key %q not in input", k)
 			}
 		}
-		ms, err := Daemon(nil, []File{{"a", in}, {"b", in}}, 1, &Options{Prefix: "p", PerProcess: true, Percentages: true})
+		ms, err := Daemon(nil, []File{{Name: "a", Data: in}, {Name: "b", Data: in}}, 1, &Options{Prefix: "p", PerProcess: true, Percentages: true})
 		if (err == nil) != (len(info) > 0) {
 			t.Fatalf("Daemon error %v with %d fields", err, len(info))
 		}

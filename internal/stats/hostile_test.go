@@ -86,7 +86,7 @@ func pathByte(c byte) bool {
 // has no +Inf, and a Metrics* line counts only what was sent.
 func TestNonFiniteDropped(t *testing.T) {
 	big := "# pxname,svname,type,stot,bin,\nweb,FRONTEND,0,1e308,5,\n\n"
-	s, err := ParseSites([]File{{"a_stat", []byte(big)}, {"b_stat", []byte(big)}})
+	s, err := ParseSites([]File{{Name: "a_stat", Data: []byte(big)}, {Name: "b_stat", Data: []byte(big)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func TestDaemonSingleProcess(t *testing.T) {
 }
 
 func TestDaemonNoData(t *testing.T) {
-	ms, err := Daemon(nil, []File{{"a", nil}, {"b", []byte("Name: HAProxy\n\x00\xff")}}, 1, nil)
+	ms, err := Daemon(nil, []File{{Name: "a", Data: nil}, {Name: "b", Data: []byte("Name: HAProxy\n\x00\xff")}}, 1, nil)
 	if err == nil || len(ms) != 0 {
 		t.Errorf("got %v, %v; want an error and nothing", ms, err)
 	}

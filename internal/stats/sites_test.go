@@ -295,7 +295,7 @@ func TestRejected(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := ParseSites([]File{{"good", []byte(good)}, {"bad", []byte(c.data)}, {"good2", []byte(good)}})
+			s, err := ParseSites([]File{{Name: "good", Data: []byte(good)}, {Name: "bad", Data: []byte(c.data)}, {Name: "good2", Data: []byte(good)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -313,7 +313,7 @@ func TestRejected(t *testing.T) {
 			}
 		})
 	}
-	s, err := ParseSites([]File{{"a", nil}, {"b", []byte("x")}})
+	s, err := ParseSites([]File{{Name: "a", Data: nil}, {Name: "b", Data: []byte("x")}})
 	if err == nil || len(s.Rejected) != 2 {
 		t.Fatalf("no usable reply: err %v, rejected %v", err, s.Rejected)
 	}
