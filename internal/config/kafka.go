@@ -50,7 +50,23 @@ type Kafka struct {
 	// MetricsSink is whether haproxystats-process produces its metrics to
 	// Topic; off, [kafka] only serves the fleet mode.
 	MetricsSink bool // metrics-sink, default true
+	// SessionTimeout is how long the group waits for a consumer's
+	// heartbeat before it gives its partitions to another member
+	// (Kafka's session.timeout.ms); RebalanceTimeout how long a
+	// rebalance waits for every member to rejoin (rebalance.timeout.ms).
+	SessionTimeout   time.Duration // session-timeout, default 45 s
+	RebalanceTimeout time.Duration // rebalance-timeout, default 60 s
 }
+
+// The defaults of session-timeout and rebalance-timeout: Kafka's (and
+// franz-go's), and the bounds brokers put on a session by default
+// (group.min.session.timeout.ms, group.max.session.timeout.ms).
+const (
+	DefaultSessionTimeout   = 45 * time.Second
+	DefaultRebalanceTimeout = 60 * time.Second
+	minSessionTimeout       = 6 * time.Second
+	maxSessionTimeout       = 30 * time.Minute
+)
 
 // kafkaBuiltin holds the built-in defaults of [kafka]. Unlike those of the
 // original's sections they are added only when the section exists (its
@@ -73,7 +89,7 @@ var kafkaOptions = set("brokers", "topic", "client-id", "acks", "compression",
 	"batch-bytes", "linger", "timeout", "format", "tls", "tls-ca-file",
 	"tls-cert-file", "tls-key-file", "tls-insecure-skip-verify",
 	"sasl-mechanism", "sasl-username", "sasl-password",
-	"snapshot-topic", "group", "metrics-sink")
+	"snapshot-topic", "group", "metrics-sink", "session-timeout", "rebalance-timeout")
 
 // addKafkaDefaults fills in the built-in defaults of [kafka] for the
 // options the files left unset, if the section exists.
@@ -102,9 +118,11 @@ func DefaultKafka() Kafka {
 		Timeout:     10 * time.Second,
 		Format:      "graphite",
 
-		SnapshotTopic: "haproxystats-snapshots",
-		Group:         "haproxystats-process",
-		MetricsSink:   true,
+		SnapshotTopic:    "haproxystats-snapshots",
+		Group:            "haproxystats-process",
+		MetricsSink:      true,
+		SessionTimeout:   DefaultSessionTimeout,
+		RebalanceTimeout: DefaultRebalanceTimeout,
 	}
 }
 
@@ -146,6 +164,25 @@ func (d *decoder) kafka() (k *Kafka, warnings []string) {
 	}
 	if _, from, ok := d.f.raw(s, "metrics-sink"); ok && from == s {
 		k.MetricsSink, _ = d.bool(s, "metrics-sink")
+	}
+	k.SessionTimeout, k.RebalanceTimeout = DefaultSessionTimeout, DefaultRebalanceTimeout
+	if _, from, ok := d.f.raw(s, "session-timeout"); ok && from == s { // new: not in -p
+		if t, ok := d.duration(s, "session-timeout", positive); ok {
+			if t < minSessionTimeout || t > maxSessionTimeout {
+				v, _, _ := d.value(s, "session-timeout")
+				d.failf(from, "session-timeout", "must be between 6 and 1800 seconds, the bounds brokers allow by default, got %s", pyRepr(v))
+			}
+			k.SessionTimeout = t
+		}
+	}
+	if _, from, ok := d.f.raw(s, "rebalance-timeout"); ok && from == s {
+		if t, ok := d.duration(s, "rebalance-timeout", positive); ok {
+			if t < time.Second || t > time.Hour {
+				v, _, _ := d.value(s, "rebalance-timeout")
+				d.failf(from, "rebalance-timeout", "must be between 1 and 3600 seconds, got %s", pyRepr(v))
+			}
+			k.RebalanceTimeout = t
+		}
 	}
 	k.ClientID, _ = d.nonEmpty(s, "client-id")
 	k.Acks, _ = d.word(s, "acks", "all", "leader", "none")

@@ -51,6 +51,7 @@ func kafkaConfig(brokers []string) config.Kafka {
 	k := config.DefaultKafka()
 	k.Brokers = brokers
 	k.Timeout = 2 * time.Second
+	k.SessionTimeout, k.RebalanceTimeout = 6*time.Second, 12*time.Second // a killed member's partitions move within seconds
 	return k
 }
 
@@ -152,7 +153,7 @@ func startConsumer(t *testing.T, brokers []string, carbonPort int) *consumer {
 	c := NewConsumer(proc, Paths{Namespace: "loadbalancers", PrefixHostname: true, FQDN: true}, time.Second, 2*time.Second, 3, discard)
 	c.PollInterval = 100 * time.Millisecond
 	c.RetryDelay = 100 * time.Millisecond
-	src, err := kafka.NewConsumer(kafkaConfig(brokers), kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost, SessionTimeout: 6 * time.Second}, discard)
+	src, err := kafka.NewConsumer(kafkaConfig(brokers), kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

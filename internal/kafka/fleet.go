@@ -102,9 +102,6 @@ type ConsumerHooks struct {
 	// Lost is called with partitions lost without a clean revocation
 	// (session expired): committing is no longer possible.
 	Lost func(partitions []int32)
-	// SessionTimeout replaces the group session timeout (45 s); tests
-	// make it short.
-	SessionTimeout time.Duration
 }
 
 // Consumer reads [kafka] snapshot-topic in consumer group [kafka] group,
@@ -144,9 +141,14 @@ func NewConsumer(cfg config.Kafka, hooks ConsumerHooks, log *slog.Logger) (*Cons
 			}
 		}),
 	)
-	if hooks.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(hooks.SessionTimeout),
-			kgo.HeartbeatInterval(hooks.SessionTimeout/6), kgo.RebalanceTimeout(2*hooks.SessionTimeout))
+	if cfg.SessionTimeout > 0 {
+		// A heartbeat every tenth of the session, at most every 3 s
+		// (Kafka's default heartbeat.interval.ms), so that a few lost
+		// heartbeats do not end a live member's session.
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout), kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/10)))
+	}
+	if cfg.RebalanceTimeout > 0 {
+		opts = append(opts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
 	}
 	c.cl, err = kgo.NewClient(opts...)
 	if err != nil {
