@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,6 +83,26 @@ type Consumer struct {
 	parts    map[string]int32             // cluster → its partition; guarded by mu
 	trackers map[string]*counters.Tracker // host → counter offsets (memory only); guarded by mu
 	crashed  bool                         // guarded by mu; tests: stop without committing
+	lag      map[int32]int64              // partition → records behind its end after the last one read; guarded by mu
+	rate     rateMeter                    // records read per second; guarded by mu
+}
+
+// rateMeter is a rate of a counter, measured over at least a second.
+type rateMeter struct {
+	at    time.Time
+	count int64
+	rate  float64
+}
+
+// update returns the rate of count as of now.
+func (m *rateMeter) update(count int64, now time.Time) float64 {
+	if m.at.IsZero() {
+		m.at, m.count = now, count
+	} else if d := now.Sub(m.at); d >= time.Second {
+		m.rate = float64(count-m.count) / d.Seconds()
+		m.at, m.count = now, count
+	}
+	return m.rate
 }
 
 type pendingRecord struct {
@@ -106,6 +127,7 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		pending:      map[int32][]*pendingRecord{},
 		parts:        map[string]int32{},
 		trackers:     map[string]*counters.Tracker{},
+		lag:          map[int32]int64{},
 	}
 }
 
@@ -143,6 +165,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // Called with mu held.
 func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 	c.Records.Add(1)
+	c.lag[r.Partition] = max(0, r.HighWatermark-r.Offset-1)
 	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
 	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
 	log := c.log.With("partition", r.Partition, "offset", r.Offset)
@@ -266,6 +289,9 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) ([]metric.Metric, err
 	self("FleetHostsMissing", float64(missing))
 	self("FleetLateSnapshots", float64(c.Late.Load()))
 	self("FleetRecordsRejected", float64(c.Rejected.Load()))
+	self("FleetLag", float64(c.lag[c.parts[bk.Cluster]]))
+	self("FleetRecords", float64(c.Records.Load()))
+	self("FleetRecordsPerSecond", math.Round(c.rate.update(c.Records.Load(), time.Now())*100)/100)
 	return ms, nil
 }
 

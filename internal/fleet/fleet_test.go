@@ -3,8 +3,10 @@ package fleet
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -436,5 +438,25 @@ func TestStopCommits(t *testing.T) {
 	}
 	if n := len(series(carbon.Lines(), "loadbalancers.ams_example_com.haproxy.frontend.www_example_com.stot")); n != 4 {
 		t.Errorf("%d cluster buckets in carbon, want 4", n)
+	}
+	// The consumer's own figures: records read, and the lag of the
+	// cluster's partition, 0 once the backlog of 4 was read.
+	const self = "loadbalancers.ams_example_com.haproxy.haproxystats."
+	records, lag := series(carbon.Lines(), self+"FleetRecords"), series(carbon.Lines(), self+"FleetLag")
+	if len(records) == 0 || len(lag) == 0 {
+		t.Fatalf("no FleetRecords (%v) or FleetLag (%v) in the cluster buckets", records, lag)
+	}
+	last := slices.Max(slices.Collect(maps.Keys(lag))) // the last bucket
+	var most float64
+	for _, vs := range records {
+		most = max(most, slices.Max(vs))
+	}
+	if most != 4 {
+		t.Errorf("FleetRecords reached %v, want 4", most)
+	}
+	for ts, vs := range lag {
+		if slices.Max(vs) > 3 || ts == last && slices.Min(vs) != 0 {
+			t.Errorf("FleetLag at %d = %v, want at most 3, and 0 in the last bucket", ts, vs)
+		}
 	}
 }

@@ -83,6 +83,9 @@ type Record struct {
 	Offset      int64
 	LeaderEpoch int32
 	Key, Value  []byte
+	// HighWatermark is the partition's end as the fetch that brought the
+	// record saw it: the records after this one are the consumer's lag.
+	HighWatermark int64
 }
 
 // Offset is the position to commit for a partition: the offset of the
@@ -170,8 +173,10 @@ func (c *Consumer) Poll(ctx context.Context) []Record {
 		c.log.Warn("fetching snapshots", "topic", e.Topic, "partition", e.Partition, "err", e.Err)
 	}
 	var out []Record
-	fs.EachRecord(func(r *kgo.Record) {
-		out = append(out, Record{Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch, Key: r.Key, Value: r.Value})
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		for _, r := range p.Records {
+			out = append(out, Record{Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch, Key: r.Key, Value: r.Value, HighWatermark: p.HighWatermark})
+		}
 	})
 	return out
 }
