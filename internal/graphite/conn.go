@@ -29,14 +29,13 @@ type conn struct {
 	stop  func() bool // stops the abort hook
 	wrote bool        // a flush on this connection succeeded
 
-	given    int64     // lines handed to bw
-	accepted int64     // whole lines the kernel accepted
-	bytes    int64     // bytes the kernel accepted
-	midLine  bool      // the last byte the kernel accepted ends no line
-	marks    []mark    // how many whole lines the first bytes held, at each write
-	last     check     // the last check that found the connection open
-	checks   []check   // such checks at least 10 ms apart, oldest first
-	checked  time.Time // when a write last checked the connection
+	given    int64   // lines handed to bw
+	accepted int64   // whole lines the kernel accepted
+	bytes    int64   // bytes the kernel accepted
+	midLine  bool    // the last byte the kernel accepted ends no line
+	marks    []mark  // how many whole lines the first bytes held, at each write
+	last     check   // the last check that found the connection open
+	checks   []check // such checks at least 10 ms apart, oldest first
 }
 
 // A mark is how many whole lines the first bytes of the stream hold.
@@ -52,7 +51,6 @@ type check struct {
 
 // note records a check at now that found c open.
 func (c *conn) note(now time.Time) {
-	c.checked = now
 	c.last = check{now, c.accepted, c.ackedLines()}
 	if n := len(c.checks); n == 0 || now.Sub(c.checks[n-1].at) >= 10*time.Millisecond {
 		// The history needs no finer grain: it places lines in time for
@@ -212,7 +210,7 @@ func (w sockWriter) Write(p []byte) (n int, err error) {
 				return n, fmt.Errorf("carbon read nothing for %v: %w", timeout, err)
 			}
 		}
-		if now.Sub(w.c.checked) >= checkEvery {
+		if now.Sub(w.c.last.at) >= checkEvery {
 			if err := w.s.observe(w.c); err != nil {
 				return n, err
 			}
