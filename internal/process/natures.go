@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -98,7 +99,7 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 	version := map[string]string{} // reply prefix → HAProxy version
 	var versions []string
 	for _, f := range infos {
-		v := stats.InfoVersion(f.Data)
+		v := dump.InfoVersion(f.Data)
 		version[strings.TrimSuffix(f.Name, spool.InfoSuffix)] = v
 		if !slices.Contains(versions, v) {
 			versions = append(versions, v)

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -30,17 +29,12 @@ type Snapshot struct {
 	maxSize  int64 // max-reply-size: a reply file over it is not read
 }
 
-// LoadSnapshot reads the snapshot directory dir: its reply files (show
+// loadSnapshot reads the snapshot directory dir: its reply files (show
 // info, show stat, the typed dumps) and the hidden .pull-stats and
-// .manifest. If dir does not exist the error is spool.ErrVanished.
-func LoadSnapshot(dir string) (Snapshot, error) {
-	return loadSnapshot(dir, false, false, config.DefaultMaxReplySize)
-}
-
-// loadSnapshot is LoadSnapshot, but for processing: lazy leaves the
-// typed show stat dumps on disk (those of 10 000 servers are 30 MB
-// each, read only to learn field natures, line by line), and stream
-// leaves the show stat replies (most of a large snapshot) on disk for
+// .manifest; if dir does not exist the error is spool.ErrVanished. lazy
+// leaves the typed show stat dumps on disk (those of 10 000 servers are
+// 30 MB each, read only to learn field natures, line by line), and
+// stream leaves the show stat replies (most of a large snapshot) on disk for
 // sites to read one at a time, unless the snapshot came through a master
 // CLI: counter offsets then need every worker's reply in memory
 // (Processor.workers).

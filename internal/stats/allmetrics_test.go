@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -240,7 +241,7 @@ func TestParseTypedShapes(t *testing.T) {
 	if err1 != nil || err2 != nil || a.Len() == 0 || !a.Equal(b) {
 		t.Errorf("hap26 dump: ParseTypedStat %d natures (%v), ReadTypedStat %d (%v), equal %v", a.Len(), err1, b.Len(), err2, a.Equal(b))
 	}
-	if v := InfoVersion([]byte("Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nUptime_sec: 1\n")); v != "2.6.12-1+deb12u4" {
+	if v := dump.InfoVersion([]byte("Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nUptime_sec: 1\n")); v != "2.6.12-1+deb12u4" {
 		t.Errorf("InfoVersion = %q", v)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -339,10 +338,6 @@ func nextLine(data []byte) (line, rest []byte) {
 	}
 	return data, nil
 }
-
-// InfoVersion returns the value of the Version line of a show info
-// reply, "" when there is none.
-func InfoVersion(data []byte) string { return dump.InfoVersion(data) }
 
 // How a column outside the original's lists is aggregated across the
 // rows of a group (HAProxy processes, and for aggr-server-metrics the
