@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,20 +143,22 @@ func readGraphite(t *testing.T, file string) map[int64]map[string]float64 {
 	return snaps
 }
 
+// columnIndex returns the position of column col in the header of the
+// show stat reply, or -1.
+func columnIndex(reply []byte, col string) int {
+	head, _, _ := bytes.Cut(reply, []byte("\n"))
+	return slices.Index(strings.Split(strings.TrimPrefix(string(head), "# "), ","), col)
+}
+
 // sumColumn adds up one column of one proxy row over the raw show stat
 // replies read straight from the sockets.
 func sumColumn(t *testing.T, sockets []string, pxname, svname, col string) float64 {
 	t.Helper()
 	var sum float64
 	for _, s := range sockets {
-		lines := strings.Split(string(haproxytest.Query(t, s, "show stat")), "\n")
-		header := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
-		idx := -1
-		for i, h := range header {
-			if h == col {
-				idx = i
-			}
-		}
+		reply := haproxytest.Query(t, s, "show stat")
+		lines := strings.Split(string(reply), "\n")
+		idx := columnIndex(reply, col)
 		for _, l := range lines[1:] {
 			f := strings.Split(l, ",")
 			if len(f) > idx && f[0] == pxname && f[1] == svname {

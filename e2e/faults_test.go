@@ -249,34 +249,42 @@ func (e *faultEnv) count(list []*daemonProc, substr string) int {
 func (e *faultEnv) received() (complete map[int64]bool, dupes, roundsFailed int) {
 	complete = map[int64]bool{}
 	seen := map[string]int{}
+	e.eachLine(func(path, value, ts string) {
+		key := path + " " + ts
+		if seen[key]++; seen[key] == 2 {
+			dupes++
+		}
+		if strings.HasSuffix(path, ".haproxystats.PullRoundsFailed") {
+			v, _ := strconv.Atoi(value)
+			roundsFailed = max(roundsFailed, v)
+		}
+		if strings.HasSuffix(path, ".haproxystats.TotalWallClockTime") {
+			t, _ := strconv.ParseInt(ts, 10, 64)
+			complete[t] = true
+		}
+	})
+	return complete, dupes, roundsFailed
+}
+
+// eachLine calls f with the fields of every line carbon received, and
+// fails the test for a line that is not "path value timestamp".
+func (e *faultEnv) eachLine(f func(path, value, ts string)) {
 	for _, out := range e.outs {
-		f, err := os.Open(out)
+		file, err := os.Open(out)
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
+		sc := bufio.NewScanner(file)
 		for sc.Scan() {
 			fs := strings.Fields(sc.Text())
 			if len(fs) != 3 {
 				e.t.Errorf("malformed line %q", sc.Text())
 				continue
 			}
-			key := fs[0] + " " + fs[2]
-			if seen[key]++; seen[key] == 2 {
-				dupes++
-			}
-			if strings.HasSuffix(fs[0], ".haproxystats.PullRoundsFailed") {
-				v, _ := strconv.Atoi(fs[1])
-				roundsFailed = max(roundsFailed, v)
-			}
-			if strings.HasSuffix(fs[0], ".haproxystats.TotalWallClockTime") {
-				ts, _ := strconv.ParseInt(fs[2], 10, 64)
-				complete[ts] = true
-			}
+			f(fs[0], fs[1], fs[2])
 		}
-		f.Close()
+		file.Close()
 	}
-	return complete, dupes, roundsFailed
 }
 
 // lines counts every line carbon received.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -194,13 +193,7 @@ func withRow(reply []byte, prefix, repl string) []byte {
 // withField returns reply with field col of the row beginning with prefix
 // set to v.
 func withField(reply []byte, prefix, col, v string) []byte {
-	head, _, _ := bytes.Cut(reply, []byte("\n"))
-	i := -1
-	for k, name := range strings.Split(strings.TrimPrefix(string(head), "# "), ",") {
-		if name == col {
-			i = k
-		}
-	}
+	i := columnIndex(reply, col)
 	var out []byte
 	for line := range bytes.Lines(reply) {
 		if bytes.HasPrefix(line, []byte(prefix)) && i >= 0 {
@@ -230,23 +223,6 @@ func dirPeak(dir string, d time.Duration) int64 {
 		peak = max(peak, n)
 	}
 	return peak
-}
-
-// eachLine calls f with the fields of every line carbon received.
-func (e *faultEnv) eachLine(f func(path, value, ts string)) {
-	for _, out := range e.outs {
-		file, err := os.Open(out)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(file)
-		for sc.Scan() {
-			if fs := strings.Fields(sc.Text()); len(fs) == 3 {
-				f(fs[0], fs[1], fs[2])
-			}
-		}
-		file.Close()
-	}
 }
 
 // selfMax returns the largest value carbon received for the

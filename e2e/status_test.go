@@ -116,13 +116,9 @@ func statusColumn(t *testing.T, socket, path string) string {
 	if !ok {
 		return "-"
 	}
-	lines := strings.Split(string(haproxytest.Query(t, socket, "show stat")), "\n")
-	col := -1
-	for i, name := range strings.Split(strings.TrimPrefix(lines[0], "# "), ",") {
-		if name == "status" {
-			col = i
-		}
-	}
+	reply := haproxytest.Query(t, socket, "show stat")
+	lines := strings.Split(string(reply), "\n")
+	col := columnIndex(reply, "status")
 	for _, l := range lines[1:] {
 		if fs := strings.Split(l, ","); len(fs) > col && col >= 0 && fs[1] == sv {
 			return fmt.Sprintf("%q", fs[col])
