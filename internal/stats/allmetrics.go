@@ -124,7 +124,15 @@ type extras struct {
 type extraCol struct {
 	name string // the metric name: the column name, sanitised
 	agg  agg    // aggSkip for a column that is never emitted
+	// exposeOnly is a column kept for the exposition walk alone: a
+	// configuration value HAProxy's own exporter has (exposedConfig).
+	exposeOnly bool
 }
+
+// exposedConfig are configuration columns, the same in every process,
+// that HAProxy's own exporter exports: the exposition walk gives them
+// (one value, the max), the Graphite paths never had them.
+var exposedConfig = map[string]bool{"qlimit": true}
 
 // xcell maps header column i of the reply being read to extra column c.
 type xcell struct{ i, c int }
@@ -146,7 +154,11 @@ func (x *extras) plan(dst []xcell, header []string, k int, n *Natures, log *slog
 		if !ok {
 			c = len(x.cols)
 			x.index[name] = c
-			x.cols = append(x.cols, extraCol{name: metricName(name), agg: n.resolve(k, name, log)})
+			col := extraCol{name: metricName(name), agg: n.resolve(k, name, log)}
+			if col.agg == aggSkip && exposedConfig[name] {
+				col.agg, col.exposeOnly = aggMax, true
+			}
+			x.cols = append(x.cols, col)
 			x.cells = append(x.cells, nil)
 		}
 		if x.cols[c].agg != aggSkip {
@@ -191,14 +203,15 @@ func (x *extras) merge(src *extras, g, d int32) {
 }
 
 // walk gives the extra values of group g for the row set on w and
-// returns how many it gave (a double write counting once).
-func (x *extras) walk(w *walk, g int32) int {
+// returns how many it gave (a double write counting once); the
+// exposeOnly columns only with exposing.
+func (x *extras) walk(w *walk, g int32, exposing bool) int {
 	if x == nil {
 		return 0
 	}
 	lines := 0
 	for c, col := range x.cols {
-		if col.agg == aggSkip || int(g) >= len(x.cells[c]) {
+		if col.agg == aggSkip || col.exposeOnly && !exposing || int(g) >= len(x.cells[c]) {
 			continue
 		}
 		if v, ok := x.cells[c][g].value(col.agg); ok && w.value(col.name, v) {

@@ -204,7 +204,7 @@ func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
 			continue
 		}
 		w.row(b, h.of(name), name, "")
-		lines += t.walkRow(w, g, plan, o.AllMetrics)
+		lines += t.walkRow(w, g, plan, extrasOf(o))
 		if o.Status {
 			lines += t.walkStatus(w, g)
 		}
@@ -318,7 +318,7 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 			hs, last = h.of(px), px
 		}
 		w.row(ServerBlock, hs, px, sv)
-		lines += t.walkRow(w, g, plan, o.AllMetrics)
+		lines += t.walkRow(w, g, plan, extrasOf(o))
 		if o.Status {
 			lines += t.walkStatus(w, g)
 		}
@@ -326,23 +326,39 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 	if o.AggrServers {
 		s.eachByServer(func(sv string, a *table) {
 			w.row(ServerAggBlock, sh.of(sv), "", sv)
-			lines += a.walkRow(w, 0, aggPlan, o.AllMetrics)
+			lines += a.walkRow(w, 0, aggPlan, extrasOf(o))
 		})
 	}
 	w.count("MetricsServer", lines)
 }
 
+// Which extra columns a walk gives.
+type extrasMode uint8
+
+const (
+	noExtras       extrasMode = iota
+	graphiteExtras            // all-metrics: the columns with a Graphite path
+	exposed                   // every column kept, for the exposition walk
+)
+
+func extrasOf(o *Options) extrasMode {
+	if o.AllMetrics {
+		return graphiteExtras
+	}
+	return noExtras
+}
+
 // walkRow gives the values of group g that the plan names, for the row
-// set on w, then with all the extra columns; it returns how many it gave.
-func (t *table) walkRow(w *walk, g int32, plan []column, all bool) int {
+// set on w, then the extra columns m says; it returns how many it gave.
+func (t *table) walkRow(w *walk, g int32, plan []column, m extrasMode) int {
 	lines := 0
 	for _, c := range plan {
 		if v, ok := t.value(g, c); ok && w.value(c.name, v) {
 			lines++
 		}
 	}
-	if all {
-		lines += t.x.walk(w, g)
+	if m != noExtras {
+		lines += t.x.walk(w, g, m == exposed)
 	}
 	return lines
 }

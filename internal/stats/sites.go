@@ -49,7 +49,10 @@ var (
 	serverClass   = newClass(ServerAvgTimeMetrics, ServerMetrics, ServerAvgMetrics, ServerAvgTimeMetrics)
 )
 
-// table accumulates the rows of one class, grouped by sanitised name.
+// table accumulates the rows of one class, grouped by name: the names
+// as HAProxy gives them in the tables a Builder fills (Sites.raw), the
+// sanitised names of the Graphite paths in the views made of them
+// (Sites.fe, be, srv; see named).
 // Group g's numbers are at [g*len(cls.cols):] in sum and cnt and at
 // [g*len(cls.times):] in tsum and tcnt.
 //
@@ -64,13 +67,14 @@ var (
 type table struct {
 	cls       *class
 	index     map[string]int32 // key → group
-	keys      []string         // sanitised name; for servers, see serverKey
-	px, sv    []string         // servers only: sanitised backend and server names
+	keys      []string         // name; for servers, see serverKey
+	px, sv    []string         // servers only: backend and server names
 	sum, tsum []float64
 	cnt, tcnt []uint32
-	states    []uint16 // group g's processes in each State at [g*nStates:]; may be shorter than the groups
-	order     []int32  // groups sorted by name (servers: backend, then server)
-	x         *extras  // the columns outside the lists; nil unless Builder.All
+	states    []uint16      // group g's processes in each State at [g*nStates:]; may be shorter than the groups
+	checks    []healthCheck // servers: group g's last health check; may be shorter than the groups
+	order     []int32       // groups sorted by name (servers: backend, then server)
+	x         *extras       // the columns outside the lists; nil unless Builder.All
 }
 
 func newTable(cls *class, hint int) *table {
@@ -165,7 +169,8 @@ type Sites struct {
 	// Rejected are the replies that were not used, in input order.
 	Rejected []Rejection
 
-	fe, be, srv *table
+	fe, be, srv *table    // by sanitised name, for the Graphite paths
+	raw         [3]*table // frontends, backends, servers by the names HAProxy gives
 	bySrvOnce   sync.Once
 	bySrv       []int32 // srv's groups by server name alone (aggr-server-metrics)
 	// absent[f] lists, per class, the columns that used reply f lacks.
@@ -201,7 +206,10 @@ func ParseStat(data []byte) (*Sites, error) {
 //
 // Rows with svname FRONTEND are frontends, BACKEND backends, and rows with
 // type 2 servers (a row may be both, as in the original); other rows are
-// ignored. Names are sanitised ('.' → '_') and always treated as strings.
+// ignored. Names are always treated as strings. The Graphite walks
+// (WalkFrontends ...) see them sanitised ('.' → '_'), rows whose names
+// become the same merged as the original merges them; the exposition
+// walk (Expose) sees them as HAProxy gives them.
 func ParseSites(stats []File) (*Sites, error) {
 	var b Builder
 	for _, f := range stats {
@@ -276,9 +284,11 @@ func (b *Builder) Sites() (*Sites, error) {
 		}
 		return s, errors.Join(errs...)
 	}
-	s.fe.sortByKey()
-	s.be.sortByKey()
-	s.srv.sortServers()
+	s.raw = [3]*table{s.fe, s.be, s.srv}
+	for _, t := range s.raw {
+		t.sortByName()
+	}
+	s.fe, s.be, s.srv = s.fe.named(), s.be.named(), s.srv.named()
 	return s, nil
 }
 
@@ -320,7 +330,11 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 		}
 	}
 	typ, lbtot, status := st.col("type"), st.col("lbtot"), st.col("status")
-	want = max(want, typ+1, lbtot+1, status+1)
+	checkStatus, checkCode := st.col("check_status"), st.col("check_code")
+	if checkCode < 0 {
+		checkStatus = -1
+	}
+	want = max(want, typ+1, lbtot+1, status+1, checkStatus+1, checkCode+1)
 	state := func(fields [][]byte) State {
 		if status < 0 {
 			return StateNone
@@ -343,7 +357,7 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			v, _ := parseNum(fields[lbtot])
 			traffic = v > 0
 		}
-		p.key = sanitize(p.key[:0], px)
+		p.key = append(p.key[:0], px...)
 		if isFe {
 			s.fe.addState(p.row(s.fe, 0, p.key, fields, traffic), state(fields))
 		}
@@ -351,19 +365,21 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			s.be.addState(p.row(s.be, 1, p.key, fields, traffic), state(fields))
 		}
 		if isSrv {
-			p.key2 = sanitize(p.key2[:0], sv)
-			p.key3 = serverKey(p.key3, p.key, p.key2)
+			p.key3 = serverKey(p.key3, px, sv)
 			n := s.srv.len()
 			g := s.srv.group(p.key3)
 			if int(g) == n { // new pair: both names are substrings of its key
 				key := s.srv.keys[g]
-				s.srv.px = append(s.srv.px, key[4:4+len(p.key)])
-				s.srv.sv = append(s.srv.sv, key[4+len(p.key):])
+				s.srv.px = append(s.srv.px, key[4:4+len(px)])
+				s.srv.sv = append(s.srv.sv, key[4+len(px):])
 			}
 			p.fill(2, fields)
 			s.srv.add(g, p.vals[2], p.has[2], traffic)
 			p.extra(s.srv, 2, g, fields, traffic)
 			s.srv.addState(g, state(fields))
+			if checkStatus >= 0 {
+				s.srv.addCheck(g, fields[checkStatus], fields[checkCode])
+			}
 		}
 	})
 	return absent
@@ -398,21 +414,16 @@ func (p *parser) fill(k int, fields [][]byte) {
 	}
 }
 
-// sanitize appends name as metric.Sanitize gives it.
-func sanitize(dst, name []byte) []byte { return metric.AppendSanitized(dst, name) }
-
-func (t *table) sortByKey() {
+// sortByName sets t.order: the groups by name, servers by backend then
+// server.
+func (t *table) sortByName() {
 	t.order = make([]int32, t.len())
 	for i := range t.order {
 		t.order[i] = int32(i)
 	}
-	slices.SortFunc(t.order, func(a, b int32) int { return strings.Compare(t.keys[a], t.keys[b]) })
-}
-
-func (t *table) sortServers() {
-	t.order = make([]int32, t.len())
-	for i := range t.order {
-		t.order[i] = int32(i)
+	if t.px == nil {
+		slices.SortFunc(t.order, func(a, b int32) int { return strings.Compare(t.keys[a], t.keys[b]) })
+		return
 	}
 	slices.SortFunc(t.order, func(a, b int32) int {
 		if c := strings.Compare(t.px[a], t.px[b]); c != 0 {
@@ -420,4 +431,75 @@ func (t *table) sortServers() {
 		}
 		return strings.Compare(t.sv[a], t.sv[b])
 	})
+}
+
+// named returns t as the Graphite paths see it: every name sanitised,
+// and the groups whose names become the same merged into one, as if
+// their rows had been added to one group. Without such a collision,
+// the common case, the view shares t's numbers and holds only its own
+// names and order.
+func (t *table) named() *table {
+	v := *t
+	n := t.len()
+	if t.px == nil {
+		v.keys = make([]string, n)
+		for g, k := range t.keys {
+			v.keys[g] = metric.Sanitize(k)
+		}
+	} else {
+		v.px, v.sv = make([]string, n), make([]string, n)
+		for g := range n {
+			v.px[g], v.sv[g] = metric.Sanitize(t.px[g]), metric.Sanitize(t.sv[g])
+		}
+	}
+	v.sortByName()
+	same := func(a, b int32) bool {
+		if v.px == nil {
+			return v.keys[a] == v.keys[b]
+		}
+		return v.px[a] == v.px[b] && v.sv[a] == v.sv[b]
+	}
+	collide := false
+	for i := 1; i < len(v.order) && !collide; i++ {
+		collide = same(v.order[i-1], v.order[i])
+	}
+	if !collide {
+		return &v
+	}
+	m := newTable(t.cls, n)
+	m.x = t.x.like()
+	for i, g := range v.order {
+		if i == 0 || !same(v.order[i-1], g) {
+			m.newGroup(v.keys[g]) // unique: a sanitised name, or a server's key
+			if v.px != nil {
+				m.px, m.sv = append(m.px, v.px[g]), append(m.sv, v.sv[g])
+			}
+		}
+		m.mergeGroup(t, g, int32(m.len()-1))
+	}
+	m.sortByName()
+	return m
+}
+
+// mergeGroup adds group g of src to group d of t, as if the rows of g
+// had been added to d.
+func (t *table) mergeGroup(src *table, g, d int32) {
+	n, nt := len(t.cls.cols), len(t.cls.times)
+	for k := range n {
+		t.sum[int(d)*n+k] += src.sum[int(g)*n+k]
+		t.cnt[int(d)*n+k] += src.cnt[int(g)*n+k]
+	}
+	for k := range nt {
+		t.tsum[int(d)*nt+k] += src.tsum[int(g)*nt+k]
+		t.tcnt[int(d)*nt+k] += src.tcnt[int(g)*nt+k]
+	}
+	t.x.merge(src.x, g, d)
+	if base := int(g) * int(nStates); base < len(src.states) {
+		for st := State(1); st < nStates; st++ {
+			t.addStates(d, st, src.states[base+int(st)])
+		}
+	}
+	if int(g) < len(src.checks) && src.checks[g].status != 0 {
+		t.setCheck(d, src.checks[g])
+	}
 }

@@ -75,14 +75,81 @@ func parseState(cell []byte) State {
 }
 
 // addState counts state s for group g.
-func (t *table) addState(g int32, s State) {
-	if s == StateNone {
+func (t *table) addState(g int32, s State) { t.addStates(g, s, 1) }
+
+// addStates counts n processes in state s for group g.
+func (t *table) addStates(g int32, s State, n uint16) {
+	if s == StateNone || n == 0 {
 		return
 	}
 	if need := (int(g) + 1) * int(nStates); len(t.states) < need {
 		t.states = append(t.states, make([]uint16, need-len(t.states))...)
 	}
-	t.states[int(g)*int(nStates)+int(s)]++
+	t.states[int(g)*int(nStates)+int(s)] += n
+}
+
+// CheckStatuses are the results of a health check as show stat's
+// check_status column names them, in the order of HAProxy's own
+// exporter's check_status series (HCHK_STATUS_HANA ... PROCOK); the
+// transitional ones (UNK, INI, START) are not among them.
+var CheckStatuses = [...]string{"HANA", "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", "L6RSP", "L7TOUT", "L7RSP", "L7OK", "L7OKC", "L7STS", "PROCERR", "PROCTOUT", "PROCOK"}
+
+// healthCheck is a server's last health check: status is 1 + its index in
+// CheckStatuses, 0 for none; code is check_code, when hasCode.
+type healthCheck struct {
+	status  uint8
+	hasCode bool
+	code    uint16
+}
+
+// parseHealthCheck reads the check_status and check_code cells; a check in
+// progress ("* L4OK") counts as its last result.
+func parseHealthCheck(status, code []byte) healthCheck {
+	status = bytes.TrimPrefix(status, []byte("* "))
+	var c healthCheck
+	for i, name := range CheckStatuses {
+		if string(status) == name {
+			c.status = uint8(i + 1)
+			break
+		}
+	}
+	if c.status == 0 {
+		return healthCheck{}
+	}
+	if v, ok := parseNum(code); ok && len(code) > 0 && v >= 0 && v < 1<<16 {
+		c.hasCode, c.code = true, uint16(v)
+	}
+	return c
+}
+
+// addCheck keeps the healthCheck of a row of group g: across processes, the
+// first one that had a healthCheck (each process checks on its own; they
+// agree but for the moment each saw last).
+func (t *table) addCheck(g int32, status, code []byte) {
+	if int(g) < len(t.checks) && t.checks[g].status != 0 {
+		return
+	}
+	if c := parseHealthCheck(status, code); c.status != 0 {
+		t.setCheck(g, c)
+	}
+}
+
+func (t *table) setCheck(g int32, c healthCheck) {
+	if int(g) < len(t.checks) && t.checks[g].status != 0 {
+		return
+	}
+	if need := int(g) + 1; len(t.checks) < need {
+		t.checks = append(t.checks, make([]healthCheck, need-len(t.checks))...)
+	}
+	t.checks[g] = c
+}
+
+// checkOf returns group g's healthCheck.
+func (t *table) checkOf(g int32) healthCheck {
+	if int(g) < len(t.checks) {
+		return t.checks[g]
+	}
+	return healthCheck{}
 }
 
 // state returns group g's state across the processes: the one most of

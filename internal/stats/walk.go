@@ -24,7 +24,8 @@ const (
 
 // A Row says where the datapoints that follow it belong, until the next
 // Row: a block, the proxy, server or process it is about (names as they
-// appear in the paths, sanitised), and the path heads. Heads holds one
+// appear in the paths, sanitised; as HAProxy gives them in the
+// exposition walk, Sites.Expose), and the path heads. Heads holds one
 // head, the prefix or the head of the group the name matched, or two with
 // group double writes (the group's head, then the prefix): each datapoint
 // of the row is written once under each. Time is the snapshot's.
@@ -35,6 +36,11 @@ type Row struct {
 	Server  string
 	Process string // ProcessBlock: the <W> of the per-process paths
 	Time    int64
+	// State and Check are set by the exposition walk only: the row's
+	// state across processes (StateNone when no reply said) and, for a
+	// server, its last health check.
+	State State
+	Check Check
 }
 
 // A Target receives the datapoints of a snapshot as the walk of this
