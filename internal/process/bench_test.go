@@ -50,7 +50,7 @@ func BenchmarkRenderLines(b *testing.B) {
 	b.SetBytes(size)
 	var lines int
 	for b.Loop() {
-		l, err := p.render(dir, log)
+		l, _, err := p.render(dir, log)
 		if err != nil {
 			b.Fatal(err)
 		}

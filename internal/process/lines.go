@@ -23,9 +23,9 @@ type snapLines struct {
 	maxSize int64        // max-reply-size
 	n       int          // lines
 
-	// writers is how many sinks will write the lines; once each has
-	// written them from the parsed replies, those are dropped and
-	// written is called.
+	// writers is how many sinks will write the lines or take the
+	// exposition; once each has from the parsed replies, those are
+	// dropped and written is called.
 	writers int
 	written func()
 
@@ -65,18 +65,24 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 		return cw.n, err
 	}
 	if fromMemory {
-		l.mu.Lock()
-		l.wrote++
-		done := l.wrote == l.writers
-		if done {
-			l.sites = nil // a later write parses the replies again
-		}
-		l.mu.Unlock()
-		if done && l.written != nil {
-			l.written()
-		}
+		l.wroteOnce()
 	}
 	return cw.n, nil
+}
+
+// wroteOnce counts a sink that has what it needs of the parsed replies:
+// once every sink has, they are dropped and written is called.
+func (l *snapLines) wroteOnce() {
+	l.mu.Lock()
+	l.wrote++
+	done := l.wrote == l.writers
+	if done {
+		l.sites = nil // a later write parses the replies again
+	}
+	l.mu.Unlock()
+	if done && l.written != nil {
+		l.written()
+	}
 }
 
 // Retain adds a holder.

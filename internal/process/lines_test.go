@@ -173,7 +173,7 @@ func TestLinesAreTheMetrics(t *testing.T) {
 					sinks = []Sink{newSink("kafka")}
 				}
 				p := New(c, stats.Options{Prefix: prefix}, sinks, slog.New(slog.DiscardHandler))
-				out, err := p.render(dir, slog.New(slog.DiscardHandler))
+				out, _, err := p.render(dir, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -279,7 +279,7 @@ func TestWorkerSnapshotNotStreamed(t *testing.T) {
 	os.Rename(filepath.Join(dir, "a1.sock_stat"), filepath.Join(dir, "m.sock@100_stat"))
 	os.Rename(filepath.Join(dir, "a1.sock_info"), filepath.Join(dir, "m.sock@100_info"))
 	p := newProcessor(src, 1, newSink("graphite"))
-	out, err := p.render(dir, slog.New(slog.DiscardHandler))
+	out, _, err := p.render(dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,21 +29,36 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
-// Sink is a destination of metrics: Graphite, local-store, Kafka. Send
-// returns nil only once the sink has accepted every metric of ms (for a
-// network sink: written and flushed, or acknowledged); it is called
-// concurrently by the workers.
+// Sink is a destination of the snapshots: Graphite, local-store, Kafka,
+// Prometheus. It takes them in one of three forms, the first it
+// implements of LinesSink, ExpositionSink and MetricsSink. Each form's
+// method returns nil only once the sink has accepted the whole snapshot
+// (for a network sink: written and flushed, or acknowledged); it is
+// called concurrently by the workers.
 type Sink interface {
 	Name() string
+}
+
+// MetricsSink takes a snapshot as metrics in memory.
+type MetricsSink interface {
+	Sink
 	Send(ctx context.Context, ms []metric.Metric) error
 }
 
-// LinesSink is a Sink that can also take a snapshot as Graphite lines,
-// rendered as it writes them (metric.Lines). When every sink is one, a
-// snapshot is never held in memory as metrics.
+// LinesSink takes a snapshot as Graphite lines, rendered as it writes
+// them (metric.Lines). When every sink is a LinesSink or an
+// ExpositionSink, a snapshot is never held in memory as metrics.
 type LinesSink interface {
 	Sink
 	SendLines(ctx context.Context, l metric.Lines) error
+}
+
+// ExpositionSink takes a snapshot as its parsed rows, which it walks
+// itself (the Prometheus endpoint). A Processor with one keeps every
+// show stat column in the parsed rows (stats.Options.Exposed).
+type ExpositionSink interface {
+	Sink
+	Expose(ctx context.Context, x *stats.Exposition) error
 }
 
 // Reporter is implemented by sinks that have counters worth sending as
@@ -82,7 +97,7 @@ type Processor struct {
 
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
-	streams     bool              // every sink is a LinesSink: snapshots go as lines
+	streams     bool              // no sink is a MetricsSink: snapshots go as lines
 	// slot is held from the parsing of a snapshot that goes as lines
 	// until every sink wrote it once: the parsed replies of one snapshot
 	// at a time are in memory, however many workers wait for sinks.
@@ -116,7 +131,11 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 	}
 	streams := true
 	for _, s := range sinks {
-		if _, ok := s.(LinesSink); !ok {
+		switch s.(type) {
+		case LinesSink:
+		case ExpositionSink:
+			o.Exposed = true
+		default:
 			streams = false
 		}
 	}
@@ -214,7 +233,7 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, n
 	moveOn := func() { onceNext.Do(func() { close(next) }) }
 	defer moveOn()
 	defer free()
-	lines, err := p.render(path, log)
+	lines, exp, err := p.render(path, log)
 	l, _ := lines.(*snapLines)
 	if l != nil {
 		l.written = func() { free(); moveOn() }
@@ -238,7 +257,7 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, n
 		p.quarantine(path, err, log)
 		return
 	}
-	if err := p.dispatch(ctx, path, lines); err != nil {
+	if err := p.dispatch(ctx, path, lines, exp); err != nil {
 		if l != nil {
 			l.Release() // the directory stays where it is
 		}
@@ -258,25 +277,41 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, n
 var errEmpty = errors.New("no reply files")
 
 // render turns the snapshot at path into its datapoints: a *snapLines
-// that renders them as the sinks write them, when every sink can take
-// lines and no counter offsets apply, or else metrics in memory.
-func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) {
+// that renders them as the sinks write them, when no sink needs metrics
+// and no counter offsets apply, or else metrics in memory; and, when a
+// sink is an ExpositionSink, the exposition (else nil).
+func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.Exposition, error) {
 	snap, err := loadSnapshot(path, true, p.streams, p.MaxReplySize)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if snap.streamed {
 		l, err := p.renderLines(snap, log)
 		if err != nil {
-			return nil, err // not a nil *snapLines in an interface
+			return nil, nil, err // not a nil *snapLines in an interface
 		}
-		return l, nil
+		return l, p.exposition(l.r, l.sites), nil
 	}
-	ms, err := p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
+	ms, r, sites, err := p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return metric.Slice(ms), nil
+	return metric.Slice(ms), p.exposition(r, sites), nil
+}
+
+// exposition is what an ExpositionSink gets of a rendering; nil when no
+// sink is one.
+func (p *Processor) exposition(r *rendering, sites *stats.Sites) *stats.Exposition {
+	if !p.opts.Exposed {
+		return nil
+	}
+	x := &stats.Exposition{Time: r.ts, Infos: r.infos, Sites: sites, Options: &r.o}
+	for _, s := range r.steps {
+		if s.block == selfStat {
+			x.Self = append(x.Self, stats.Sample{Name: s.name, Value: s.v})
+		}
+	}
+	return x
 }
 
 // Render turns snap into its metrics under the Graphite prefix prefix,
@@ -286,7 +321,8 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, error) 
 // self-statistics (the puller's counters, the processor's and the
 // sinks'); cluster aggregates go without. It is safe for concurrent use.
 func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, log *slog.Logger) ([]metric.Metric, error) {
-	return p.renderSnapshot(snap, prefix, tracker, self, log)
+	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, log)
+	return ms, err
 }
 
 // workers renders, for a snapshot taken through a master CLI (reply
@@ -413,9 +449,10 @@ func readExclude(path string, log *slog.Logger) map[string]bool {
 
 // dispatch hands the datapoints to every sink that has not accepted this
 // snapshot yet, all at once, and reports the first refusal. Sinks that
-// take lines get lines; the others need metrics, which lines are then
-// (render makes snapLines only when every sink takes lines).
-func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Lines) error {
+// take lines get lines, those that take the exposition get x; the others
+// need metrics, which lines are then (render makes snapLines only when no
+// sink needs metrics).
+func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Lines, x *stats.Exposition) error {
 	p.mu.Lock()
 	done := p.accepted[path]
 	p.mu.Unlock()
@@ -427,12 +464,25 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 		}
 		wg.Go(func() {
 			var err error
-			if ls, ok := s.(LinesSink); ok {
-				err = ls.SendLines(ctx, lines)
-			} else if ms, ok := lines.(metric.Slice); ok {
-				err = s.Send(ctx, ms)
-			} else {
-				err = errors.New("sink takes metrics, not lines") // render prevents this
+			switch s := s.(type) {
+			case LinesSink:
+				err = s.SendLines(ctx, lines)
+			case ExpositionSink:
+				if x == nil {
+					break // metrics from Deliver: nothing to expose
+				}
+				err = s.Expose(ctx, x)
+				if l, ok := lines.(*snapLines); ok {
+					l.wroteOnce() // the parsed replies may go once every sink has them
+				}
+			case MetricsSink:
+				if ms, ok := lines.(metric.Slice); ok {
+					err = s.Send(ctx, ms)
+				} else {
+					err = errors.New("sink takes metrics, not lines") // render prevents this
+				}
+			default:
+				err = errors.New("sink takes no form of snapshot")
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
@@ -569,9 +619,9 @@ func (p *Processor) forget(path string) {
 // and returns nil once every sink accepted all of them. key names the
 // delivery: when a sink refused, a later Deliver with the same key skips
 // the sinks that already accepted. It is safe for concurrent use with
-// distinct keys.
+// distinct keys. An ExpositionSink gets nothing: ms are not parsed rows.
 func (p *Processor) Deliver(ctx context.Context, key string, ms []metric.Metric) error {
-	if err := p.dispatch(ctx, key, metric.Slice(ms)); err != nil {
+	if err := p.dispatch(ctx, key, metric.Slice(ms), nil); err != nil {
 		return err
 	}
 	p.mu.Lock()

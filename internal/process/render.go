@@ -260,15 +260,16 @@ func (p *Processor) addSelf(b *renderer, snap Snapshot, start time.Time, log *sl
 
 // renderSnapshot turns snap into its metrics. tracker, when not nil,
 // keeps the counters of a master CLI's workers monotonic.
-func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) ([]metric.Metric, error) {
+// It also returns the rendering and the parsed show stat replies.
+func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) ([]metric.Metric, *rendering, *stats.Sites, error) {
 	c := stats.NewCollector(nil)
-	r, _, err := p.build(snap, prefix, withSelf, c, log)
+	r, sites, err := p.build(snap, prefix, withSelf, c, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	ms := c.Done()
 	if tracker == nil {
-		return ms, nil
+		return ms, r, sites, nil
 	}
 	if workers := p.workers(r.infos, snap.files(spool.Stat), snap.Time, &r.o); workers != nil {
 		if len(r.missing) > 0 {
@@ -277,7 +278,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 			log.Warn("cannot persist counter offsets", "err", err)
 		}
 	}
-	return ms, nil
+	return ms, r, sites, nil
 }
 
 // renderLines turns snap, whose show stat replies are still on disk, into

@@ -122,7 +122,7 @@ func (s Snapshot) sites(files []stats.File, o *stats.Options) (*stats.Sites, err
 // sitesFrom is Snapshot.sites for replies in dir.
 func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64) (*stats.Sites, error) {
 	b := stats.Builder{}
-	if o.AllMetrics {
+	if o.AllMetrics || o.Exposed {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
 	}
 	var buf *[]byte
