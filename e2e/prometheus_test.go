@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,27 +23,22 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
-	"github.com/haproxystats-go/haproxystats/internal/prometheus"
-	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
-// promScrape is one scrape of the endpoint: the exposition, its samples
-// by name{labels}, and the snapshot time they carry.
+// promScrape is one scrape of an endpoint: the exposition, its
+// families, its samples by name{labels}, and the snapshot time they carry.
 type promScrape struct {
 	body    []byte
+	fams    map[string]*dto.MetricFamily
 	samples map[string]float64
-	types   map[string]dto.MetricType // by family
-	ts      int64                     // Unix seconds; 0 if the samples disagree
+	ts      int64 // Unix seconds of the samples; 0 when they carry none or disagree
 }
 
-// seriesID writes name{label="value",...}, labels sorted, empty values
-// left out.
-func seriesID(name string, labels []prometheus.Label) string {
+// seriesID writes name{label="value",...}, labels sorted.
+func seriesID(name string, m *dto.Metric) string {
 	var ls []string
-	for _, l := range labels {
-		if l.Value != "" {
-			ls = append(ls, fmt.Sprintf("%s=%q", l.Name, l.Value))
-		}
+	for _, l := range m.GetLabel() {
+		ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 	}
 	sort.Strings(ls)
 	return name + "{" + strings.Join(ls, ",") + "}"
@@ -46,7 +46,7 @@ func seriesID(name string, labels []prometheus.Label) string {
 
 func scrapeProm(t *testing.T, url string) (*promScrape, error) {
 	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get(url)
 	if err != nil {
 		return nil, err
@@ -62,19 +62,16 @@ func scrapeProm(t *testing.T, url string) (*promScrape, error) {
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	mfs, err := p.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("the exposition does not parse: %v\n%s", err, body)
+		t.Fatalf("the exposition of %s does not parse: %v", url, err)
 	}
-	s := &promScrape{body: body, samples: map[string]float64{}, types: map[string]dto.MetricType{}}
+	s := &promScrape{body: body, fams: mfs, samples: map[string]float64{}}
 	first := true
 	for name, mf := range mfs {
-		s.types[name] = mf.GetType()
 		for _, m := range mf.GetMetric() {
-			var ls []prometheus.Label
-			for _, lp := range m.GetLabel() {
-				ls = append(ls, prometheus.Label{Name: lp.GetName(), Value: lp.GetValue()})
+			s.samples[seriesID(name, m)] = m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+			if !strings.HasPrefix(name, "haproxy_") {
+				continue
 			}
-			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
-			s.samples[seriesID(name, ls)] = v
 			ts := m.GetTimestampMs() / 1000
 			if first {
 				s.ts, first = ts, false
@@ -86,210 +83,373 @@ func scrapeProm(t *testing.T, url string) (*promScrape, error) {
 	return s, nil
 }
 
-// A running haproxystats-process with [prometheus]: after a real haproxy
-// snapshot its scrape parses, passes promtool, and holds exactly the
-// Graphite lines carbon received for that snapshot; a server removed from
-// haproxy's configuration (edit, then reload with -sf) is gone from the
-// next scrape.
-func TestPrometheusEndpoint(t *testing.T) {
-	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
-	front, app := haproxytest.FreePort(t), haproxytest.FreePort(t)
-	haproxyConf := func(servers string) string {
-		return fmt.Sprintf(`defaults
+// labelKeys returns the label names a family's series carry, sorted.
+func labelKeys(mf *dto.MetricFamily) []string {
+	var keys []string
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if !slices.Contains(keys, l.GetName()) {
+				keys = append(keys, l.GetName())
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// promexConf is a haproxy with HAProxy's own exporter on a loopback
+// frontend, and servers in every state: up, down (nothing listens),
+// maint (disabled) and drain (set so through the admin socket), in a
+// backend a.b next to a backend a_b.
+func promexConf(admin string, promex, front, app, dead int) string {
+	return fmt.Sprintf(`global
+    stats socket %[1]s mode 600 level admin
+defaults
     mode http
     timeout connect 2s
     timeout client 5s
     timeout server 5s
+frontend promex
+    bind 127.0.0.1:%[2]d
+    http-request use-service prometheus-exporter
 frontend www.example.com
-    bind 127.0.0.1:%d
-    default_backend app
-backend app
-%slisten app-server
-    bind 127.0.0.1:%d
+    bind 127.0.0.1:%[3]d
+    use_backend a_b if { path_beg /b }
+    default_backend a.b
+backend a.b
+    server up 127.0.0.1:%[4]d check inter 200ms
+    server down 127.0.0.1:%[5]d check inter 200ms fall 1
+    server maint 127.0.0.1:%[4]d disabled
+    server drain 127.0.0.1:%[4]d check inter 200ms
+backend a_b
+    server s1 127.0.0.1:%[4]d
+listen app
+    bind 127.0.0.1:%[4]d
     http-request return status 200 content-type text/plain string ok
-`, front, servers, app)
-	}
-	app1 := fmt.Sprintf("    server app1 127.0.0.1:%d\n", app)
-	app2 := fmt.Sprintf("    server app2.dc1 127.0.0.1:%d\n", app)
-	h := haproxytest.StartHAProxy(t, hbin, 2, haproxyConf(app1+app2))
-	port, out := relay(t, rbin)
+`, admin, promex, front, app, dead)
+}
+
+// TestPrometheusEndpoint runs one real haproxy with its own exporter
+// (promex) and haproxystats on the same haproxy, and checks that our
+// endpoint is promex's: every family both have carries the same name,
+// type and label keys, and every counter the value promex gave between
+// two of its scrapes around our snapshot. The statuses of servers UP,
+// DOWN, MAINT and DRAIN are right, a.b and a_b are two backends, and a
+// real Prometheus server answers every query the haproxy-mixin makes.
+func TestPrometheusEndpoint(t *testing.T) {
+	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
+	promexPort, front, app, dead := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
+	admin := filepath.Join(t.TempDir(), "admin.sock") // not in socket-dir: pull must not read it too
+	h := haproxytest.StartHAProxy(t, hbin, 1, promexConf(admin, promexPort, front, app, dead))
+	port, _ := relay(t, rbin)
 
 	const requests = 100
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range requests {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", front))
+		path := "/"
+		if i%4 == 0 {
+			path = "/b"
+		}
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", front, path))
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 		resp.Body.Close()
 	}
+	adminCommand(t, admin, "set server a.b/drain state drain")
 
 	base := t.TempDir()
 	promPort := haproxytest.FreePort(t)
 	conf := filepath.Join(base, "haproxystats.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
 loglevel = info
-[paths]
-base-dir = %s
 [pull]
 socket-dir = %s
 pull-interval = 1
 pull-timeout = 0.8
-dst-dir = ${paths:base-dir}/incoming
-tmp-dst-dir = ${paths:base-dir}/incoming.tmp
-[process]
-src-dir = ${paths:base-dir}/incoming
-workers = 2
-per-process-metrics = true
-aggr-server-metrics = true
-calculate-percentages = true
-[graphite]
-server = 127.0.0.1
-port = %d
-namespace = e2e
-prefix-hostname = false
-[prometheus]
+%s[prometheus]
 listen = 127.0.0.1:%d
-`, base, h.SocketDir, port, promPort)), 0o644)
+`, h.SocketDir, daemonsConf(base, 2, port, "e2e"), promPort)), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
 	daemon(t, "haproxystats-process", "-f", conf)
 	daemon(t, "haproxystats-pull", "-f", conf)
-	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
-	tr := prometheus.NewTranslator(stats.Options{Prefix: "e2e.haproxy"})
+	ours := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
+	theirs := fmt.Sprintf("http://127.0.0.1:%d/metrics", promexPort)
 
-	// waitSnapshot scrapes until a snapshot taken after since is exposed
-	// and carbon has all its lines, and returns both.
-	waitSnapshot := func(since int64) (*promScrape, map[string]float64) {
-		t.Helper()
-		deadline := time.Now().Add(40 * time.Second)
-		var last string
-		for ; time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			s, err := scrapeProm(t, url)
-			if err != nil {
-				last = err.Error()
-				continue
-			}
-			if s.ts <= since {
-				last = fmt.Sprintf("newest exposed snapshot %d, want one after %d", s.ts, since)
-				continue
-			}
-			// The last line of a snapshot is TotalWallClockTime.
-			for ; time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-				g := readGraphite(t, out)[s.ts]
-				if _, ok := g["e2e.haproxy.haproxystats.TotalWallClockTime"]; ok {
-					return s, g
-				}
-			}
-		}
-		t.Fatalf("no snapshot after %d exposed and delivered to carbon within 40s: %s", since, last)
-		return nil, nil
+	// Let the checks settle (down is DOWN after one failed check), then
+	// scrape promex, our snapshot of a later second, promex again.
+	time.Sleep(time.Second)
+	before, err := scrapeProm(t, theirs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// compare checks that the scrape is the Graphite snapshot, sample for
-	// line.
-	compare := func(s *promScrape, graphite map[string]float64) {
-		t.Helper()
-		want := map[string]bool{}
-		for path, v := range graphite {
-			se, ok := tr.Translate(path)
-			if !ok {
-				t.Errorf("Graphite line %s has no series", path)
-				continue
-			}
-			id := seriesID(se.Name, se.Labels)
-			want[id] = true
-			got, ok := s.samples[id]
-			if !ok {
-				t.Errorf("%s (Graphite %s = %v) not scraped", id, path, v)
-			} else if got != v*se.Scale {
-				t.Errorf("%s = %v, Graphite %s = %v (× %v)", id, got, path, v, se.Scale)
-			}
-			if typ := s.types[se.Name]; typ != wantType(se.Name) {
-				t.Errorf("%s is a %v", se.Name, typ)
-			}
-		}
-		for id := range s.samples {
-			if !want[id] {
-				t.Errorf("%s scraped, but carbon got no line for it", id)
-			}
-		}
-		if len(s.samples) != len(graphite) {
-			t.Errorf("%d samples scraped, %d lines in Graphite", len(s.samples), len(graphite))
+	since := time.Now().Unix()
+	var s *promScrape
+	deadline := time.Now().Add(40 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if s, err = scrapeProm(t, ours); err == nil && s.ts > since {
+			break
 		}
 	}
+	if s == nil || s.ts <= since {
+		t.Fatalf("no snapshot after %d exposed within 40s (err %v)", since, err)
+	}
+	after, err := scrapeProm(t, theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePromex(t, s, before, after)
 
-	s, graphite := waitSnapshot(0)
-	compare(s, graphite)
-	t.Logf("snapshot %d: %d samples scraped, %d Graphite lines", s.ts, len(s.samples), len(graphite))
 	for id, want := range map[string]float64{
-		`haproxy_frontend_sessions_total{frontend="www_example_com"}`:                  requests,
-		`haproxy_frontend_http_responses_total{code="2xx",frontend="www_example_com"}`: requests,
-		`haproxy_backend_loadbalanced_total{backend="app"}`:                            requests,
-		`haproxy_backend_servers{backend="app"}`:                                       2,
-		`haproxy_server_sessions_total{backend="app",server="app2_dc1"}`:               sumColumn(t, h.Sockets, "app", "app2.dc1", "stot"),
-		`haproxy_aggregated_server_sessions_total{server="app1"}`:                      sumColumn(t, h.Sockets, "app", "app1", "stot"),
+		`haproxy_server_status{proxy="a.b",server="up",state="UP"}`:                 1,
+		`haproxy_server_status{proxy="a.b",server="down",state="DOWN"}`:             1,
+		`haproxy_server_status{proxy="a.b",server="maint",state="MAINT"}`:           1,
+		`haproxy_server_status{proxy="a.b",server="drain",state="DRAIN"}`:           1,
+		`haproxy_server_status{proxy="a.b",server="drain",state="UP"}`:              0,
+		`haproxy_server_check_status{proxy="a.b",server="down",state="L4CON"}`:      1,
+		`haproxy_backend_agg_server_status{proxy="a.b",state="UP"}`:                 1,
+		`haproxy_backend_status{proxy="a_b",state="UP"}`:                            1,
+		`haproxy_frontend_status{proxy="www.example.com",state="UP"}`:               1,
+		`haproxy_backend_sessions_total{proxy="a_b"}`:                               requests / 4,
+		`haproxy_backend_sessions_total{proxy="a.b"}`:                               requests * 3 / 4,
+		`haproxy_frontend_http_responses_total{code="2xx",proxy="www.example.com"}`: requests,
+		`haproxystats_backend_servers{proxy="a.b"}`:                                 4,
 	} {
 		if got, ok := s.samples[id]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", id, got, ok, want)
 		}
 	}
-	for _, id := range []string{
-		`haproxy_process_requests_total{}`, `haproxy_per_process_current_connections{process="2"}`,
-		`haproxy_process_cpu_usage_percent_percentile{percentile="50"}`, `haproxystats_snapshots_waiting{}`,
-		`haproxystats_pull_rounds_total{result="skipped"}`, `haproxystats_graphite_lines_sent_total{}`,
-		`haproxystats_processing_seconds{stage="total"}`,
-	} {
+	for _, id := range []string{`haproxystats_processing_seconds{stage="total"}`, `go_goroutines{}`, `haproxystats_pull_rounds_total{result="committed"}`} {
 		if _, ok := s.samples[id]; !ok {
 			t.Errorf("%s not scraped", id)
 		}
 	}
 	promtoolCheck(t, s.body)
 
-	// Remove app2.dc1 from the configuration and reload both processes.
-	h.WriteConfig(t, haproxyConf(app1))
-	h.Reload(t, 0)
-	h.Reload(t, 1)
-	reloaded := time.Now().Unix()
-	s, graphite = waitSnapshot(reloaded)
-	compare(s, graphite)
-	t.Logf("after the reload, snapshot %d: %d samples scraped, %d Graphite lines", s.ts, len(s.samples), len(graphite))
-	for id := range s.samples {
-		if strings.Contains(id, `server="app2_dc1"`) {
-			t.Errorf("%s still scraped after app2.dc1 was removed", id)
+	// promex's query filters.
+	only, err := scrapeProm(t, ours+"?scope=server&no-maint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range only.fams {
+		if !strings.HasPrefix(name, "haproxy_server_") && !strings.HasPrefix(name, "haproxystats_server_") && !strings.HasPrefix(name, "haproxystats_aggregated_server_") {
+			t.Errorf("scope=server exposes %s", name)
 		}
 	}
-	if got := s.samples[`haproxy_backend_servers{backend="app"}`]; got != 1 {
-		t.Errorf(`haproxy_backend_servers{backend="app"} = %v after the reload, want 1`, got)
+	if _, ok := only.samples[`haproxy_server_status{proxy="a.b",server="maint",state="MAINT"}`]; ok {
+		t.Error("no-maint exposes the server in maintenance")
 	}
-	if _, ok := s.samples[`haproxy_server_sessions_total{backend="app",server="app1"}`]; !ok {
-		t.Error("app1 not scraped after the reload")
+	if _, ok := only.samples[`haproxy_server_status{proxy="a.b",server="up",state="UP"}`]; !ok {
+		t.Error("scope=server&no-maint leaves out server up")
 	}
-	promtoolCheck(t, s.body)
+
+	queryMixin(t, ours)
 }
 
-// wantType is the type the family name calls for: counters, and only
-// they, end in _total.
-func wantType(name string) dto.MetricType {
-	if strings.HasSuffix(name, "_total") {
-		return dto.MetricType_COUNTER
+// adminCommand sends one command to a haproxy admin socket.
+func adminCommand(t *testing.T, sock, cmd string) {
+	t.Helper()
+	c, err := net.DialTimeout("unix", sock, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dto.MetricType_GAUGE
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "%s\n", cmd)
+	out, _ := io.ReadAll(c)
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Fatalf("%s: %s", cmd, s)
+	}
 }
+
+// promexMoving are promex's families whose values move with the scrapes
+// themselves (the exporter's frontend, the connections of our pull), or
+// are not counters of the traffic.
+func promexMoving(id string) bool {
+	return strings.Contains(id, `proxy="promex"`)
+}
+
+// comparePromex compares our scrape with promex's two, family by
+// family, and logs the table of what matched.
+func comparePromex(t *testing.T, s, before, after *promScrape) {
+	t.Helper()
+	var matched, oursOnly, theirsOnly []string
+	for name, mf := range s.fams {
+		if !strings.HasPrefix(name, "haproxy_") {
+			oursOnly = append(oursOnly, name)
+			continue
+		}
+		them, ok := after.fams[name]
+		if !ok {
+			oursOnly = append(oursOnly, name)
+			t.Errorf("%s is under promex's prefix but promex has no such family", name)
+			continue
+		}
+		matched = append(matched, name)
+		if mf.GetType() != them.GetType() {
+			t.Errorf("%s: ours is a %v, promex's a %v", name, mf.GetType(), them.GetType())
+		}
+		if a, b := labelKeys(mf), labelKeys(them); !slices.Equal(a, b) {
+			t.Errorf("%s: our label keys %v, promex's %v", name, a, b)
+		}
+		if mf.GetType() != dto.MetricType_COUNTER {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			id := seriesID(name, m)
+			if promexMoving(id) {
+				continue
+			}
+			v := m.GetCounter().GetValue()
+			lo, ok1 := before.samples[id]
+			hi, ok2 := after.samples[id]
+			if !ok1 || !ok2 {
+				t.Errorf("%s = %v here, not in promex's scrapes", id, v)
+				continue
+			}
+			if v < lo || v > hi {
+				t.Errorf("%s = %v here, promex %v then %v", id, v, lo, hi)
+			}
+		}
+	}
+	for name := range after.fams {
+		if _, ok := s.fams[name]; !ok {
+			theirsOnly = append(theirsOnly, name)
+		}
+	}
+	sort.Strings(matched)
+	sort.Strings(oursOnly)
+	sort.Strings(theirsOnly)
+	var b strings.Builder
+	fmt.Fprintf(&b, "families compared with HAProxy's own exporter: %d matched, %d ours only, %d theirs only\n", len(matched), len(oursOnly), len(theirsOnly))
+	fmt.Fprintf(&b, "  matched:     %s\n", strings.Join(matched, " "))
+	fmt.Fprintf(&b, "  ours only:   %s\n", strings.Join(oursOnly, " "))
+	fmt.Fprintf(&b, "  theirs only: %s\n", strings.Join(theirsOnly, " "))
+	t.Log(b.String())
+	if len(matched) < 150 {
+		t.Errorf("only %d families match promex's", len(matched))
+	}
+}
+
+// promexLints are the lints promtool finds in promex's own names, which
+// ours keep exactly.
+var promexLints = []string{"haproxy_process_failed_resolutions counter metrics should have \"_total\" suffix"}
 
 // promtoolCheck runs `promtool check metrics` (Debian package prometheus,
-// which make test installs) on an exposition.
+// which make test installs) on an exposition: no lint but promex's own.
 func promtoolCheck(t *testing.T, body []byte) {
 	t.Helper()
 	bin := os.Getenv("HAPROXYSTATS_PROMTOOL")
 	if bin == "" {
 		var err error
 		if bin, err = exec.LookPath("promtool"); err != nil {
-			t.Log("promtool not installed (Debian package prometheus; make test installs it): exposition not linted")
-			return
+			t.Fatal("promtool not installed (Debian package prometheus; make test installs it)")
 		}
 	}
 	cmd := exec.Command(bin, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(body)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	out, _ := cmd.CombinedOutput()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !slices.Contains(promexLints, line) {
+			t.Errorf("promtool check metrics: %s", line)
+		}
 	}
+}
+
+// queryMixin starts a real Prometheus server (Debian package
+// prometheus) that scrapes our endpoint every second, and runs through
+// its HTTP API a query for every metric name the haproxy-mixin's
+// dashboards and alerts use (testdata/haproxy-mixin-queries.txt), plus
+// the status and label queries its panels make: each must return data.
+func queryMixin(t *testing.T, target string) {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatal("prometheus not installed (Debian package prometheus; make test installs it)")
+	}
+	u, _ := url.Parse(target)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: haproxy
+    static_configs:
+      - targets: ["%s"]
+`, u.Host)), 0o644)
+	port := haproxytest.FreePort(t)
+	cmd := haproxytest.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log:\n%s", b)
+		}
+	})
+	data, err := os.ReadFile(filepath.Join("testdata", "haproxy-mixin-queries.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queries []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			queries = append(queries, line)
+		}
+	}
+	names := len(queries)
+	queries = append(queries,
+		`haproxy_frontend_status{state="UP"} == 1`, `haproxy_backend_status{state="UP"} == 1`,
+		`haproxy_server_status{state="UP"} == 1`, `haproxy_server_status{state="DOWN"} == 1`,
+		`haproxy_server_status{state="MAINT"} == 1`, `haproxy_server_status{state="DRAIN"} == 1`,
+		`haproxy_server_http_responses_total{code="2xx"}`, `haproxy_backend_http_responses_total{code="2xx"}`,
+		`group by (job, instance) (haproxy_process_start_time_seconds)`,
+		`count by (proxy) (haproxy_server_status{proxy="a.b"})`,
+		`rate(haproxy_frontend_bytes_in_total[5m])`,
+	)
+	api := fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=", port)
+	client := &http.Client{Timeout: 5 * time.Second}
+	query := func(q string) (int, error) {
+		resp, err := client.Get(api + url.QueryEscape(q))
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Status string
+			Data   struct{ Result []json.RawMessage }
+			Error  string
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return 0, err
+		}
+		if r.Status != "success" {
+			return 0, fmt.Errorf("%s", r.Error)
+		}
+		return len(r.Data.Result), nil
+	}
+	// rate() needs two scrapes: wait until it has data.
+	deadline := time.Now().Add(60 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if n, err := query(`rate(haproxy_frontend_bytes_in_total[5m])`); err == nil && n > 0 {
+			break
+		}
+	}
+	empty := 0
+	for _, q := range queries {
+		n, err := query(q)
+		if err != nil || n == 0 {
+			empty++
+			t.Errorf("Prometheus query %s: %d series (err %v)", q, n, err)
+		}
+	}
+	t.Logf("real Prometheus: %d queries (%d metric names of the haproxy-mixin, %d status and label queries), %d without data", len(queries), names, len(queries)-names, empty)
 }

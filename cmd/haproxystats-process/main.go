@@ -107,8 +107,8 @@ func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Lo
 	var promSink *prometheus.Sink
 	if cfg.Prometheus != nil {
 		plog := log.With("sink", "prometheus")
-		promSink = prometheus.New(opts, plog)
-		srv, err := prometheus.Listen(*cfg.Prometheus, promSink.Handler(), plog)
+		promSink = prometheus.New(cli.Version, plog)
+		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, plog)
 		if err != nil {
 			return nil, err
 		}

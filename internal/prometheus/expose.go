@@ -9,14 +9,18 @@ import (
 	"strings"
 	"sync"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
-// variant is one way a scrape may ask for the exposition: its format
-// and whether it takes gzip.
+// The text format, version 0.0.4: what promex serves, and what every
+// Prometheus server reads. A scrape that asks for another format gets
+// this one, as content negotiation allows.
+const textFormat = "text/plain; version=0.0.4; charset=utf-8"
+
+// variant is one way a scrape may ask for the exposition: its query
+// (scope=, no-maint) and whether it takes gzip.
 type variant struct {
-	format expfmt.Format
+	filter filter
 	gzip   bool
 }
 
@@ -28,9 +32,11 @@ type body struct {
 	err  error
 }
 
-// bodyFor returns the encoding of snap in v, encoding it at the first
-// call for v. Scrapes that arrive meanwhile wait for that one encoding.
-func (s *Sink) bodyFor(snap *snapshot, v variant) ([]byte, error) {
+// gzipped returns the gzip encoding of snap for f, encoding it at the
+// first call for f. Scrapes that arrive meanwhile wait for that one
+// encoding.
+func (s *Sink) gzipped(snap *snapshot, f filter) ([]byte, error) {
+	v := variant{filter: f, gzip: true}
 	snap.mu.Lock()
 	if snap.bodies == nil {
 		snap.bodies = map[variant]*body{}
@@ -42,7 +48,12 @@ func (s *Sink) bodyFor(snap *snapshot, v variant) ([]byte, error) {
 	}
 	snap.mu.Unlock()
 	bd.once.Do(func() {
-		bd.b, bd.err = encode(s.gather(snap), v)
+		var buf bytes.Buffer
+		gw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		if bd.err = snap.e.writeTo(gw, f); bd.err == nil {
+			bd.err = gw.Close()
+		}
+		bd.b = buf.Bytes()
 		if bd.err == nil {
 			s.encodings.Add(1)
 		}
@@ -50,67 +61,103 @@ func (s *Sink) bodyFor(snap *snapshot, v variant) ([]byte, error) {
 	return bd.b, bd.err
 }
 
-// encode writes mfs in v.
-func encode(mfs []*dto.MetricFamily, v variant) ([]byte, error) {
-	var buf bytes.Buffer
-	var w io.Writer = &buf
-	var gw *gzip.Writer
-	if v.gzip {
-		gw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		w = gw
-	}
-	enc := expfmt.NewEncoder(w, v.format)
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return nil, err
+// parseFilter reads scope= (repeatable: global, frontend, backend,
+// server; none means all) and no-maint (servers in maintenance left
+// out), as promex does.
+func parseFilter(r *http.Request) (filter, string) {
+	q := r.URL.Query()
+	f := filter{}
+	for _, v := range q["scope"] {
+		sc, ok := scopeNames[v]
+		if !ok {
+			return f, "unknown scope " + strconv.Quote(v) + ": global, frontend, backend or server"
 		}
+		f.scopes |= sc
 	}
-	if c, ok := enc.(expfmt.Closer); ok {
-		if err := c.Close(); err != nil {
-			return nil, err
-		}
+	if f.scopes == 0 {
+		f.scopes = allScopes
 	}
-	if gw != nil {
-		if err := gw.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return buf.Bytes(), nil
+	_, f.noMaint = q["no-maint"]
+	return f, ""
 }
 
-// ServeHTTP answers a scrape with the newest snapshot's exposition. Every
-// scrape of one snapshot in one variant gets the same bytes, encoded
-// once: 200 concurrent scrapes cost one encoding and one copy of it, not
-// 200, and none is turned away.
+// ServeHTTP answers a scrape with the newest snapshot's exposition, then
+// the daemon's own metrics. Scrapes that take gzip get bytes encoded
+// once per snapshot and query: 200 concurrent scrapes cost one encoding
+// and one copy of it, not 200, and none is turned away. Others get the
+// exposition encoded as it is written.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	v := variant{format: expfmt.Negotiate(r.Header), gzip: acceptsGzip(r.Header)}
-	h := w.Header()
-	h.Set("Content-Type", string(v.format))
-	h.Add("Vary", "Accept-Encoding")
-	snap := s.latest.Load()
-	if snap == nil {
-		h.Set("Content-Length", "0")
-		return // nothing yet: an empty exposition
-	}
-	b, err := s.bodyFor(snap, v)
-	if err != nil {
-		s.log.Error("cannot encode the exposition", "ts", snap.ts, "err", err)
-		http.Error(w, "cannot encode the metrics: "+err.Error(), http.StatusInternalServerError)
+	f, bad := parseFilter(r)
+	if bad != "" {
+		http.Error(w, bad, http.StatusBadRequest)
 		return
 	}
-	if v.gzip {
-		h.Set("Content-Encoding", "gzip")
+	gz := acceptsGzip(r.Header)
+	h := w.Header()
+	h.Set("Content-Type", textFormat)
+	h.Add("Vary", "Accept-Encoding")
+	var runtime []byte
+	if f.scopes&scopeGlobal != 0 {
+		runtime = s.runtimeMetrics(gz)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	snap := s.latest.Load()
+	if gz {
+		var b []byte
+		if snap != nil {
+			var err error
+			if b, err = s.gzipped(snap, f); err != nil {
+				s.log.Error("cannot encode the exposition", "ts", snap.ts, "err", err)
+				http.Error(w, "cannot encode the metrics: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(b)+len(runtime)))
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(b) // two gzip members are one gzip stream
+		w.Write(runtime)
+		return
+	}
 	if r.Method == http.MethodHead {
 		return
 	}
-	w.Write(b)
+	if snap != nil {
+		if err := snap.e.writeTo(w, f); err != nil {
+			return // the client went away
+		}
+	}
+	w.Write(runtime)
+}
+
+// runtimeMetrics encodes the daemon's own metrics, as a gzip member when
+// gz.
+func (s *Sink) runtimeMetrics(gz bool) []byte {
+	mfs, err := s.runtime.Gather()
+	if err != nil {
+		s.log.Warn("some of the daemon's own metrics cannot be gathered", "err", err)
+	}
+	var buf bytes.Buffer
+	var out io.Writer = &buf
+	var gw *gzip.Writer
+	if gz {
+		gw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		out = gw
+	}
+	enc := expfmt.NewEncoder(out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		enc.Encode(mf)
+	}
+	if gw != nil {
+		gw.Close()
+	}
+	return buf.Bytes()
 }
 
 // acceptsGzip reports whether h's Accept-Encoding takes gzip with a

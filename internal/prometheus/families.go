@@ -1,203 +1,341 @@
 package prometheus
 
-import (
-	prom "github.com/prometheus/client_golang/prometheus"
+// The families of the exposition. Those of HAProxy's own exporter
+// (addons/promex in HAProxy's sources, 2.6: promex_global_metrics and
+// promex_st_metrics) carry its names, types, units and labels exactly:
+// haproxy_process_*, haproxy_frontend_*, haproxy_backend_*,
+// haproxy_server_*, labels proxy and server with the names HAProxy
+// gives, state and code. Everything else haproxystats has is under
+// haproxystats_: the show stat columns promex leaves out, the servers
+// merged across backends, the HAProxy master's counters and the
+// daemons' own statistics.
+
+// A typ is a family's type as the text format writes it.
+type typ string
+
+const (
+	counter typ = "counter"
+	gauge   typ = "gauge"
 )
 
-// spec is how one Graphite metric name of a block becomes a Prometheus
-// family: the family name after the block's prefix, its type, its help,
-// the factor from the Graphite value to the Prometheus one (HAProxy's
-// milliseconds become seconds, as in HAProxy's own exporter), and an
-// optional label that tells apart the Graphite metrics sharing the family
-// (hrsp_2xx → http_responses_total{code="2xx"}).
-type spec struct {
-	name       string
-	typ        prom.ValueType
-	help       string
-	scale      float64
+// A stateSet is the states a status family has one series of.
+type stateSet int
+
+const (
+	noStates     stateSet = iota
+	proxyStates           // frontends and backends: DOWN, UP
+	serverStates          // servers: DOWN, UP, MAINT, DRAIN, NOLB
+	checkStates           // health checks: stats.CheckStatuses
+)
+
+// A family is one metric family: its name, type and help, and where its
+// samples come from.
+type family struct {
+	name string
+	typ  typ
+	help string
+	// cols are the show stat columns (or show info fields) whose values
+	// are the family's samples; with codes, the code label of each.
+	cols  []string
+	codes []string
+	scale float64 // from HAProxy's unit to the family's: ms → s
+	// states: the family is a status, one series per state, value 1 for
+	// the current one (or, for the agg_ families, the count of servers).
+	states stateSet
+	// special says how a family without cols is computed.
+	special special
+}
+
+type special uint8
+
+const (
+	fromCols      special = iota
+	statusOf              // the row's state
+	checkStatusOf         // the server's last health check
+	checkCodeOf           // the server's last check code
+	aggServers            // per backend: its servers by state
+	aggChecks             // per backend: its servers by check result
+	serversOf             // per backend: how many servers it has
+	buildInfo             // per HAProxy version: 1
+)
+
+func c(name, col, help string) family {
+	return family{name: name, typ: counter, help: help, cols: []string{col}, scale: 1}
+}
+
+func g(name, col, help string) family {
+	return family{name: name, typ: gauge, help: help, cols: []string{col}, scale: 1}
+}
+
+// secs is a gauge HAProxy gives in milliseconds, exposed in seconds.
+func secs(name, col, help string) family {
+	f := g(name, col, help)
+	f.scale = 0.001
+	return f
+}
+
+var httpResponses = family{
+	name: "http_responses_total", typ: counter, help: "HTTP responses by status class.", scale: 1,
+	cols:  []string{"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"},
+	codes: []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"},
+}
+
+func status(help string, s stateSet) family {
+	return family{name: "status", typ: gauge, help: help, states: s, special: statusOf}
+}
+
+// frontendFamilies, backendFamilies and serverFamilies are promex's, in
+// its order; the prefixes haproxy_frontend_ ... are added by blockOf.
+var frontendFamilies = []family{
+	g("current_sessions", "scur", "Current sessions."),
+	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
+	g("limit_sessions", "slim", "Configured session limit."),
+	c("sessions_total", "stot", "Sessions since start."),
+	c("bytes_in_total", "bin", "Bytes received."),
+	c("bytes_out_total", "bout", "Bytes sent."),
+	c("requests_denied_total", "dreq", "Requests denied for security reasons."),
+	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	c("request_errors_total", "ereq", "Request errors."),
+	status("Current status of the frontend, one series per state: 1 for the current one.", proxyStates),
+	g("limit_session_rate", "rate_lim", "Configured limit of new sessions per second."),
+	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	httpResponses,
+	g("http_requests_rate_max", "req_rate_max", "Highest number of HTTP requests per second seen."),
+	c("http_requests_total", "req_tot", "HTTP requests since start."),
+	c("http_comp_bytes_in_total", "comp_in", "Bytes fed to the HTTP compressor."),
+	c("http_comp_bytes_out_total", "comp_out", "Bytes emitted by the HTTP compressor."),
+	c("http_comp_bytes_bypassed_total", "comp_byp", "Bytes that bypassed the HTTP compressor."),
+	c("http_comp_responses_total", "comp_rsp", "HTTP responses that were compressed."),
+	g("connections_rate_max", "conn_rate_max", "Highest number of connections per second seen."),
+	c("connections_total", "conn_tot", "Connections since start."),
+	c("intercepted_requests_total", "intercepted", "Requests intercepted by HAProxy itself."),
+	c("denied_connections_total", "dcon", "Connections denied by tcp-request connection rules."),
+	c("denied_sessions_total", "dses", "Sessions denied by tcp-request session rules."),
+	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
+	c("http_cache_lookups_total", "cache_lookups", "HTTP cache lookups."),
+	c("http_cache_hits_total", "cache_hits", "HTTP cache hits."),
+	c("internal_errors_total", "eint", "Internal errors."),
+}
+
+// backendServer are the families backends and servers share, up to the
+// first that only one of them has.
+var backendFamilies = []family{
+	g("current_queue", "qcur", "Requests waiting in the queue."),
+	g("max_queue", "qmax", "Highest number of queued requests seen."),
+	g("current_sessions", "scur", "Current sessions."),
+	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
+	g("limit_sessions", "slim", "Configured session limit."),
+	c("sessions_total", "stot", "Sessions since start."),
+	c("bytes_in_total", "bin", "Bytes received."),
+	c("bytes_out_total", "bout", "Bytes sent."),
+	c("requests_denied_total", "dreq", "Requests denied for security reasons."),
+	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	c("connection_errors_total", "econ", "Errors connecting to a server."),
+	c("response_errors_total", "eresp", "Response errors."),
+	c("retry_warnings_total", "wretr", "Connection retries."),
+	c("redispatch_warnings_total", "wredis", "Requests redispatched to another server."),
+	status("Current status of the backend, one series per state: 1 for the current one.", proxyStates),
+	g("weight", "weight", "Total effective weight of the servers."),
+	g("active_servers", "act", "Active servers."),
+	g("backup_servers", "bck", "Backup servers."),
+	c("check_up_down_total", "chkdown", "UP to DOWN transitions."),
+	g("check_last_change_seconds", "lastchg", "Seconds since the last UP/DOWN transition."),
+	c("downtime_seconds_total", "downtime", "Seconds spent DOWN."),
+	c("loadbalanced_total", "lbtot", "Times a server was selected by load balancing."),
+	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	httpResponses,
+	c("http_requests_total", "req_tot", "HTTP requests since start."),
+	c("client_aborts_total", "cli_abrt", "Data transfers aborted by the client."),
+	c("server_aborts_total", "srv_abrt", "Data transfers aborted by the server."),
+	c("http_comp_bytes_in_total", "comp_in", "Bytes fed to the HTTP compressor."),
+	c("http_comp_bytes_out_total", "comp_out", "Bytes emitted by the HTTP compressor."),
+	c("http_comp_bytes_bypassed_total", "comp_byp", "Bytes that bypassed the HTTP compressor."),
+	c("http_comp_responses_total", "comp_rsp", "HTTP responses that were compressed."),
+	g("last_session_seconds", "lastsess", "Seconds since the last session was assigned."),
+	secs("queue_time_average_seconds", "qtime", "Average queue time of the last 1024 requests."),
+	secs("connect_time_average_seconds", "ctime", "Average connect time of the last 1024 requests."),
+	secs("response_time_average_seconds", "rtime", "Average response time of the last 1024 requests."),
+	secs("total_time_average_seconds", "ttime", "Average total session time of the last 1024 requests."),
+	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
+	c("connection_attempts_total", "connect", "Connection attempts to servers."),
+	c("connection_reuses_total", "reuse", "Connections reused."),
+	c("http_cache_lookups_total", "cache_lookups", "HTTP cache lookups."),
+	c("http_cache_hits_total", "cache_hits", "HTTP cache hits."),
+	secs("max_queue_time_seconds", "qtime_max", "Longest time a request waited in the queue."),
+	secs("max_connect_time_seconds", "ctime_max", "Longest time a connection took to complete."),
+	secs("max_response_time_seconds", "rtime_max", "Longest time a server took to respond."),
+	secs("max_total_time_seconds", "ttime_max", "Longest total time of a request."),
+	c("internal_errors_total", "eint", "Internal errors."),
+	g("uweight", "uweight", "Total weight of the servers as configured."),
+	{name: "agg_server_status", typ: gauge, help: "Servers of the backend in each state.", states: serverStates, special: aggServers},
+	{name: "agg_server_check_status", typ: gauge, help: "Servers of the backend in each state (deprecated name of agg_server_status).", states: serverStates, special: aggServers},
+	{name: "agg_check_status", typ: gauge, help: "Servers of the backend by the result of their last health check.", states: checkStates, special: aggChecks},
+}
+
+var serverFamilies = []family{
+	g("current_queue", "qcur", "Requests waiting in the queue."),
+	g("max_queue", "qmax", "Highest number of queued requests seen."),
+	g("current_sessions", "scur", "Current sessions."),
+	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
+	g("limit_sessions", "slim", "Configured session limit."),
+	c("sessions_total", "stot", "Sessions since start."),
+	c("bytes_in_total", "bin", "Bytes received."),
+	c("bytes_out_total", "bout", "Bytes sent."),
+	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	c("connection_errors_total", "econ", "Errors connecting to the server."),
+	c("response_errors_total", "eresp", "Response errors."),
+	c("retry_warnings_total", "wretr", "Connection retries."),
+	c("redispatch_warnings_total", "wredis", "Requests redispatched to another server."),
+	status("Current status of the server, one series per state: 1 for the current one.", serverStates),
+	g("weight", "weight", "Effective weight."),
+	c("check_failures_total", "chkfail", "Failed health checks."),
+	c("check_up_down_total", "chkdown", "UP to DOWN transitions."),
+	g("check_last_change_seconds", "lastchg", "Seconds since the last UP/DOWN transition."),
+	c("downtime_seconds_total", "downtime", "Seconds spent DOWN."),
+	g("queue_limit", "qlimit", "Configured queue limit (maxqueue)."),
+	g("current_throttle", "throttle", "Slow-start throttle, in percent."),
+	c("loadbalanced_total", "lbtot", "Times the server was selected by load balancing."),
+	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	{name: "check_status", typ: gauge, help: "Result of the last health check, one series per result: 1 for the current one.", states: checkStates, special: checkStatusOf},
+	{name: "check_code", typ: gauge, help: "Layer 5-7 code of the last health check, when it has one.", special: checkCodeOf},
+	secs("check_duration_seconds", "check_duration", "Duration of the last health check."),
+	httpResponses,
+	c("client_aborts_total", "cli_abrt", "Data transfers aborted by the client."),
+	c("server_aborts_total", "srv_abrt", "Data transfers aborted by the server."),
+	g("last_session_seconds", "lastsess", "Seconds since the last session was assigned."),
+	secs("queue_time_average_seconds", "qtime", "Average queue time of the last 1024 requests."),
+	secs("connect_time_average_seconds", "ctime", "Average connect time of the last 1024 requests."),
+	secs("response_time_average_seconds", "rtime", "Average response time of the last 1024 requests."),
+	secs("total_time_average_seconds", "ttime", "Average total session time of the last 1024 requests."),
+	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
+	c("connection_attempts_total", "connect", "Connection attempts."),
+	c("connection_reuses_total", "reuse", "Connections reused."),
+	g("idle_connections_current", "srv_icur", "Idle connections ready to be reused."),
+	g("idle_connections_limit", "src_ilim", "Configured limit of idle connections."),
+	secs("max_queue_time_seconds", "qtime_max", "Longest time a request waited in the queue."),
+	secs("max_connect_time_seconds", "ctime_max", "Longest time a connection took to complete."),
+	secs("max_response_time_seconds", "rtime_max", "Longest time the server took to respond."),
+	secs("max_total_time_seconds", "ttime_max", "Longest total time of a request."),
+	c("internal_errors_total", "eint", "Internal errors."),
+	g("unsafe_idle_connections_current", "idle_conn_cur", "Unsafe idle connections."),
+	g("safe_idle_connections_current", "safe_conn_cur", "Safe idle connections."),
+	g("used_connections_current", "used_conn_cur", "Connections in use."),
+	g("need_connections_current", "need_conn_est", "Connections estimated to be needed."),
+	g("uweight", "uweight", "Weight as configured."),
+}
+
+// processFamilies are promex's global metrics, from show info. agg says
+// how the processes' values combine: the sum, but for the fields below.
+var processFamilies = []family{
+	g("nbthread", "Nbthread", "Threads, of all the processes."),
+	g("nbproc", "Nbproc", "HAProxy processes whose show info this snapshot holds."),
+	g("relative_process_id", "Process_num", "Lowest relative process number."),
+	g("uptime_seconds", "Uptime_sec", "Seconds since start, averaged over the processes."),
+	c("pool_failures_total", "PoolFailed", "Failed pool allocations."),
+	g("max_fds", "Ulimit-n", "Limit of file descriptors."),
+	g("max_sockets", "Maxsock", "Limit of sockets."),
+	g("max_connections", "Maxconn", "Configured limit of connections."),
+	g("hard_max_connections", "Hard_maxconn", "Hard limit of connections."),
+	g("current_connections", "CurrConns", "Current connections."),
+	c("connections_total", "CumConns", "Connections since start."),
+	c("requests_total", "CumReq", "Requests since start."),
+	g("max_ssl_connections", "MaxSslConns", "Configured limit of SSL/TLS connections."),
+	g("current_ssl_connections", "CurrSslConns", "Current SSL/TLS connections."),
+	c("ssl_connections_total", "CumSslConns", "SSL/TLS connections since start."),
+	g("max_pipes", "Maxpipes", "Configured limit of pipes."),
+	c("pipes_used_total", "PipesUsed", "Pipes in use."),
+	c("pipes_free_total", "PipesFree", "Pipes allocated and free."),
+	g("current_connection_rate", "ConnRate", "Connections per second over the last second."),
+	g("limit_connection_rate", "ConnRateLimit", "Configured limit of connections per second."),
+	g("max_connection_rate", "MaxConnRate", "Highest number of connections per second seen."),
+	g("current_session_rate", "SessRate", "Sessions per second over the last second."),
+	g("limit_session_rate", "SessRateLimit", "Configured limit of sessions per second."),
+	g("max_session_rate", "MaxSessRate", "Highest number of sessions per second seen."),
+	g("current_ssl_rate", "SslRate", "SSL/TLS sessions per second over the last second."),
+	g("limit_ssl_rate", "SslRateLimit", "Configured limit of SSL/TLS sessions per second."),
+	g("max_ssl_rate", "MaxSslRate", "Highest number of SSL/TLS sessions per second seen."),
+	g("current_frontend_ssl_key_rate", "SslFrontendKeyRate", "Frontend SSL/TLS key computations per second."),
+	g("max_frontend_ssl_key_rate", "SslFrontendMaxKeyRate", "Highest number of frontend SSL/TLS key computations per second seen."),
+	g("frontend_ssl_reuse", "SslFrontendSessionReuse_pct", "Percentage of frontend SSL/TLS sessions reused."),
+	g("current_backend_ssl_key_rate", "SslBackendKeyRate", "Backend SSL/TLS key computations per second."),
+	g("max_backend_ssl_key_rate", "SslBackendMaxKeyRate", "Highest number of backend SSL/TLS key computations per second seen."),
+	c("ssl_cache_lookups_total", "SslCacheLookups", "SSL/TLS session cache lookups."),
+	c("ssl_cache_misses_total", "SslCacheMisses", "SSL/TLS session cache misses."),
+	c("http_comp_bytes_in_total", "CompressBpsIn", "Bytes per second fed to the HTTP compressor."),
+	c("http_comp_bytes_out_total", "CompressBpsOut", "Bytes per second emitted by the HTTP compressor."),
+	g("limit_http_comp", "CompressBpsRateLim", "Configured limit of HTTP compression input, in kB/s."),
+	g("current_zlib_memory", "ZlibMemUsage", "zlib memory in use, in bytes."),
+	g("max_zlib_memory", "MaxZlibMemUsage", "Configured limit of zlib memory, in bytes."),
+	g("current_tasks", "Tasks", "Tasks."),
+	g("current_run_queue", "Run_queue", "Tasks in the run queue."),
+	g("idle_time_percent", "Idle_pct", "Idle time in percent, averaged over the processes."),
+	g("stopping", "Stopping", "1 when a process is stopping."),
+	g("jobs", "Jobs", "Active jobs (listeners, sessions, ...)."),
+	g("unstoppable_jobs", "Unstoppable Jobs", "Jobs that block a stop."),
+	g("listeners", "Listeners", "Listeners."),
+	g("active_peers", "ActivePeers", "Active peers."),
+	g("connected_peers", "ConnectedPeers", "Connected peers."),
+	c("dropped_logs_total", "DroppedLogs", "Log messages dropped."),
+	g("busy_polling_enabled", "BusyPolling", "1 when busy polling is enabled."),
+	c("failed_resolutions", "FailedResolutions", "Failed DNS resolutions."),
+	c("bytes_out_total", "TotalBytesOut", "Bytes sent."),
+	c("spliced_bytes_out_total", "TotalSplicdedBytesOut", "Bytes sent by splicing."),
+	g("bytes_out_rate", "BytesOutRate", "Bytes sent per second over the last second."),
+	c("recv_logs_total", "CumRecvLogs", "Log messages received by log-forwarding listeners."),
+	{name: "build_info", typ: gauge, help: "HAProxy version of the processes: one series per version, value 1.", special: buildInfo},
+	g("max_memory_bytes", "Memmax_bytes", "Configured memory limit, in bytes."),
+	g("pool_allocated_bytes", "PoolAlloc_bytes", "Bytes allocated in memory pools."),
+	g("pool_used_bytes", "PoolUsed_bytes", "Bytes used in memory pools."),
+	g("start_time_seconds", "Start_time_sec", "Start time of the oldest process, in seconds since the epoch."),
+}
+
+// How a show info field combines across processes, when not summed.
+type combine uint8
+
+const (
+	combineSum combine = iota
+	combineMean
+	combineMin
+	combineMax
+)
+
+var processCombine = map[string]combine{
+	"Process_num":    combineMin,
+	"Uptime_sec":     combineMean,
+	"Idle_pct":       combineMean,
+	"Start_time_sec": combineMin,
+	"Stopping":       combineMax,
+	"BusyPolling":    combineMax,
+	"Nbproc":         combineSum,
+}
+
+// backendServers is the family haproxystats adds to the backends.
+var backendServers = family{name: "haproxystats_backend_servers", typ: gauge, help: "Servers of the backend (TotalServers in Graphite).", special: serversOf}
+
+// selfSpec is a self-statistic's family after haproxystats_, with an
+// optional label telling apart the self-statistics that share it.
+type selfSpec struct {
+	name, help string
+	typ        typ
 	label, val string
 }
 
-const (
-	counter = prom.CounterValue
-	gauge   = prom.GaugeValue
-	untyped = prom.UntypedValue
-)
+func sc(name, help string) selfSpec { return selfSpec{name: name, help: help, typ: counter} }
+func sg(name, help string) selfSpec { return selfSpec{name: name, help: help, typ: gauge} }
 
-func c(name, help string) spec { return spec{name: name, typ: counter, help: help, scale: 1} }
-func g(name, help string) spec { return spec{name: name, typ: gauge, help: help, scale: 1} }
-
-// millis is a gauge in milliseconds on the Graphite side, in seconds here.
-func millis(name, help string) spec { return spec{name: name, typ: gauge, help: help, scale: 0.001} }
-
-func labelled(s spec, label, val string) spec {
+func labelled(s selfSpec, label, val string) selfSpec {
 	s.label, s.val = label, val
 	return s
 }
 
-// proxySpecs are the show stat columns frontends, backends and servers
-// share, named as HAProxy's exporter (addons/promex) names them.
-func proxySpecs() map[string]spec {
-	m := map[string]spec{
-		"bin":        c("bytes_in_total", "Bytes received (bin)."),
-		"bout":       c("bytes_out_total", "Bytes sent (bout)."),
-		"dresp":      c("responses_denied_total", "Responses denied for security reasons (dresp)."),
-		"rate":       g("current_session_rate", "Sessions per second over the last second (rate)."),
-		"rate_max":   g("max_session_rate", "Highest number of sessions per second seen (rate_max)."),
-		"scur":       g("current_sessions", "Current sessions (scur)."),
-		"slim":       g("limit_sessions", "Configured session limit (slim)."),
-		"smax":       g("max_sessions", "Highest number of concurrent sessions seen (smax)."),
-		"stot":       c("sessions_total", "Sessions since start (stot)."),
-		"hrsp_other": labelled(c("http_responses_total", "HTTP responses by status class (hrsp_1xx ... hrsp_5xx, hrsp_other)."), "code", "other"),
-	}
-	for _, class := range []string{"1xx", "2xx", "3xx", "4xx", "5xx"} {
-		m["hrsp_"+class] = labelled(m["hrsp_other"], "code", class)
-	}
-	return m
-}
-
-// merge adds more to base, which it returns.
-func merge(base map[string]spec, more map[string]spec) map[string]spec {
-	for k, v := range more {
-		base[k] = v
-	}
-	return base
-}
-
-var compSpecs = map[string]spec{
-	"comp_byp": c("http_comp_bytes_bypassed_total", "Bytes that bypassed the HTTP compressor (comp_byp)."),
-	"comp_in":  c("http_comp_bytes_in_total", "Bytes fed to the HTTP compressor (comp_in)."),
-	"comp_out": c("http_comp_bytes_out_total", "Bytes emitted by the HTTP compressor (comp_out)."),
-	"comp_rsp": c("http_comp_responses_total", "HTTP responses that were compressed (comp_rsp)."),
-}
-
-var timeSpecs = map[string]spec{
-	"qtime": millis("queue_time_average_seconds", "Average queue time of the last 1024 requests, over the processes with traffic (qtime, in seconds)."),
-	"ctime": millis("connect_time_average_seconds", "Average connect time of the last 1024 requests, over the processes with traffic (ctime, in seconds)."),
-	"rtime": millis("response_time_average_seconds", "Average response time of the last 1024 requests, over the processes with traffic (rtime, in seconds)."),
-	"ttime": millis("total_time_average_seconds", "Average total session time of the last 1024 requests, over the processes with traffic (ttime, in seconds)."),
-}
-
-var backendServerSpecs = map[string]spec{
-	"chkdown":  c("check_up_down_total", "UP to DOWN transitions (chkdown)."),
-	"cli_abrt": c("client_aborts_total", "Data transfers aborted by the client (cli_abrt)."),
-	"econ":     c("connection_errors_total", "Errors connecting to a server (econ)."),
-	"eresp":    c("response_errors_total", "Response errors (eresp)."),
-	"lbtot":    c("loadbalanced_total", "Times a server was selected by load balancing (lbtot)."),
-	"qcur":     g("current_queue", "Requests waiting in the queue (qcur)."),
-	"qmax":     g("max_queue", "Highest number of queued requests seen (qmax)."),
-	"srv_abrt": c("server_aborts_total", "Data transfers aborted by the server (srv_abrt)."),
-	"wredis":   c("redispatch_warnings_total", "Requests redispatched to another server (wredis)."),
-	"wretr":    c("retry_warnings_total", "Connection retries (wretr)."),
-	"weight":   g("weight", "Effective weight, averaged over the processes (weight)."),
-}
-
-// frontendSpecs, backendSpecs and serverSpecs cover every metric the
-// frontend-metrics, backend-metrics and server-metrics options accept
-// (a test checks it). serverSpecs also serve the aggregated servers.
 var (
-	frontendSpecs = merge(merge(proxySpecs(), compSpecs), map[string]spec{
-		"conn_rate":     g("current_connection_rate", "Connections per second over the last second (conn_rate)."),
-		"conn_rate_max": g("connections_rate_max", "Highest number of connections per second seen (conn_rate_max)."),
-		"conn_tot":      c("connections_total", "Connections since start (conn_tot)."),
-		"dcon":          c("denied_connections_total", "Connections denied by tcp-request connection rules (dcon)."),
-		"dses":          c("denied_sessions_total", "Sessions denied by tcp-request session rules (dses)."),
-		"dreq":          c("requests_denied_total", "Requests denied for security reasons (dreq)."),
-		"ereq":          c("request_errors_total", "Request errors (ereq)."),
-		"intercepted":   c("intercepted_requests_total", "Requests intercepted by HAProxy itself (intercepted)."),
-		"rate_lim":      g("limit_session_rate", "Configured limit of new sessions per second (rate_lim)."),
-		"req_rate":      g("current_http_request_rate", "HTTP requests per second over the last second (req_rate)."),
-		"req_rate_max":  g("http_requests_rate_max", "Highest number of HTTP requests per second seen (req_rate_max)."),
-		"req_tot":       c("http_requests_total", "HTTP requests since start (req_tot)."),
-	})
-	backendSpecs = merge(merge(merge(merge(proxySpecs(), compSpecs), timeSpecs), backendServerSpecs), map[string]spec{
-		"downtime":     c("downtime_seconds_total", "Seconds spent DOWN (downtime)."),
-		"dreq":         c("requests_denied_total", "Requests denied for security reasons (dreq)."),
-		"intercepted":  c("intercepted_requests_total", "Requests intercepted by HAProxy itself (intercepted)."),
-		"req_tot":      c("http_requests_total", "HTTP requests since start (req_tot)."),
-		"act":          g("active_servers", "Active servers, averaged over the processes (act)."),
-		"bck":          g("backup_servers", "Backup servers, averaged over the processes (bck)."),
-		"TotalServers": g("servers", "Distinct servers of the backend (TotalServers)."),
-	})
-	serverSpecs = merge(merge(merge(proxySpecs(), timeSpecs), backendServerSpecs), map[string]spec{
-		"chkfail":  c("check_failures_total", "Failed health checks (chkfail)."),
-		"throttle": g("current_throttle", "Slow-start throttle in percent, averaged over the processes (throttle)."),
-	})
+	stageSpec  = sg("processing_seconds", "Seconds spent on each stage of processing the snapshot (WallClockTime<Stage>, TotalWallClockTime).")
+	roundsSpec = sc("pull_rounds_total", "Rounds of haproxystats-pull since its start, by result (PullRoundsCommitted, PullRoundsFailed, PullRoundsSkipped).")
 )
 
-// daemonSpecs are the show info fields, named as HAProxy's exporter names
-// them except where its name or type is wrong for the value: the
-// compression rates and the pipe counts are gauges here, not counters.
-var daemonSpecs = map[string]spec{
-	"CompressBpsIn":               g("http_comp_bytes_in_per_second", "Bytes per second fed to the HTTP compressor (CompressBpsIn)."),
-	"CompressBpsOut":              g("http_comp_bytes_out_per_second", "Bytes per second emitted by the HTTP compressor (CompressBpsOut)."),
-	"CompressBpsRateLim":          g("limit_http_comp", "Configured limit of HTTP compression input, in kB/s (CompressBpsRateLim)."),
-	"ConnRate":                    g("current_connection_rate", "Connections per second over the last second (ConnRate)."),
-	"ConnRateLimit":               g("limit_connection_rate", "Configured limit of connections per second (ConnRateLimit)."),
-	"CumConns":                    c("connections_total", "Connections since start (CumConns)."),
-	"CumReq":                      c("requests_total", "Requests since start (CumReq)."),
-	"CumSslConns":                 c("ssl_connections_total", "SSL/TLS connections since start (CumSslConns)."),
-	"CurrConns":                   g("current_connections", "Current connections (CurrConns)."),
-	"CurrSslConns":                g("current_ssl_connections", "Current SSL/TLS connections (CurrSslConns)."),
-	"Hard_maxconn":                g("hard_max_connections", "Hard limit of connections (Hard_maxconn)."),
-	"MaxConnRate":                 g("max_connection_rate", "Highest number of connections per second seen (MaxConnRate)."),
-	"MaxSessRate":                 g("max_session_rate", "Highest number of sessions per second seen (MaxSessRate)."),
-	"MaxSslConns":                 g("max_ssl_connections", "Configured limit of SSL/TLS connections (MaxSslConns)."),
-	"MaxSslRate":                  g("max_ssl_rate", "Highest number of SSL/TLS sessions per second seen (MaxSslRate)."),
-	"MaxZlibMemUsage":             g("max_zlib_memory", "Configured limit of zlib memory, in bytes (MaxZlibMemUsage)."),
-	"Maxconn":                     g("max_connections", "Configured limit of connections (Maxconn)."),
-	"Maxpipes":                    g("max_pipes", "Configured limit of pipes (Maxpipes)."),
-	"Maxsock":                     g("max_sockets", "Limit of sockets (Maxsock)."),
-	"Memmax_MB":                   spec{name: "max_memory_bytes", typ: gauge, help: "Configured memory limit, in bytes (Memmax_MB × 1048576).", scale: 1 << 20},
-	"PipesFree":                   g("pipes_free", "Pipes allocated and free (PipesFree)."),
-	"PipesUsed":                   g("pipes_used", "Pipes in use (PipesUsed)."),
-	"Run_queue":                   g("current_run_queue", "Tasks in the run queue (Run_queue)."),
-	"SessRate":                    g("current_session_rate", "Sessions per second over the last second (SessRate)."),
-	"SessRateLimit":               g("limit_session_rate", "Configured limit of sessions per second (SessRateLimit)."),
-	"SslBackendKeyRate":           g("current_backend_ssl_key_rate", "Backend SSL/TLS key computations per second over the last second (SslBackendKeyRate)."),
-	"SslBackendMaxKeyRate":        g("max_backend_ssl_key_rate", "Highest number of backend SSL/TLS key computations per second seen (SslBackendMaxKeyRate)."),
-	"SslCacheLookups":             c("ssl_cache_lookups_total", "SSL/TLS session cache lookups (SslCacheLookups)."),
-	"SslCacheMisses":              c("ssl_cache_misses_total", "SSL/TLS session cache misses (SslCacheMisses)."),
-	"SslFrontendKeyRate":          g("current_frontend_ssl_key_rate", "Frontend SSL/TLS key computations per second over the last second (SslFrontendKeyRate)."),
-	"SslFrontendMaxKeyRate":       g("max_frontend_ssl_key_rate", "Highest number of frontend SSL/TLS key computations per second seen (SslFrontendMaxKeyRate)."),
-	"SslFrontendSessionReuse_pct": g("frontend_ssl_reuse", "Percentage of frontend SSL/TLS sessions reused (SslFrontendSessionReuse_pct)."),
-	"SslRate":                     g("current_ssl_rate", "SSL/TLS sessions per second over the last second (SslRate)."),
-	"SslRateLimit":                g("limit_ssl_rate", "Configured limit of SSL/TLS sessions per second (SslRateLimit)."),
-	"Tasks":                       g("current_tasks", "Tasks (Tasks)."),
-	"Ulimit-n":                    g("max_fds", "Limit of file descriptors (Ulimit-n)."),
-	"ZlibMemUsage":                g("current_zlib_memory", "zlib memory in use, in bytes (ZlibMemUsage)."),
-	"Idle_pct":                    g("idle_time_percent", "Idle time in percent, averaged over the processes (Idle_pct)."),
-	"Uptime_sec":                  g("uptime_seconds", "Seconds since start, averaged over the processes (Uptime_sec)."),
-
-	// Derived by haproxystats.
-	"CpuUsagePct":        g("cpu_usage_percent", "CPU usage in percent, 100 - Idle_pct (CpuUsagePct)."),
-	"StdCpuUsagePct":     g("cpu_usage_percent_stddev", "Standard deviation of the CPU usage of the processes, in percent (StdCpuUsagePct)."),
-	"ConnPercentage":     g("connections_limit_usage_percent", "Current connections in percent of Maxconn (ConnPercentage)."),
-	"ConnRatePercentage": g("connection_rate_limit_usage_percent", "Connection rate in percent of ConnRateLimit (ConnRatePercentage)."),
-	"SslConnPercentage":  g("ssl_connections_limit_usage_percent", "SSL/TLS connections in percent of MaxSslConns (SslConnPercentage)."),
-	"SslRatePercentage":  g("ssl_rate_limit_usage_percent", "SSL/TLS session rate in percent of SslRateLimit (SslRatePercentage)."),
-}
-
-// percentileSpec is the family of <N>PercentileCpuUsagePct, with label
-// percentile="<N>".
-var percentileSpec = g("cpu_usage_percent_percentile", "Percentiles of the CPU usage of the processes, in percent (<N>PercentileCpuUsagePct).")
-
-// The families that several self-statistics share, told apart by a label.
-var (
-	metricsSpec = g("snapshot_metrics", "Graphite lines of each block of the snapshot, plus one (Metrics<Block>).")
-	stageSpec   = g("processing_seconds", "Seconds spent on each stage of processing the snapshot (WallClockTime<Stage>, TotalWallClockTime).")
-	roundsSpec  = c("pull_rounds_total", "Rounds of haproxystats-pull since its start, by result (PullRoundsCommitted, PullRoundsFailed, PullRoundsSkipped).")
-)
-
-// selfSpecs are the self-statistics of both daemons (PREFIX.haproxystats.*);
-// their families are named haproxystats_<name>. The HAProxy master
-// counters that pull carries there are in masterSpecs.
-var selfSpecs = map[string]spec{
-	"MetricsHAProxy":  labelled(metricsSpec, "block", "haproxy"),
-	"MetricsFrontend": labelled(metricsSpec, "block", "frontend"),
-	"MetricsBackend":  labelled(metricsSpec, "block", "backend"),
-	"MetricsServer":   labelled(metricsSpec, "block", "server"),
-
+// selfSpecs are the self-statistics of both daemons, and the HAProxy
+// master counters pull carries with them (haproxystats_master_*).
+var selfSpecs = map[string]selfSpec{
 	"WallClockTimeHAProxy":   labelled(stageSpec, "stage", "haproxy"),
 	"WallClockTimeFrontends": labelled(stageSpec, "stage", "frontends"),
 	"WallClockTimeBackends":  labelled(stageSpec, "stage", "backends"),
@@ -205,43 +343,40 @@ var selfSpecs = map[string]spec{
 	"WallClockTimeAllStats":  labelled(stageSpec, "stage", "all_stats"),
 	"TotalWallClockTime":     labelled(stageSpec, "stage", "total"),
 
-	"SnapshotsWaiting":      g("snapshots_waiting", "Snapshots queued in src-dir behind this one (SnapshotsWaiting)."),
-	"SnapshotsFailed":       c("snapshots_failed_total", "Snapshots moved to failed/ since haproxystats-process started (SnapshotsFailed)."),
-	"FilesRejected":         c("files_rejected_total", "Reply files rejected as corrupt or truncated since haproxystats-process started (FilesRejected)."),
-	"FleetHosts":            g("fleet_hosts", "Hosts in this cluster bucket (FleetHosts)."),
-	"FleetHostsMissing":     g("fleet_hosts_missing", "Hosts expected in this cluster bucket and absent (FleetHostsMissing)."),
-	"FleetLateSnapshots":    c("fleet_late_snapshots_total", "Snapshots that arrived after their bucket was emitted, since start (FleetLateSnapshots)."),
-	"FleetRecordsRejected":  c("fleet_records_rejected_total", "Records that could not be decoded or rendered, since start (FleetRecordsRejected)."),
-	"FleetLag":              g("fleet_lag_records", "Records of this cluster's partition not read yet, as of the last one read (FleetLag)."),
-	"FleetRecords":          c("fleet_records_total", "Records read by this consumer since start (FleetRecords)."),
-	"FleetRecordsPerSecond": g("fleet_records_per_second", "Records read per second by this consumer, over the last second or more (FleetRecordsPerSecond)."),
-	"DeliveryRetries":       c("delivery_retries_total", "Deliveries retried because a sink refused a snapshot, since haproxystats-process started (DeliveryRetries)."),
-	"ReadRetries":           c("read_retries_total", "Snapshots retried after a transient error reading a reply file, since haproxystats-process started (ReadRetries)."),
-	"ValuesNonFinite":       c("values_non_finite_total", "Datapoints dropped because their value was not finite (a sum overflowed), since haproxystats-process started (ValuesNonFinite)."),
+	"SnapshotsWaiting":      sg("snapshots_waiting", "Snapshots queued in src-dir behind this one (SnapshotsWaiting)."),
+	"SnapshotsFailed":       sc("snapshots_failed_total", "Snapshots moved to failed/ since haproxystats-process started (SnapshotsFailed)."),
+	"FilesRejected":         sc("files_rejected_total", "Reply files rejected as corrupt or truncated since haproxystats-process started (FilesRejected)."),
+	"SocketsMissing":        sg("sockets_missing", "Sockets a partial snapshot misses (SocketsMissing)."),
+	"FleetHosts":            sg("fleet_hosts", "Hosts in this cluster bucket (FleetHosts)."),
+	"FleetHostsMissing":     sg("fleet_hosts_missing", "Hosts expected in this cluster bucket and absent (FleetHostsMissing)."),
+	"FleetLateSnapshots":    sc("fleet_late_snapshots_total", "Snapshots that arrived after their bucket was emitted, since start (FleetLateSnapshots)."),
+	"FleetRecordsRejected":  sc("fleet_records_rejected_total", "Records that could not be decoded or rendered, since start (FleetRecordsRejected)."),
+	"FleetLag":              sg("fleet_lag_records", "Records of this cluster's partition not read yet, as of the last one read (FleetLag)."),
+	"FleetRecords":          sc("fleet_records_total", "Records read by this consumer since start (FleetRecords)."),
+	"FleetRecordsPerSecond": sg("fleet_records_per_second", "Records read per second by this consumer, over the last second or more (FleetRecordsPerSecond)."),
+	"DeliveryRetries":       sc("delivery_retries_total", "Deliveries retried because a sink refused a snapshot, since haproxystats-process started (DeliveryRetries)."),
+	"ReadRetries":           sc("read_retries_total", "Snapshots retried after a transient error reading a reply file, since haproxystats-process started (ReadRetries)."),
+	"ValuesNonFinite":       sc("values_non_finite_total", "Datapoints dropped because their value was not finite (a sum overflowed), since haproxystats-process started (ValuesNonFinite)."),
 
-	"GraphiteLinesSent":       c("graphite_lines_sent_total", "Lines written to carbon since start (GraphiteLinesSent)."),
-	"GraphiteLinesDropped":    c("graphite_lines_dropped_total", "Lines dropped from the full Graphite queue since start; their snapshots are still on disk (GraphiteLinesDropped)."),
-	"GraphiteConnectFailures": c("graphite_connect_failures_total", "Failed connections to carbon since start (GraphiteConnectFailures)."),
-	"GraphiteLinesQueued":     g("graphite_lines_queued", "Lines waiting in the Graphite queue (GraphiteLinesQueued)."),
+	"GraphiteLinesSent":       sc("graphite_lines_sent_total", "Lines written to carbon since start (GraphiteLinesSent)."),
+	"GraphiteLinesDropped":    sc("graphite_lines_dropped_total", "Lines dropped from the full Graphite queue since start; their snapshots are still on disk (GraphiteLinesDropped)."),
+	"GraphiteConnectFailures": sc("graphite_connect_failures_total", "Failed connections to carbon since start (GraphiteConnectFailures)."),
+	"GraphiteLinesQueued":     sg("graphite_lines_queued", "Lines waiting in the Graphite queue (GraphiteLinesQueued)."),
 
 	"PullRoundsCommitted": labelled(roundsSpec, "result", "committed"),
 	"PullRoundsFailed":    labelled(roundsSpec, "result", "failed"),
 	"PullRoundsSkipped":   labelled(roundsSpec, "result", "skipped"),
-	"PullWallClockTime":   g("pull_round_seconds", "Seconds the pull round of this snapshot took (PullWallClockTime)."),
+	"PullWallClockTime":   sg("pull_round_seconds", "Seconds the pull round of this snapshot took (PullWallClockTime)."),
 
-	"KafkaRecordsProduced":           c("kafka_records_produced_total", "Records the Kafka brokers acknowledged (KafkaRecordsProduced)."),
-	"KafkaBytesProduced":             c("kafka_bytes_produced_total", "Key and value bytes of the acknowledged Kafka records (KafkaBytesProduced)."),
-	"KafkaProduceErrors":             c("kafka_produce_errors_total", "Kafka records that failed (KafkaProduceErrors)."),
-	"KafkaSnapshotsRefused":          c("kafka_snapshots_refused_total", "Snapshot deliveries to Kafka that failed (KafkaSnapshotsRefused)."),
-	"KafkaRecordsBuffered":           g("kafka_records_buffered", "Kafka records waiting for acknowledgement (KafkaRecordsBuffered)."),
-	"KafkaProduceLatencyLastSeconds": g("kafka_produce_latency_last_seconds", "Seconds the last delivered snapshot took to be acknowledged by Kafka (KafkaProduceLatencyLastSeconds)."),
-}
+	"KafkaRecordsProduced":           sc("kafka_records_produced_total", "Records the Kafka brokers acknowledged (KafkaRecordsProduced)."),
+	"KafkaBytesProduced":             sc("kafka_bytes_produced_total", "Key and value bytes of the acknowledged Kafka records (KafkaBytesProduced)."),
+	"KafkaProduceErrors":             sc("kafka_produce_errors_total", "Kafka records that failed (KafkaProduceErrors)."),
+	"KafkaSnapshotsRefused":          sc("kafka_snapshots_refused_total", "Snapshot deliveries to Kafka that failed (KafkaSnapshotsRefused)."),
+	"KafkaRecordsBuffered":           sg("kafka_records_buffered", "Kafka records waiting for acknowledgement (KafkaRecordsBuffered)."),
+	"KafkaProduceLatencyLastSeconds": sg("kafka_produce_latency_last_seconds", "Seconds the last delivered snapshot took to be acknowledged by Kafka (KafkaProduceLatencyLastSeconds)."),
 
-// masterSpecs are the HAProxy master counters haproxystats-pull carries
-// in the self-statistics; they get the prefix haproxy_master_.
-var masterSpecs = map[string]spec{
-	"MasterWorkers":         g("workers", "Current workers of the HAProxy master (MasterWorkers)."),
-	"MasterOldWorkers":      g("old_workers", "Old workers of the HAProxy master still finishing their connections (MasterOldWorkers)."),
-	"MasterOldestWorkerAge": g("oldest_worker_age_seconds", "Age of the oldest worker of the HAProxy master, in seconds (MasterOldestWorkerAge)."),
-	"MasterReloads":         c("reloads_total", "Reloads the HAProxy master did since it started (MasterReloads)."),
+	"MasterWorkers":         sg("master_workers", "Current workers of the HAProxy master (MasterWorkers)."),
+	"MasterOldWorkers":      sg("master_old_workers", "Old workers of the HAProxy master still finishing their connections (MasterOldWorkers)."),
+	"MasterOldestWorkerAge": sg("master_oldest_worker_age_seconds", "Age of the oldest worker of the HAProxy master, in seconds (MasterOldestWorkerAge)."),
+	"MasterReloads":         sc("master_reloads_total", "Reloads the HAProxy master did since it started (MasterReloads)."),
 }
