@@ -84,88 +84,130 @@ func status(help string, s stateSet) family {
 	return family{name: "status", typ: gauge, help: help, states: s, special: statusOf}
 }
 
+// The families several kinds of rows share, with the same name, type
+// and help.
+var (
+	fCurrentSessions            = g("current_sessions", "scur", "Current sessions.")
+	fMaxSessions                = g("max_sessions", "smax", "Highest number of concurrent sessions seen.")
+	fLimitSessions              = g("limit_sessions", "slim", "Configured session limit.")
+	fSessionsTotal              = c("sessions_total", "stot", "Sessions since start.")
+	fBytesInTotal               = c("bytes_in_total", "bin", "Bytes received.")
+	fBytesOutTotal              = c("bytes_out_total", "bout", "Bytes sent.")
+	fRequestsDeniedTotal        = c("requests_denied_total", "dreq", "Requests denied for security reasons.")
+	fResponsesDeniedTotal       = c("responses_denied_total", "dresp", "Responses denied for security reasons.")
+	fMaxSessionRate             = g("max_session_rate", "rate_max", "Highest number of new sessions per second seen.")
+	fHttpRequestsTotal          = c("http_requests_total", "req_tot", "HTTP requests since start.")
+	fHttpCompBytesInTotal       = c("http_comp_bytes_in_total", "comp_in", "Bytes fed to the HTTP compressor.")
+	fHttpCompBytesOutTotal      = c("http_comp_bytes_out_total", "comp_out", "Bytes emitted by the HTTP compressor.")
+	fHttpCompBytesBypassedTotal = c("http_comp_bytes_bypassed_total", "comp_byp", "Bytes that bypassed the HTTP compressor.")
+	fHttpCompResponsesTotal     = c("http_comp_responses_total", "comp_rsp", "HTTP responses that were compressed.")
+	fFailedHeaderRewritingTotal = c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites.")
+	fHttpCacheLookupsTotal      = c("http_cache_lookups_total", "cache_lookups", "HTTP cache lookups.")
+	fHttpCacheHitsTotal         = c("http_cache_hits_total", "cache_hits", "HTTP cache hits.")
+	fInternalErrorsTotal        = c("internal_errors_total", "eint", "Internal errors.")
+	fCurrentQueue               = g("current_queue", "qcur", "Requests waiting in the queue.")
+	fMaxQueue                   = g("max_queue", "qmax", "Highest number of queued requests seen.")
+	fResponseErrorsTotal        = c("response_errors_total", "eresp", "Response errors.")
+	fRetryWarningsTotal         = c("retry_warnings_total", "wretr", "Connection retries.")
+	fRedispatchWarningsTotal    = c("redispatch_warnings_total", "wredis", "Requests redispatched to another server.")
+	fCheckUpDownTotal           = c("check_up_down_total", "chkdown", "UP to DOWN transitions.")
+	fCheckLastChangeSeconds     = g("check_last_change_seconds", "lastchg", "Seconds since the last UP/DOWN transition.")
+	fDowntimeSecondsTotal       = c("downtime_seconds_total", "downtime", "Seconds spent DOWN.")
+	fClientAbortsTotal          = c("client_aborts_total", "cli_abrt", "Data transfers aborted by the client.")
+	fServerAbortsTotal          = c("server_aborts_total", "srv_abrt", "Data transfers aborted by the server.")
+	fLastSessionSeconds         = g("last_session_seconds", "lastsess", "Seconds since the last session was assigned.")
+	fQueueTimeAverageSeconds    = secs("queue_time_average_seconds", "qtime", "Average queue time of the last 1024 requests.")
+	fConnectTimeAverageSeconds  = secs("connect_time_average_seconds", "ctime", "Average connect time of the last 1024 requests.")
+	fResponseTimeAverageSeconds = secs("response_time_average_seconds", "rtime", "Average response time of the last 1024 requests.")
+	fTotalTimeAverageSeconds    = secs("total_time_average_seconds", "ttime", "Average total session time of the last 1024 requests.")
+	fConnectionReusesTotal      = c("connection_reuses_total", "reuse", "Connections reused.")
+	fMaxQueueTimeSeconds        = secs("max_queue_time_seconds", "qtime_max", "Longest time a request waited in the queue.")
+	fMaxConnectTimeSeconds      = secs("max_connect_time_seconds", "ctime_max", "Longest time a connection took to complete.")
+	fMaxTotalTimeSeconds        = secs("max_total_time_seconds", "ttime_max", "Longest total time of a request.")
+)
+
 // frontendFamilies, backendFamilies and serverFamilies are promex's, in
 // its order; the prefixes haproxy_frontend_ ... are added by blockOf.
 var frontendFamilies = []family{
-	g("current_sessions", "scur", "Current sessions."),
-	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
-	g("limit_sessions", "slim", "Configured session limit."),
-	c("sessions_total", "stot", "Sessions since start."),
-	c("bytes_in_total", "bin", "Bytes received."),
-	c("bytes_out_total", "bout", "Bytes sent."),
-	c("requests_denied_total", "dreq", "Requests denied for security reasons."),
-	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	fCurrentSessions,
+	fMaxSessions,
+	fLimitSessions,
+	fSessionsTotal,
+	fBytesInTotal,
+	fBytesOutTotal,
+	fRequestsDeniedTotal,
+	fResponsesDeniedTotal,
 	c("request_errors_total", "ereq", "Request errors."),
 	status("Current status of the frontend, one series per state: 1 for the current one.", proxyStates),
 	g("limit_session_rate", "rate_lim", "Configured limit of new sessions per second."),
-	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	fMaxSessionRate,
 	httpResponses,
 	g("http_requests_rate_max", "req_rate_max", "Highest number of HTTP requests per second seen."),
-	c("http_requests_total", "req_tot", "HTTP requests since start."),
-	c("http_comp_bytes_in_total", "comp_in", "Bytes fed to the HTTP compressor."),
-	c("http_comp_bytes_out_total", "comp_out", "Bytes emitted by the HTTP compressor."),
-	c("http_comp_bytes_bypassed_total", "comp_byp", "Bytes that bypassed the HTTP compressor."),
-	c("http_comp_responses_total", "comp_rsp", "HTTP responses that were compressed."),
+	fHttpRequestsTotal,
+	fHttpCompBytesInTotal,
+	fHttpCompBytesOutTotal,
+	fHttpCompBytesBypassedTotal,
+	fHttpCompResponsesTotal,
 	g("connections_rate_max", "conn_rate_max", "Highest number of connections per second seen."),
 	c("connections_total", "conn_tot", "Connections since start."),
 	c("intercepted_requests_total", "intercepted", "Requests intercepted by HAProxy itself."),
 	c("denied_connections_total", "dcon", "Connections denied by tcp-request connection rules."),
 	c("denied_sessions_total", "dses", "Sessions denied by tcp-request session rules."),
-	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
-	c("http_cache_lookups_total", "cache_lookups", "HTTP cache lookups."),
-	c("http_cache_hits_total", "cache_hits", "HTTP cache hits."),
-	c("internal_errors_total", "eint", "Internal errors."),
+	fFailedHeaderRewritingTotal,
+	fHttpCacheLookupsTotal,
+	fHttpCacheHitsTotal,
+	fInternalErrorsTotal,
 }
 
 // backendServer are the families backends and servers share, up to the
 // first that only one of them has.
 var backendFamilies = []family{
-	g("current_queue", "qcur", "Requests waiting in the queue."),
-	g("max_queue", "qmax", "Highest number of queued requests seen."),
-	g("current_sessions", "scur", "Current sessions."),
-	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
-	g("limit_sessions", "slim", "Configured session limit."),
-	c("sessions_total", "stot", "Sessions since start."),
-	c("bytes_in_total", "bin", "Bytes received."),
-	c("bytes_out_total", "bout", "Bytes sent."),
-	c("requests_denied_total", "dreq", "Requests denied for security reasons."),
-	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	fCurrentQueue,
+	fMaxQueue,
+	fCurrentSessions,
+	fMaxSessions,
+	fLimitSessions,
+	fSessionsTotal,
+	fBytesInTotal,
+	fBytesOutTotal,
+	fRequestsDeniedTotal,
+	fResponsesDeniedTotal,
 	c("connection_errors_total", "econ", "Errors connecting to a server."),
-	c("response_errors_total", "eresp", "Response errors."),
-	c("retry_warnings_total", "wretr", "Connection retries."),
-	c("redispatch_warnings_total", "wredis", "Requests redispatched to another server."),
+	fResponseErrorsTotal,
+	fRetryWarningsTotal,
+	fRedispatchWarningsTotal,
 	status("Current status of the backend, one series per state: 1 for the current one.", proxyStates),
 	g("weight", "weight", "Total effective weight of the servers."),
 	g("active_servers", "act", "Active servers."),
 	g("backup_servers", "bck", "Backup servers."),
-	c("check_up_down_total", "chkdown", "UP to DOWN transitions."),
-	g("check_last_change_seconds", "lastchg", "Seconds since the last UP/DOWN transition."),
-	c("downtime_seconds_total", "downtime", "Seconds spent DOWN."),
+	fCheckUpDownTotal,
+	fCheckLastChangeSeconds,
+	fDowntimeSecondsTotal,
 	c("loadbalanced_total", "lbtot", "Times a server was selected by load balancing."),
-	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	fMaxSessionRate,
 	httpResponses,
-	c("http_requests_total", "req_tot", "HTTP requests since start."),
-	c("client_aborts_total", "cli_abrt", "Data transfers aborted by the client."),
-	c("server_aborts_total", "srv_abrt", "Data transfers aborted by the server."),
-	c("http_comp_bytes_in_total", "comp_in", "Bytes fed to the HTTP compressor."),
-	c("http_comp_bytes_out_total", "comp_out", "Bytes emitted by the HTTP compressor."),
-	c("http_comp_bytes_bypassed_total", "comp_byp", "Bytes that bypassed the HTTP compressor."),
-	c("http_comp_responses_total", "comp_rsp", "HTTP responses that were compressed."),
-	g("last_session_seconds", "lastsess", "Seconds since the last session was assigned."),
-	secs("queue_time_average_seconds", "qtime", "Average queue time of the last 1024 requests."),
-	secs("connect_time_average_seconds", "ctime", "Average connect time of the last 1024 requests."),
-	secs("response_time_average_seconds", "rtime", "Average response time of the last 1024 requests."),
-	secs("total_time_average_seconds", "ttime", "Average total session time of the last 1024 requests."),
-	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
+	fHttpRequestsTotal,
+	fClientAbortsTotal,
+	fServerAbortsTotal,
+	fHttpCompBytesInTotal,
+	fHttpCompBytesOutTotal,
+	fHttpCompBytesBypassedTotal,
+	fHttpCompResponsesTotal,
+	fLastSessionSeconds,
+	fQueueTimeAverageSeconds,
+	fConnectTimeAverageSeconds,
+	fResponseTimeAverageSeconds,
+	fTotalTimeAverageSeconds,
+	fFailedHeaderRewritingTotal,
 	c("connection_attempts_total", "connect", "Connection attempts to servers."),
-	c("connection_reuses_total", "reuse", "Connections reused."),
-	c("http_cache_lookups_total", "cache_lookups", "HTTP cache lookups."),
-	c("http_cache_hits_total", "cache_hits", "HTTP cache hits."),
-	secs("max_queue_time_seconds", "qtime_max", "Longest time a request waited in the queue."),
-	secs("max_connect_time_seconds", "ctime_max", "Longest time a connection took to complete."),
+	fConnectionReusesTotal,
+	fHttpCacheLookupsTotal,
+	fHttpCacheHitsTotal,
+	fMaxQueueTimeSeconds,
+	fMaxConnectTimeSeconds,
 	secs("max_response_time_seconds", "rtime_max", "Longest time a server took to respond."),
-	secs("max_total_time_seconds", "ttime_max", "Longest total time of a request."),
-	c("internal_errors_total", "eint", "Internal errors."),
+	fMaxTotalTimeSeconds,
+	fInternalErrorsTotal,
 	g("uweight", "uweight", "Total weight of the servers as configured."),
 	{name: "agg_server_status", typ: gauge, help: "Servers of the backend in each state.", states: serverStates, special: aggServers},
 	{name: "agg_server_check_status", typ: gauge, help: "Servers of the backend in each state (deprecated name of agg_server_status).", states: serverStates, special: aggServers},
@@ -173,50 +215,50 @@ var backendFamilies = []family{
 }
 
 var serverFamilies = []family{
-	g("current_queue", "qcur", "Requests waiting in the queue."),
-	g("max_queue", "qmax", "Highest number of queued requests seen."),
-	g("current_sessions", "scur", "Current sessions."),
-	g("max_sessions", "smax", "Highest number of concurrent sessions seen."),
-	g("limit_sessions", "slim", "Configured session limit."),
-	c("sessions_total", "stot", "Sessions since start."),
-	c("bytes_in_total", "bin", "Bytes received."),
-	c("bytes_out_total", "bout", "Bytes sent."),
-	c("responses_denied_total", "dresp", "Responses denied for security reasons."),
+	fCurrentQueue,
+	fMaxQueue,
+	fCurrentSessions,
+	fMaxSessions,
+	fLimitSessions,
+	fSessionsTotal,
+	fBytesInTotal,
+	fBytesOutTotal,
+	fResponsesDeniedTotal,
 	c("connection_errors_total", "econ", "Errors connecting to the server."),
-	c("response_errors_total", "eresp", "Response errors."),
-	c("retry_warnings_total", "wretr", "Connection retries."),
-	c("redispatch_warnings_total", "wredis", "Requests redispatched to another server."),
+	fResponseErrorsTotal,
+	fRetryWarningsTotal,
+	fRedispatchWarningsTotal,
 	status("Current status of the server, one series per state: 1 for the current one.", serverStates),
 	g("weight", "weight", "Effective weight."),
 	c("check_failures_total", "chkfail", "Failed health checks."),
-	c("check_up_down_total", "chkdown", "UP to DOWN transitions."),
-	g("check_last_change_seconds", "lastchg", "Seconds since the last UP/DOWN transition."),
-	c("downtime_seconds_total", "downtime", "Seconds spent DOWN."),
+	fCheckUpDownTotal,
+	fCheckLastChangeSeconds,
+	fDowntimeSecondsTotal,
 	g("queue_limit", "qlimit", "Configured queue limit (maxqueue)."),
 	g("current_throttle", "throttle", "Slow-start throttle, in percent."),
 	c("loadbalanced_total", "lbtot", "Times the server was selected by load balancing."),
-	g("max_session_rate", "rate_max", "Highest number of new sessions per second seen."),
+	fMaxSessionRate,
 	{name: "check_status", typ: gauge, help: "Result of the last health check, one series per result: 1 for the current one.", states: checkStates, special: checkStatusOf},
 	{name: "check_code", typ: gauge, help: "Layer 5-7 code of the last health check, when it has one.", special: checkCodeOf},
 	secs("check_duration_seconds", "check_duration", "Duration of the last health check."),
 	httpResponses,
-	c("client_aborts_total", "cli_abrt", "Data transfers aborted by the client."),
-	c("server_aborts_total", "srv_abrt", "Data transfers aborted by the server."),
-	g("last_session_seconds", "lastsess", "Seconds since the last session was assigned."),
-	secs("queue_time_average_seconds", "qtime", "Average queue time of the last 1024 requests."),
-	secs("connect_time_average_seconds", "ctime", "Average connect time of the last 1024 requests."),
-	secs("response_time_average_seconds", "rtime", "Average response time of the last 1024 requests."),
-	secs("total_time_average_seconds", "ttime", "Average total session time of the last 1024 requests."),
-	c("failed_header_rewriting_total", "wrew", "Failed HTTP header rewrites."),
+	fClientAbortsTotal,
+	fServerAbortsTotal,
+	fLastSessionSeconds,
+	fQueueTimeAverageSeconds,
+	fConnectTimeAverageSeconds,
+	fResponseTimeAverageSeconds,
+	fTotalTimeAverageSeconds,
+	fFailedHeaderRewritingTotal,
 	c("connection_attempts_total", "connect", "Connection attempts."),
-	c("connection_reuses_total", "reuse", "Connections reused."),
+	fConnectionReusesTotal,
 	g("idle_connections_current", "srv_icur", "Idle connections ready to be reused."),
 	g("idle_connections_limit", "src_ilim", "Configured limit of idle connections."),
-	secs("max_queue_time_seconds", "qtime_max", "Longest time a request waited in the queue."),
-	secs("max_connect_time_seconds", "ctime_max", "Longest time a connection took to complete."),
+	fMaxQueueTimeSeconds,
+	fMaxConnectTimeSeconds,
 	secs("max_response_time_seconds", "rtime_max", "Longest time the server took to respond."),
-	secs("max_total_time_seconds", "ttime_max", "Longest total time of a request."),
-	c("internal_errors_total", "eint", "Internal errors."),
+	fMaxTotalTimeSeconds,
+	fInternalErrorsTotal,
 	g("unsafe_idle_connections_current", "idle_conn_cur", "Unsafe idle connections."),
 	g("safe_idle_connections_current", "safe_conn_cur", "Safe idle connections."),
 	g("used_connections_current", "used_conn_cur", "Connections in use."),
