@@ -54,11 +54,13 @@ type LinesSink interface {
 }
 
 // ExpositionSink takes a snapshot as its parsed rows, which it walks
-// itself (the Prometheus endpoint). A Processor with one keeps every
-// show stat column in the parsed rows (stats.Options.Exposed).
+// itself (the Prometheus endpoint). A Processor with one keeps in the
+// parsed rows the show stat columns it names (every column with
+// all-metrics), beyond those of the metric lists.
 type ExpositionSink interface {
 	Sink
 	Expose(ctx context.Context, x *stats.Exposition) error
+	Columns() []string
 }
 
 // Reporter is implemented by sinks that have counters worth sending as
@@ -131,10 +133,16 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 	}
 	streams := true
 	for _, s := range sinks {
-		switch s.(type) {
+		switch s := s.(type) {
 		case LinesSink:
 		case ExpositionSink:
 			o.Exposed = true
+			if o.ExposedColumns == nil {
+				o.ExposedColumns = map[string]bool{}
+			}
+			for _, c := range s.Columns() {
+				o.ExposedColumns[c] = true
+			}
 		default:
 			streams = false
 		}

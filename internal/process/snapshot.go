@@ -125,6 +125,9 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64) 
 	if o.AllMetrics || o.Exposed {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
 	}
+	if !o.AllMetrics && o.Exposed {
+		b.Only = o.ExposedColumns // what the exposition needs, not every column
+	}
 	var buf *[]byte
 	for _, f := range files {
 		if f.Data == nil && dir != "" {

@@ -2,13 +2,13 @@ package prometheus
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -49,6 +49,7 @@ func (s *Sink) gzipped(snap *snapshot, f filter) ([]byte, error) {
 	snap.mu.Unlock()
 	bd.once.Do(func() {
 		var buf bytes.Buffer
+		buf.Grow(int(s.lastGzip.Load()) * 9 / 8) // about the last one's size: no doubling
 		gw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		if bd.err = snap.e.writeTo(gw, f); bd.err == nil {
 			bd.err = gw.Close()
@@ -56,6 +57,7 @@ func (s *Sink) gzipped(snap *snapshot, f filter) ([]byte, error) {
 		bd.b = buf.Bytes()
 		if bd.err == nil {
 			s.encodings.Add(1)
+			s.lastGzip.Store(int64(len(bd.b)))
 		}
 	})
 	return bd.b, bd.err

@@ -51,6 +51,7 @@ type block struct {
 	labels []string // proxy, server
 	fams   []family
 	rows   []row
+	hint   int // rows expected: the columns' capacity
 	cols   []column
 	byCol  map[string][]int // show stat column → columns
 	// Per backend row: its servers by state and by check result, and
@@ -93,6 +94,9 @@ func (b *block) set(name string, v float64, counterOf func(string) bool) {
 	r := len(b.rows) - 1
 	for _, i := range cols {
 		cl := &b.cols[i]
+		if cl.vals == nil {
+			cl.vals = make([]float64, 0, max(b.hint, r+1))
+		}
 		for len(cl.vals) <= r {
 			cl.vals = append(cl.vals, math.NaN())
 		}
@@ -239,7 +243,12 @@ func build(x *stats.Exposition) *exposition {
 		natures = x.Options.Natures
 	}
 	if x.Sites != nil {
-		b := &builder{e: e, backends: map[string]int{}, counterOf: natures.Counter}
+		fe, be, srv := x.Sites.Rows()
+		e.blocks[0].hint, e.blocks[1].hint, e.blocks[2].hint = fe, be, srv
+		e.blocks[0].rows = make([]row, 0, fe)
+		e.blocks[1].rows = make([]row, 0, be)
+		e.blocks[2].rows = make([]row, 0, srv)
+		b := &builder{e: e, backends: make(map[string]int, be), counterOf: natures.Counter}
 		x.Sites.Expose(b, x.Time, x.Options)
 	}
 	for _, s := range x.Self {
@@ -362,22 +371,26 @@ func (e *encoder) header() {
 	e.w.WriteByte('\n')
 }
 
-// sample writes one line; labels are name, value pairs.
-func (e *encoder) sample(name string, v float64, labels ...string) {
+// sample writes one line; labels are name, value pairs, then the pair
+// k, val when k is not empty.
+func (e *encoder) sample(name string, v float64, labels []string, k, val string) {
 	if e.pending {
 		e.header()
 	}
 	b := append(e.buf[:0], name...)
-	if len(labels) > 0 {
+	if len(labels) > 0 || k != "" {
 		b = append(b, '{')
 		for i := 0; i < len(labels); i += 2 {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, labels[i]...)
-			b = append(b, '=', '"')
-			b = appendLabelValue(b, labels[i+1])
-			b = append(b, '"')
+			b = appendLabel(b, labels[i], labels[i+1])
+		}
+		if k != "" {
+			if len(labels) > 0 {
+				b = append(b, ',')
+			}
+			b = appendLabel(b, k, val)
 		}
 		b = append(b, '}')
 	}
@@ -386,6 +399,13 @@ func (e *encoder) sample(name string, v float64, labels ...string) {
 	b = append(b, e.ts...)
 	e.buf = b
 	e.w.Write(b)
+}
+
+func appendLabel(b []byte, k, v string) []byte {
+	b = append(b, k...)
+	b = append(b, '=', '"')
+	b = appendLabelValue(b, v)
+	return append(b, '"')
 }
 
 func appendLabelValue(b []byte, s string) []byte {
@@ -430,13 +450,13 @@ func (e *exposition) writeProcess(enc *encoder) {
 	for _, s := range e.process {
 		name := "haproxy_process_" + s.f.name
 		enc.begin(name, s.f.help, s.f.typ)
-		enc.sample(name, s.v)
+		enc.sample(name, s.v, nil, "", "")
 	}
 	if len(e.versions) > 0 {
 		const name = "haproxy_process_build_info"
 		enc.begin(name, "HAProxy version of the processes: one series per version, value 1.", gauge)
 		for _, v := range e.versions {
-			enc.sample(name, 1, "version", v)
+			enc.sample(name, 1, nil, "version", v)
 		}
 	}
 }
@@ -450,9 +470,9 @@ func (e *exposition) writeSelf(enc *encoder) {
 			enc.begin(s.f.name, s.f.help, s.f.typ)
 		}
 		if s.label != "" {
-			enc.sample(s.f.name, s.v, s.label, s.val)
+			enc.sample(s.f.name, s.v, nil, s.label, s.val)
 		} else {
-			enc.sample(s.f.name, s.v)
+			enc.sample(s.f.name, s.v, nil, "", "")
 		}
 	}
 }
@@ -462,7 +482,7 @@ func (e *exposition) writeSelf(enc *encoder) {
 func (b *block) writeTo(enc *encoder, f filter) {
 	skip := func(r *row) bool { return f.noMaint && r.state == stats.StateMaint }
 	var labels []string
-	rowLabels := func(r *row, extra ...string) []string {
+	rowLabels := func(r *row) []string {
 		labels = labels[:0]
 		for _, l := range b.labels {
 			if l == "proxy" {
@@ -471,7 +491,7 @@ func (b *block) writeTo(enc *encoder, f filter) {
 				labels = append(labels, "server", r.server)
 			}
 		}
-		return append(labels, extra...)
+		return labels
 	}
 	for fi := range b.fams {
 		fam := &b.fams[fi]
@@ -493,9 +513,9 @@ func (b *block) writeTo(enc *encoder, f filter) {
 						continue
 					}
 					if cl.code != "" {
-						enc.sample(name, v, rowLabels(r, "code", cl.code)...)
+						enc.sample(name, v, rowLabels(r), "code", cl.code)
 					} else {
-						enc.sample(name, v, rowLabels(r)...)
+						enc.sample(name, v, rowLabels(r), "", "")
 					}
 				}
 			}
@@ -511,7 +531,7 @@ func (b *block) writeTo(enc *encoder, f filter) {
 					continue
 				}
 				for si, st := range names {
-					enc.sample(name, b2f(si == cur), rowLabels(r, "state", st)...)
+					enc.sample(name, b2f(si == cur), rowLabels(r), "state", st)
 				}
 			}
 		case checkStatusOf:
@@ -521,31 +541,31 @@ func (b *block) writeTo(enc *encoder, f filter) {
 					continue
 				}
 				for _, st := range stats.CheckStatuses {
-					enc.sample(name, b2f(st == r.check.Status), rowLabels(r, "state", st)...)
+					enc.sample(name, b2f(st == r.check.Status), rowLabels(r), "state", st)
 				}
 			}
 		case checkCodeOf: // 0 for a check without a code, as promex
 			for ri := range b.rows {
 				r := &b.rows[ri]
 				if r.check.Status != "" && !skip(r) {
-					enc.sample(name, r.check.Code, rowLabels(r)...)
+					enc.sample(name, r.check.Code, rowLabels(r), "", "")
 				}
 			}
 		case aggServers:
 			for ri := range b.rows {
 				for si, st := range serverStateNames {
-					enc.sample(name, float64(b.agg[ri][si]), rowLabels(&b.rows[ri], "state", st)...)
+					enc.sample(name, float64(b.agg[ri][si]), rowLabels(&b.rows[ri]), "state", st)
 				}
 			}
 		case aggChecks:
 			for ri := range b.rows {
 				for si, st := range stats.CheckStatuses {
-					enc.sample(name, float64(b.checks[ri][si]), rowLabels(&b.rows[ri], "state", st)...)
+					enc.sample(name, float64(b.checks[ri][si]), rowLabels(&b.rows[ri]), "state", st)
 				}
 			}
 		case serversOf:
 			for ri := range b.rows {
-				enc.sample(name, float64(b.nsrv[ri]), rowLabels(&b.rows[ri])...)
+				enc.sample(name, float64(b.nsrv[ri]), rowLabels(&b.rows[ri]), "", "")
 			}
 		}
 	}

@@ -52,8 +52,10 @@ type Sink struct {
 	// runtime gathers the daemon's own go_*, process_* and
 	// haproxystats_build_info.
 	runtime *prom.Registry
-	// encodings counts the expositions encoded, for tests.
+	// encodings counts the expositions encoded, for tests; lastGzip is
+	// the size of the last one.
 	encodings atomic.Int64
+	lastGzip  atomic.Int64
 }
 
 // snapshot is one snapshot's exposition and the encodings scrapes that
@@ -85,6 +87,19 @@ func New(version string, log *slog.Logger) *Sink {
 
 // Name returns "prometheus".
 func (s *Sink) Name() string { return "prometheus" }
+
+// Columns returns the show stat columns promex's families are made of:
+// the parsed rows must hold them. The others (the module counters ...)
+// are exposed, under haproxystats_, when all-metrics keeps every column.
+func (s *Sink) Columns() []string {
+	var out []string
+	for _, fams := range [][]family{frontendFamilies, backendFamilies, serverFamilies} {
+		for _, f := range fams {
+			out = append(out, f.cols...)
+		}
+	}
+	return out
+}
 
 // Expose makes x the snapshot the next scrapes expose, unless a snapshot
 // at least as new was given already. It reads x while it builds the

@@ -116,6 +116,7 @@ func (a acc) value(g agg) (float64, bool) {
 // aggregates per group. Cells are column-major, so that a column first
 // seen in a later reply (another HAProxy version) needs no re-layout.
 type extras struct {
+	only  map[string]bool // the columns kept; nil: every one
 	cols  []extraCol
 	index map[string]int // column name → position in cols
 	cells [][]acc        // cells[c][g]; shorter than the groups when they have no value
@@ -154,9 +155,12 @@ func (x *extras) plan(dst []xcell, header []string, k int, n *Natures, log *slog
 		if !ok {
 			c = len(x.cols)
 			x.index[name] = c
-			col := extraCol{name: metricName(name), agg: n.resolve(k, name, log)}
-			if col.agg == aggSkip && exposedConfig[name] {
-				col.agg, col.exposeOnly = aggMax, true
+			col := extraCol{name: metricName(name), agg: aggSkip}
+			if x.only == nil || x.only[name] {
+				col.agg = n.resolve(k, name, log)
+				if col.agg == aggSkip && exposedConfig[name] {
+					col.agg, col.exposeOnly = aggMax, true
+				}
 			}
 			x.cols = append(x.cols, col)
 			x.cells = append(x.cells, nil)
@@ -186,7 +190,7 @@ func (x *extras) like() *extras {
 	if x == nil {
 		return nil
 	}
-	return &extras{cols: x.cols, index: x.index, cells: make([][]acc, len(x.cols))}
+	return &extras{only: x.only, cols: x.cols, index: x.index, cells: make([][]acc, len(x.cols))}
 }
 
 // merge adds the aggregates of group g of src to group d of x.

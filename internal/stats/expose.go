@@ -96,6 +96,18 @@ func (s *Sites) Expose(t Target, ts int64, o *Options) {
 	}
 }
 
+// Rows returns how many frontends, backends and servers Expose gives at
+// most (before exclusions).
+func (s *Sites) Rows() (frontends, backends, servers int) {
+	n := [3]int{}
+	for k, tb := range s.raw {
+		if tb != nil {
+			n[k] = tb.len()
+		}
+	}
+	return n[0], n[1], n[2]
+}
+
 // exposePlan is the plan of every column of cls under its own name:
 // the averaged ones (avgs, and the traffic-only times) averaged, the
 // others summed.

@@ -48,10 +48,11 @@ type Options struct {
 	AllMetrics bool
 	Natures    *Natures
 
-	// Exposed makes the Sites keep every column, as with AllMetrics,
-	// for Sites.Expose, without adding anything to the Graphite paths:
-	// a sink takes the exposition.
-	Exposed bool
+	// Exposed makes the Sites keep the columns of ExposedColumns (all of
+	// them with AllMetrics) for Sites.Expose, without adding anything to
+	// the Graphite paths: a sink takes the exposition.
+	Exposed        bool
+	ExposedColumns map[string]bool
 
 	// NonFinite, when not nil, counts the datapoints dropped because
 	// their value is not finite (a sum that overflowed): Graphite and

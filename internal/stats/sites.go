@@ -229,6 +229,8 @@ type Builder struct {
 	All     bool
 	Natures *Natures
 	Log     *slog.Logger
+	// Only, when not nil, limits what All keeps to these columns.
+	Only map[string]bool
 
 	s       *Sites
 	p       parser
@@ -243,7 +245,7 @@ func (b *Builder) Add(f File) error {
 	if b.s == nil {
 		b.s = &Sites{fe: newTable(frontendClass, 0), be: newTable(backendClass, 0)}
 		if b.All {
-			b.s.fe.x, b.s.be.x = newExtras(), newExtras()
+			b.s.fe.x, b.s.be.x = b.newExtras(), b.newExtras()
 			b.p.nat, b.p.log = b.Natures, b.Log
 		}
 	}
@@ -256,12 +258,18 @@ func (b *Builder) Add(f File) error {
 	if s.srv == nil {
 		s.srv = newTable(serverClass, st.rows)
 		if b.All {
-			s.srv.x = newExtras()
+			s.srv.x = b.newExtras()
 		}
 	}
 	s.Files = append(s.Files, f.Name)
 	s.absent = append(s.absent, b.p.file(s, st))
 	return nil
+}
+
+func (b *Builder) newExtras() *extras {
+	x := newExtras()
+	x.only = b.Only
+	return x
 }
 
 // Sites returns the combination of the replies added, as ParseSites
