@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,10 +29,20 @@ type processResult struct {
 	EnvGOGC         string  `json:"gogc,omitempty"`
 	EnvGOMEMLIMIT   string  `json:"gomemlimit,omitempty"`
 	RelayConnection bool    `json:"relay_connected"`
+	// Prometheus: a [prometheus] section, scraped every 500 ms during the
+	// run (gzip, as Prometheus asks); Scrapes counts the answers of 200
+	// with the snapshot's servers in them.
+	Prometheus bool `json:"prometheus,omitempty"`
+	Scrapes    int  `json:"scrapes,omitempty"`
 }
 
-// processConfig is the configuration of the measured haproxystats-process.
-func processConfig(dir string, sinkPort, workers int) string {
+// processConfig is the configuration of the measured haproxystats-process;
+// promPort > 0 adds a [prometheus] section listening there.
+func processConfig(dir string, sinkPort, workers, promPort int) string {
+	prom := ""
+	if promPort > 0 {
+		prom = fmt.Sprintf("\n[prometheus]\nlisten = 127.0.0.1:%d\n", promPort)
+	}
 	return fmt.Sprintf(`[DEFAULT]
 loglevel = warning
 
@@ -43,14 +57,39 @@ port = %d
 namespace = loadbalancers
 prefix-hostname = true
 max-lines-per-second = 0
-`, filepath.Join(dir, "incoming"), workers, sinkPort)
+`, filepath.Join(dir, "incoming"), workers, sinkPort) + prom
 }
+
+// scraper scrapes url every 500 ms with gzip until stop is closed, and
+// counts the complete answers that hold a server.
+func scraper(url string, stop <-chan struct{}, n *atomic.Int64) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		resp, err := client.Get(url) // Go's client asks for gzip
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte("haproxy_server_bytes_in_total{")) {
+			n.Add(1)
+		}
+	}
+}
+
 
 // measureProcess runs bin/haproxystats-process against a null carbon and
 // feeds it copies of the snapshot in snap: n one at a time, each only
 // after the previous one was sent and removed, then backlog at once.
-func measureProcess(ctx context.Context, bin, work, snap string, n, backlog, workers int, env []string) (processResult, error) {
-	r := processResult{Snapshots: n, Backlog: backlog, Workers: workers}
+func measureProcess(ctx context.Context, bin, work, snap string, n, backlog, workers int, env []string, prom bool) (r processResult, err error) {
+	r = processResult{Snapshots: n, Backlog: backlog, Workers: workers, Prometheus: prom}
 	for _, kv := range env {
 		if v, ok := cutEnv(kv, "GOGC"); ok {
 			r.EnvGOGC = v
@@ -74,8 +113,14 @@ func measureProcess(ctx context.Context, bin, work, snap string, n, backlog, wor
 		return r, err
 	}
 	defer carbon.close()
+	promPort := 0
+	if prom {
+		if promPort, err = freePort(); err != nil {
+			return r, err
+		}
+	}
 	conf := filepath.Join(dir, "haproxystats.conf")
-	if err := os.WriteFile(conf, []byte(processConfig(dir, carbon.port(), workers)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(processConfig(dir, carbon.port(), workers, promPort)), 0o644); err != nil {
 		return r, err
 	}
 	cmd, err := start(filepath.Join(dir, "process.log"), env, filepath.Join(bin, "haproxystats-process"), "-f", conf)
@@ -88,6 +133,20 @@ func measureProcess(ctx context.Context, bin, work, snap string, n, backlog, wor
 		return r, fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "process.log"))
 	}
 	r.RelayConnection = true
+	if prom {
+		var scrapes atomic.Int64
+		stopScraper := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			scraper(fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort), stopScraper, &scrapes)
+		}()
+		defer func() {
+			close(stopScraper)
+			<-done
+			r.Scrapes = int(scrapes.Load())
+		}()
+	}
 
 	ts := int64(1600000000)
 	// feed stages count copies of snap and renames them into incoming at

@@ -137,12 +137,17 @@ func run(ctx context.Context, args []string) error {
 
 	// 2. The real haproxystats-process as it runs (GOGC=50, which it
 	// sets itself), then with Go's default GOGC=100 for comparison.
-	for _, env := range [][]string{nil, {"GOGC=100"}} {
+	// Then as shipped with [prometheus] on and scraped.
+	for _, run := range []struct {
+		env  []string
+		prom bool
+	}{{nil, false}, {[]string{"GOGC=100"}, false}, {nil, true}} {
 		if !o.only["daemon"] {
 			break
 		}
-		step(fmt.Sprintf("haproxystats-process %s", strings.Join(env, " ")))
-		r, err := measureProcess(ctx, bin, o.work, snap, o.iterations/2, 8, 4, env)
+		env := run.env
+		step(fmt.Sprintf("haproxystats-process %s prometheus=%v", strings.Join(env, " "), run.prom))
+		r, err := measureProcess(ctx, bin, o.work, snap, o.iterations/2, 8, 4, env, run.prom)
 		if err != nil {
 			return err
 		}
@@ -304,6 +309,10 @@ func (r *report) table() {
 		}
 		if p.EnvGOMEMLIMIT != "" {
 			env += " GOMEMLIMIT=" + p.EnvGOMEMLIMIT
+		}
+		if p.Prometheus {
+			env += ", [prometheus] on, scraped every 0.5 s"
+			add("haproxystats-process: complete scrapes during the run ("+env+")", float64(p.Scrapes), "", "≥ 1", atLeast(1))
 		}
 		add("haproxystats-process CPU/snapshot, incl. sending ("+env+")", p.CPUMs, "ms", "≤ 150", atMost(150))
 		add("haproxystats-process wall/snapshot, queued → removed, incl. graphite.ConfirmAfter "+graphite.ConfirmAfter.String()+" ("+env+")", p.WallMs, "ms", "", nil)

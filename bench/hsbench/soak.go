@@ -63,7 +63,7 @@ func soak(ctx context.Context, bin, work string, h *haproxySet, d time.Duration,
 		return r, err
 	}
 	conf := filepath.Join(dir, "haproxystats.conf")
-	text := pullConfig(dir, filepath.Join(h.dir, "sockets"), 1, "0.9") + processConfig(dir, carbon.port(), 4)[len("[DEFAULT]\nloglevel = warning\n"):]
+	text := pullConfig(dir, filepath.Join(h.dir, "sockets"), 1, "0.9") + processConfig(dir, carbon.port(), 4, 0)[len("[DEFAULT]\nloglevel = warning\n"):]
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return r, err
 	}
