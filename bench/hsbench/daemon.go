@@ -84,7 +84,6 @@ func scraper(url string, stop <-chan struct{}, n *atomic.Int64) {
 	}
 }
 
-
 // measureProcess runs bin/haproxystats-process against a null carbon and
 // feeds it copies of the snapshot in snap: n one at a time, each only
 // after the previous one was sent and removed, then backlog at once.
