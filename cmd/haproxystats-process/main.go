@@ -181,6 +181,7 @@ func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log
 	g := cfg.Graphite
 	c := fleet.NewConsumer(p, fleet.Paths{Namespace: g.Namespace, PrefixHostname: g.PrefixHostname, FQDN: g.FQDN},
 		cfg.Fleet.Interval, cfg.Fleet.Grace, cfg.Fleet.Window, flog)
+	c.MaxInFlight = cfg.Kafka.RecordsInFlight
 	src, err := kafka.NewConsumer(*cfg.Kafka, kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, flog)
 	if err != nil {
 		return err

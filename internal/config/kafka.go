@@ -56,6 +56,10 @@ type Kafka struct {
 	// rebalance waits for every member to rejoin (rebalance.timeout.ms).
 	SessionTimeout   time.Duration // session-timeout, default 45 s
 	RebalanceTimeout time.Duration // rebalance-timeout, default 60 s
+	// RecordsInFlight bounds the snapshot records (and cluster buckets)
+	// a fleet consumer hands to its sinks without waiting for the
+	// previous ones to be accepted.
+	RecordsInFlight int // records-in-flight, default 64
 }
 
 // The defaults of session-timeout and rebalance-timeout: Kafka's (and
@@ -64,6 +68,7 @@ type Kafka struct {
 const (
 	DefaultSessionTimeout   = 45 * time.Second
 	DefaultRebalanceTimeout = 60 * time.Second
+	DefaultRecordsInFlight  = 64
 	minSessionTimeout       = 6 * time.Second
 	maxSessionTimeout       = 30 * time.Minute
 )
@@ -89,7 +94,8 @@ var kafkaOptions = set("brokers", "topic", "client-id", "acks", "compression",
 	"batch-bytes", "linger", "timeout", "format", "tls", "tls-ca-file",
 	"tls-cert-file", "tls-key-file", "tls-insecure-skip-verify",
 	"sasl-mechanism", "sasl-username", "sasl-password",
-	"snapshot-topic", "group", "metrics-sink", "session-timeout", "rebalance-timeout")
+	"snapshot-topic", "group", "metrics-sink", "session-timeout", "rebalance-timeout",
+	"records-in-flight")
 
 // addKafkaDefaults fills in the built-in defaults of [kafka] for the
 // options the files left unset, if the section exists.
@@ -123,6 +129,7 @@ func DefaultKafka() Kafka {
 		MetricsSink:      true,
 		SessionTimeout:   DefaultSessionTimeout,
 		RebalanceTimeout: DefaultRebalanceTimeout,
+		RecordsInFlight:  DefaultRecordsInFlight,
 	}
 }
 
@@ -183,6 +190,10 @@ func (d *decoder) kafka() (k *Kafka, warnings []string) {
 			}
 			k.RebalanceTimeout = t
 		}
+	}
+	k.RecordsInFlight = DefaultRecordsInFlight
+	if _, from, ok := d.f.raw(s, "records-in-flight"); ok && from == s {
+		k.RecordsInFlight, _ = d.int(s, "records-in-flight", between(1, 4096))
 	}
 	k.ClientID, _ = d.nonEmpty(s, "client-id")
 	k.Acks, _ = d.word(s, "acks", "all", "leader", "none")

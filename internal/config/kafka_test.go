@@ -68,6 +68,7 @@ func TestKafkaOptions(t *testing.T) {
 		"sasl-password = se$$cret\n" +
 		"session-timeout = 10\n" +
 		"rebalance-timeout = 20.5\n" +
+		"records-in-flight = 8\n" +
 		"[paths]\nbase-dir = metrics.haproxy\n"
 	cfg, warnings, err := load(t, conf).Config(ProcessProgram)
 	if err != nil {
@@ -82,7 +83,7 @@ func TestKafkaOptions(t *testing.T) {
 		Format: "json", TLS: true, TLSCAFile: ca, TLSCertFile: cert, TLSKeyFile: key,
 		SASLMechanism: "SCRAM-SHA-512", SASLUsername: "hs", SASLPassword: "se$cret",
 		SnapshotTopic: "haproxystats-snapshots", Group: "haproxystats-process", MetricsSink: true,
-		SessionTimeout: 10 * time.Second, RebalanceTimeout: 20500 * time.Millisecond,
+		SessionTimeout: 10 * time.Second, RebalanceTimeout: 20500 * time.Millisecond, RecordsInFlight: 8,
 	}
 	if !reflect.DeepEqual(*cfg.Kafka, want) {
 		t.Errorf("Kafka =\n%+v\nwant\n%+v", *cfg.Kafka, want)
@@ -102,6 +103,8 @@ func TestKafkaErrors(t *testing.T) {
 			"invalid configuration, no value for option 'brokers' in the section 'kafka'"},
 		{"short session", "[kafka]\nbrokers = k:9092\nsession-timeout = 5\n",
 			"invalid configuration, section:'kafka' option:'session-timeout' error:must be between 6 and 1800 seconds, the bounds brokers allow by default, got '5'"},
+		{"no records in flight", "[kafka]\nbrokers = k:9092\nrecords-in-flight = 0\n",
+			"invalid configuration, section:'kafka' option:'records-in-flight' error:must be between 1 and 4096, got '0'"},
 		{"long rebalance", "[kafka]\nbrokers = k:9092\nrebalance-timeout = 7200\n",
 			"invalid configuration, section:'kafka' option:'rebalance-timeout' error:must be between 1 and 3600 seconds, got '7200'"},
 		{"empty brokers", "[kafka]\nbrokers = ,\n",

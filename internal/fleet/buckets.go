@@ -14,9 +14,16 @@ const maxEmitted = 1024
 // Buckets groups the snapshots of each cluster into time buckets and says
 // when a bucket is due. A bucket is the epoch rounded down to Interval.
 // It is due when every host seen in the cluster's last Window buckets
-// reported, or Grace after its first snapshot arrived. Until a cluster
-// has been seen in Window buckets its hosts are not known, and its
-// buckets wait for Grace.
+// reported, or Grace after its first snapshot arrived, or, by the
+// records' own time, once records of Window later buckets were seen and
+// every host expected either reported or already reported a later
+// bucket (a host's records come in order, so it will not report this
+// one any more). The last rule closes the buckets of a backlog read at
+// once (after an outage of processing, or a takeover) with every host,
+// however fast it is read; Grace is for live traffic, where later
+// records have not been written yet. Until a cluster has been seen in
+// Window buckets its hosts are not known, and its buckets wait for
+// Grace or for the records' time.
 //
 // A snapshot for a bucket already emitted, or older than every bucket
 // still remembered, is late: Add counts it in Late and does not merge it.
@@ -36,7 +43,9 @@ type cluster struct {
 	seen    map[string]int64 // host → newest bucket it reported for
 	buckets []int64          // distinct buckets seen, newest last, at most Window+1
 	emitted map[int64]bool   // at most maxEmitted
+	closing map[int64]bool   // returned by Due, not Done yet: later snapshots are late
 	floor   int64            // buckets below it count as emitted
+	newest  int64            // the newest bucket a snapshot was seen for
 }
 
 // Bucket is the snapshots of one cluster in one time bucket.
@@ -67,7 +76,7 @@ func (b *Buckets) cluster(name string) *cluster {
 	}
 	c := b.clusters[name]
 	if c == nil {
-		c = &cluster{open: map[int64]*Bucket{}, seen: map[string]int64{}, emitted: map[int64]bool{}, floor: -1 << 62}
+		c = &cluster{open: map[int64]*Bucket{}, seen: map[string]int64{}, emitted: map[int64]bool{}, closing: map[int64]bool{}, floor: -1 << 62, newest: -1 << 62}
 		b.clusters[name] = c
 	}
 	return c
@@ -81,10 +90,11 @@ func (b *Buckets) Bucket(r record.Record) int64 { return b.start(r.Epoch) }
 func (b *Buckets) Add(r record.Record, now time.Time) bool {
 	c := b.cluster(r.Cluster)
 	s := b.start(r.Epoch)
-	if s < c.floor || c.emitted[s] {
+	if s < c.floor || c.emitted[s] || c.closing[s] {
 		b.Late++
 		return false
 	}
+	c.newest = max(c.newest, s)
 	bk := c.open[s]
 	if bk == nil {
 		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, first: now}
@@ -119,28 +129,34 @@ func (b *Buckets) Emitted(clusterName string, start int64) bool {
 // caller renders and delivers each, then calls Done with it.
 func (b *Buckets) Due(now time.Time) []*Bucket {
 	var out []*Bucket
+	iv := int64(b.Interval / time.Second)
+	if iv <= 0 {
+		iv = 1
+	}
 	for _, c := range b.clusters {
 		known := len(c.buckets) > b.Window // hosts learned from Window earlier buckets
 		for s, bk := range c.open {
 			var expect []string
 			for h, last := range c.seen {
-				if last >= s-int64(b.Window)*int64(b.Interval/time.Second) {
+				if last >= s-int64(b.Window)*iv {
 					expect = append(expect, h)
 				}
 			}
 			slices.Sort(expect)
-			complete := known
+			complete, passed := known, c.newest >= s+int64(b.Window)*iv
 			for _, h := range expect {
 				if _, ok := bk.Hosts[h]; !ok {
 					complete = false
+					passed = passed && c.seen[h] > s
 				}
 			}
-			if !complete && now.Sub(bk.first) < b.Grace {
+			if !complete && !passed && now.Sub(bk.first) < b.Grace {
 				continue
 			}
 			bk.Expect = expect
 			out = append(out, bk)
 			delete(c.open, s)
+			c.closing[s] = true
 		}
 	}
 	slices.SortFunc(out, func(x, y *Bucket) int {
@@ -158,6 +174,7 @@ func (b *Buckets) Due(now time.Time) []*Bucket {
 // Done marks bk emitted: later snapshots for it are late.
 func (b *Buckets) Done(bk *Bucket) {
 	c := b.cluster(bk.Cluster)
+	delete(c.closing, bk.Start)
 	c.emitted[bk.Start] = true
 	for len(c.emitted) > maxEmitted {
 		oldest := int64(1<<62 - 1)

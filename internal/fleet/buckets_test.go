@@ -89,4 +89,53 @@ func TestBuckets(t *testing.T) {
 		eq("c no longer expected", due(b, now.Add(time.Second)), 1070, 1080)
 		eq("c expected until grace", due(b, now.Add(20*time.Second)), 1050, 1060)
 	})
+
+	t.Run("a backlog read at once is closed by the records' time, every host in", func(t *testing.T) {
+		b := newBuckets() // a new owner: no history, hosts not known
+		got := map[int64]int{}
+		add := func(host string, epoch int64) {
+			b.Add(rec(host, epoch), t0)
+			for _, bk := range b.Due(t0) { // as the consumer, after each record
+				got[bk.Start] = len(bk.Hosts)
+				b.Done(bk)
+			}
+		}
+		// Ten buckets of three hosts read within a second, interleaved as
+		// they were produced; c skipped bucket 1050 (a slow round).
+		for s := int64(1000); s <= 1090; s += 10 {
+			add("a", s+1)
+			add("b", s+2)
+			if s != 1050 {
+				add("c", s+3)
+			}
+		}
+		for s := int64(1000); s <= 1090; s += 10 {
+			want := 3
+			if s == 1050 {
+				want = 2
+			}
+			if got[s] != want {
+				t.Errorf("bucket %d: %d hosts, want %d, all before grace (due %v)", s, got[s], want, got)
+			}
+		}
+		if b.Late != 0 {
+			t.Errorf("%d late snapshots in a backlog", b.Late)
+		}
+	})
+
+	t.Run("a host that stopped still makes a bucket wait for grace", func(t *testing.T) {
+		b := newBuckets()
+		for s := int64(1000); s <= 1030; s += 10 {
+			for _, h := range []string{"a", "b", "c"} {
+				b.Add(rec(h, s), t0)
+			}
+		}
+		due(b, t0)
+		for s := int64(1040); s <= 1090; s += 10 { // c is gone
+			b.Add(rec("a", s), t0)
+			b.Add(rec("b", s), t0)
+		}
+		eq("c expected in 1040 … 1060: wait", due(b, t0.Add(time.Second)), 1070, 1080, 1090)
+		eq("grace over", due(b, t0.Add(20*time.Second)), 1040, 1050, 1060)
+	})
 }

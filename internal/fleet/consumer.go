@@ -51,15 +51,18 @@ func (p Paths) ClusterPrefix(cluster string) string {
 
 // Consumer renders the records of the snapshot topic: every record as
 // its host's snapshot, and every bucket of a cluster as one snapshot
-// made of all its hosts' replies. It processes the records of a
-// partition in order, one at a time, and commits the offset after a
-// record only when its per-host metrics were accepted by every sink and
-// its bucket was emitted (or it was late, or unusable): a consumer that
-// crashes leaves those records to the next owner of the partition.
+// made of all its hosts' replies. It reads and renders the records of a
+// partition in order, and hands them to the sinks without waiting for
+// the previous ones to be accepted: up to MaxInFlight deliveries (host
+// snapshots and cluster buckets) wait for their sinks at once, so that
+// the sinks' confirmations overlap. It commits the offset after a
+// record only when it and every record before it in the partition had
+// their per-host metrics accepted by every sink and their bucket
+// emitted (or were late, or unusable): a consumer that crashes leaves
+// those records to the next owner of the partition.
 //
 // A sink that refuses is retried, doubling the pause up to a minute,
-// while the consumer holds the records (and the group's rebalances) of
-// its partitions.
+// while the consumer holds the records of its partitions.
 type Consumer struct {
 	src   Source
 	proc  *process.Processor
@@ -70,6 +73,11 @@ type Consumer struct {
 	PollInterval time.Duration
 	// RetryDelay is the first pause before a refused delivery is retried.
 	RetryDelay time.Duration
+	// MaxInFlight bounds the deliveries waiting for their sinks at once
+	// ([kafka] records-in-flight); MaxInFlightMetrics bounds the metrics
+	// they hold (one delivery may always go).
+	MaxInFlight        int
+	MaxInFlightMetrics int64
 
 	// Counters since start, reported under each cluster's prefix.
 	Records  atomic.Int64 // records read
@@ -85,6 +93,55 @@ type Consumer struct {
 	crashed  bool                         // guarded by mu; tests: stop without committing
 	lag      map[int32]int64              // partition → records behind its end after the last one read; guarded by mu
 	rate     rateMeter                    // records read per second; guarded by mu
+	gens     map[int32]int                // partition → times it was forgotten: a delivery of an older one marks nothing; guarded by mu
+
+	flight     flight         // the deliveries waiting for their sinks
+	deliveries sync.WaitGroup // one per delivery in flight
+}
+
+// flight bounds the deliveries in flight, by count and by metrics.
+type flight struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	n       int
+	metrics int64
+	peak    int // the most deliveries in flight at once, for tests
+}
+
+// acquire waits until a delivery of m metrics may start (limit deliveries
+// and maxMetrics metrics in flight, a first one always) or ctx ends.
+func (f *flight) acquire(ctx context.Context, m int64, limit int, maxMetrics int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cond == nil {
+		f.cond = sync.NewCond(&f.mu)
+	}
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+	for f.n > 0 && (f.n >= limit || f.metrics+m > maxMetrics) {
+		if ctx.Err() != nil {
+			return false
+		}
+		f.cond.Wait()
+	}
+	f.n++
+	f.peak = max(f.peak, f.n)
+	f.metrics += m
+	return true
+}
+
+func (f *flight) release(m int64) {
+	f.mu.Lock()
+	f.n--
+	f.metrics -= m
+	if f.cond != nil {
+		f.cond.Broadcast()
+	}
+	f.mu.Unlock()
 }
 
 // rateMeter is a rate of a counter, measured over at least a second.
@@ -123,21 +180,31 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		proc: proc, paths: paths, log: log,
 		PollInterval: 500 * time.Millisecond,
 		RetryDelay:   time.Second,
-		buckets:      Buckets{Interval: interval, Grace: grace, Window: window},
-		pending:      map[int32][]*pendingRecord{},
-		parts:        map[string]int32{},
-		trackers:     map[string]*counters.Tracker{},
-		lag:          map[int32]int64{},
+		MaxInFlight:  DefaultMaxInFlight,
+		// About 200 MB of metrics: a few big snapshots, or thousands of
+		// small ones.
+		MaxInFlightMetrics: 2 << 20,
+		buckets:            Buckets{Interval: interval, Grace: grace, Window: window},
+		pending:            map[int32][]*pendingRecord{},
+		parts:              map[string]int32{},
+		trackers:           map[string]*counters.Tracker{},
+		lag:                map[int32]int64{},
+		gens:               map[int32]int{},
 	}
 }
+
+// DefaultMaxInFlight is the default of [kafka] records-in-flight.
+const DefaultMaxInFlight = 64
 
 // Attach sets the source; its hooks are Revoked and Lost.
 func (c *Consumer) Attach(src Source) { c.src = src }
 
-// Run consumes until ctx is done, then leaves the group: the partitions
-// are revoked, and what is committable is committed first.
+// Run consumes until ctx is done, waits for the deliveries in flight,
+// then leaves the group: the partitions are revoked, and what is
+// committable is committed first.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.src.Close()
+	defer c.deliveries.Wait()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithTimeout(ctx, c.PollInterval)
 		recs := c.src.Poll(pctx)
@@ -160,9 +227,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// handle renders one record for its host, delivers it, and puts it into
-// its bucket. It returns false when ctx ended before the sinks accepted.
-// Called with mu held.
+// handle renders one record for its host, puts it into its bucket, and
+// starts its delivery. It returns false when ctx ended before the
+// delivery could start. Called with mu held.
 func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 	c.Records.Add(1)
 	c.lag[r.Partition] = max(0, r.HighWatermark-r.Offset-1)
@@ -193,17 +260,44 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
-	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
-	if !c.deliver(ctx, key, ms, log) {
-		return false
-	}
-	pr.hostDone = true
-	log.Debug("host snapshot delivered", "metrics", len(ms))
 	if !c.buckets.Add(rec, time.Now()) {
 		c.Late.Add(1)
 		pr.noBucket = true
 		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
 	}
+	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
+	return c.start(ctx, r.Partition, key, ms, log, func() {
+		pr.hostDone = true
+		log.Debug("host snapshot delivered", "metrics", len(ms))
+	})
+}
+
+// start hands ms to the sinks in a delivery of its own, once the
+// deliveries in flight leave room, and calls done with mu held when the
+// sinks accepted them, unless partition was forgotten meanwhile. It
+// returns false when ctx ended first. Called with mu held: a delivery
+// that finishes takes mu after it released its room.
+func (c *Consumer) start(ctx context.Context, partition int32, key string, ms []metric.Metric, log *slog.Logger, done func()) bool {
+	n := int64(len(ms))
+	c.mu.Unlock() // deliveries that finish need mu; room is what we wait for
+	ok := c.flight.acquire(ctx, n, max(1, c.MaxInFlight), c.MaxInFlightMetrics)
+	c.mu.Lock()
+	if !ok {
+		return false
+	}
+	gen := c.gens[partition]
+	c.deliveries.Go(func() {
+		delivered := c.deliver(ctx, key, ms, log)
+		c.flight.release(n)
+		if !delivered {
+			return
+		}
+		c.mu.Lock()
+		if c.gens[partition] == gen {
+			done()
+		}
+		c.mu.Unlock()
+	})
 	return true
 }
 
@@ -228,7 +322,8 @@ func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, 
 	}
 }
 
-// emitDue renders and delivers the buckets due at now. Called with mu
+// emitDue renders the buckets due at now and starts their deliveries;
+// each is marked emitted once its sinks accepted it. Called with mu
 // held.
 func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 	for _, bk := range c.buckets.Due(now) {
@@ -239,15 +334,21 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 			c.buckets.Done(bk)
 			continue
 		}
-		if !c.deliver(ctx, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), ms, log) {
-			return // not marked emitted: its records stay uncommitted
+		part, owned := c.parts[bk.Cluster]
+		if !owned {
+			continue // its partition went away meanwhile
 		}
-		c.buckets.Done(bk)
-		c.Emitted.Add(1)
-		missing := len(bk.Expect) - len(bk.Hosts)
-		log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", len(ms))
-		if missing > 0 {
-			log.Warn("cluster bucket emitted without every host", "missing", missing)
+		ok := c.start(ctx, part, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), ms, log, func() {
+			c.buckets.Done(bk)
+			c.Emitted.Add(1)
+			missing := len(bk.Expect) - len(bk.Hosts)
+			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", len(ms))
+			if missing > 0 {
+				log.Warn("cluster bucket emitted without every host", "missing", missing)
+			}
+		})
+		if !ok {
+			return // not marked emitted: its records stay uncommitted
 		}
 	}
 }
@@ -355,9 +456,11 @@ func (c *Consumer) Lost(partitions []int32) {
 	c.mu.Unlock()
 }
 
-// forget drops the state of partitions. Called with mu held.
+// forget drops the state of partitions; the deliveries in flight for
+// them mark nothing when they finish. Called with mu held.
 func (c *Consumer) forget(partitions []int32) {
 	for _, p := range partitions {
+		c.gens[p]++
 		delete(c.pending, p)
 		for cl, cp := range c.parts {
 			if cp == p {

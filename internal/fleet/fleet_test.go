@@ -148,9 +148,17 @@ type consumer struct {
 
 func startConsumer(t *testing.T, brokers []string, carbonPort int) *consumer {
 	t.Helper()
+	return startConsumerConfirming(t, brokers, carbonPort, 20*time.Millisecond)
+}
+
+// startConsumerConfirming is startConsumer with a Graphite sender that
+// confirms a delivery after confirm (graphite.ConfirmAfter, a second, in
+// the daemon).
+func startConsumerConfirming(t *testing.T, brokers []string, carbonPort int, confirm time.Duration) *consumer {
+	t.Helper()
 	g := config.Default().Graphite
 	g.Server, g.Port = "127.0.0.1", carbonPort
-	sender := graphite.New(g, discard, graphite.WithConfirmAfter(20*time.Millisecond))
+	sender := graphite.New(g, discard, graphite.WithConfirmAfter(confirm))
 	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{sender}, discard)
 	c := NewConsumer(proc, Paths{Namespace: "loadbalancers", PrefixHostname: true, FQDN: true}, time.Second, 2*time.Second, 3, discard)
 	c.PollInterval = 100 * time.Millisecond
@@ -350,6 +358,30 @@ func TestFleet(t *testing.T) {
 	}
 	t.Logf("%d cluster buckets, %d with all 3 hosts, %d values checked against the per-host sum; kill to end %v",
 		len(cluster), complete, checked, time.Since(killedAt).Round(time.Second))
+	// After the takeover every bucket is emitted, with every host that
+	// shipped that round: the survivor replays the records the killed
+	// owner did not commit, and closes their buckets by the records' time.
+	byRound := map[int64]int{}
+	for _, epochs := range shipped {
+		for _, e := range epochs {
+			byRound[e]++
+		}
+	}
+	after, partial := 0, 0
+	for e, n := range byRound {
+		if e < killedAt.Unix() {
+			continue
+		}
+		after++
+		if got := hostsIn[e]; len(got) == 0 || slices.Max(got) != float64(n) {
+			partial++
+			t.Errorf("bucket %d after the takeover: FleetHosts %v, want %d (the hosts that shipped it)", e, got, n)
+		}
+	}
+	t.Logf("%d buckets after the takeover, %d without every host", after, partial)
+	if after < 3 {
+		t.Errorf("only %d rounds shipped after the kill", after)
+	}
 	if complete < len(cluster)/2 || complete < 5 {
 		t.Errorf("only %d of %d buckets had every host", complete, len(cluster))
 	}
@@ -459,4 +491,76 @@ func TestStopCommits(t *testing.T) {
 			t.Errorf("FleetLag at %d = %v, want at most 3, and 0 in the last bucket", ts, vs)
 		}
 	}
+}
+
+// TestBacklogReplay reads a backlog of 60 records (3 hosts × 20 rounds,
+// one round skipped by one host) shipped while no consumer ran, with
+// Graphite's real one-second confirmation. The deliveries overlap
+// (before: one record, then one bucket, a second each: 80 s), and every
+// bucket is emitted while the backlog is read, each with every host
+// that shipped that round, closed by the records' time rather than
+// after grace.
+func TestBacklogReplay(t *testing.T) {
+	kc := newCluster(t)
+	carbon := haproxytest.NewCarbon(t)
+	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	hosts := []string{"lb-a.dc1", "lb-b.dc1", "lb-c.dc1"}
+	const rounds, skipped, t0 = 20, 7, 1500000000
+	shipped := map[int64]int{} // round → hosts that shipped it
+	for i := range rounds {
+		for _, h := range hosts {
+			if h == "lb-c.dc1" && i == skipped {
+				continue // a slow round of lb-c
+			}
+			r := record.Record{Host: h, Cluster: "dc1", Epoch: t0 + int64(i), Files: haproxytest.ExampleSnapshot(t)}
+			b, err := record.Encode(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := prod.Produce(context.Background(), []byte(r.Cluster), b); err != nil {
+				t.Fatal(err)
+			}
+			shipped[r.Epoch]++
+		}
+	}
+	start := time.Now()
+	c := startConsumerConfirming(t, kc.ListenAddrs(), carbon.Port(), time.Second)
+	const fleetHosts = "loadbalancers.dc1.haproxy.haproxystats.FleetHosts"
+	complete := func() bool {
+		got := series(carbon.Lines(), fleetHosts)
+		for e, n := range shipped {
+			if len(got[e]) == 0 || slices.Max(got[e]) != float64(n) {
+				return false
+			}
+		}
+		return true
+	}
+	// The last rounds have no later records to close them: they wait
+	// for grace (2 s here). The others are closed as the backlog is read.
+	waitFor(t, "every bucket emitted with every host that shipped it", 40*time.Second, complete)
+	took := time.Since(start)
+	got := series(carbon.Lines(), fleetHosts)
+	if n := got[t0+skipped]; len(n) == 0 || n[0] != 2 {
+		t.Errorf("round %d, skipped by lb-c: FleetHosts %v, want 2", skipped, n)
+	}
+	for _, h := range hosts {
+		path := "loadbalancers." + strings.ReplaceAll(h, ".", "_") + ".haproxy.frontend.www_example_com.stot"
+		if n := len(series(carbon.Lines(), path)); n < rounds-1 {
+			t.Errorf("%s: %d snapshots in carbon", h, n)
+		}
+	}
+	if late := c.c.Late.Load(); late != 0 {
+		t.Errorf("%d snapshots late in a backlog read at once", late)
+	}
+	peak := c.c.peakInFlight()
+	t.Logf("backlog of %d records and %d buckets delivered in %v with a 1 s confirmation; up to %d deliveries in flight at once",
+		c.c.Records.Load(), len(shipped), took.Round(10*time.Millisecond), peak)
+	if peak < 2 {
+		t.Errorf("at most %d delivery in flight: the confirmations did not overlap", peak)
+	}
+	waitFor(t, "every record committed", 10*time.Second, func() bool { return c.c.inFlight() == 0 })
 }
