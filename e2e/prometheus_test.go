@@ -232,7 +232,7 @@ listen = 127.0.0.1:%d
 		t.Fatal(err)
 	}
 	for name := range only.fams {
-		if !strings.HasPrefix(name, "haproxy_server_") && !strings.HasPrefix(name, "haproxystats_server_") && !strings.HasPrefix(name, "haproxystats_aggregated_server_") {
+		if !strings.HasPrefix(name, "haproxy_server_") && !strings.HasPrefix(name, "haproxystats_server_") {
 			t.Errorf("scope=server exposes %s", name)
 		}
 	}

@@ -134,7 +134,7 @@ type exposition struct {
 	ts       int64
 	process  []sampleOf // haproxy_process_*
 	versions []string   // build_info
-	blocks   [4]*block  // frontends, backends, servers, servers across backends
+	blocks   [3]*block  // frontends, backends, servers
 	self     []sampleOf // haproxystats_*
 }
 
@@ -214,8 +214,6 @@ func (b *builder) Row(r stats.Row) {
 				be.checks[i][k]++
 			}
 		}
-	case stats.ServerAggBlock:
-		bl = b.e.blocks[3]
 	default:
 		b.cur = nil
 		return
@@ -236,7 +234,6 @@ func build(x *stats.Exposition) *exposition {
 	e.blocks[0] = newBlock("haproxy_frontend_", scopeFrontend, []string{"proxy"}, frontendFamilies)
 	e.blocks[1] = newBlock("haproxy_backend_", scopeBackend, []string{"proxy"}, append(slices.Clip(backendFamilies), backendServers))
 	e.blocks[2] = newBlock("haproxy_server_", scopeServer, []string{"proxy", "server"}, serverFamilies)
-	e.blocks[3] = newBlock("haproxystats_aggregated_server_", scopeServer, []string{"server"}, aggregatedFamilies())
 	e.buildProcess(x.Infos)
 	var natures *stats.Natures
 	if x.Options != nil {
@@ -257,17 +254,6 @@ func build(x *stats.Exposition) *exposition {
 	return e
 }
 
-// aggregatedFamilies are the server families that come from show stat
-// columns, for the servers merged across backends.
-func aggregatedFamilies() []family {
-	var out []family
-	for _, f := range serverFamilies {
-		if f.special == fromCols {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // selfSample is the sample of self-statistic s.
 func selfSample(s stats.Sample) sampleOf {

@@ -48,9 +48,7 @@ func (c healthCheck) out() Check {
 }
 
 // Expose gives t the frontends, then the backends, then the servers,
-// each in name order, as HAProxy names them, and with AggrServers the
-// servers merged by name across backends (ServerAggBlock, by the
-// sanitised name of the Graphite paths, as they merge). Excluded
+// each in name order, as HAProxy names them. Excluded
 // frontends and backends are left out, with the servers of excluded
 // backends, as from the Graphite paths. Each Row carries State and, for
 // servers, Check; Heads is empty. The values are every column the Sites
@@ -83,13 +81,6 @@ func (s *Sites) Expose(t Target, ts int64, o *Options) {
 			t.Row(r)
 			tb.walkRow(w, g, plan, exposed)
 		}
-	}
-	if o.AggrServers {
-		plan := exposePlan(s.srv.cls, ServerAvgMetrics)
-		s.eachByServer(func(sv string, a *table) {
-			t.Row(Row{Block: ServerAggBlock, Server: sv, Time: ts})
-			a.walkRow(w, 0, plan, exposed)
-		})
 	}
 	if w.nonFinite > 0 && w.counter != nil {
 		w.counter.Add(w.nonFinite)
