@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.iterations, "n", 20, "measured snapshots or rounds per figure")
 	fs.DurationVar(&o.soak, "soak", 0, "also run the soak test for this long (10m in the long form)")
 	fs.DurationVar(&o.timeout, "timeout", 8*time.Minute, "bound of the whole run, soak excluded")
-	only := fs.String("only", "pipeline,daemon,format,send,pull", "phases to run, comma-separated")
+	only := fs.String("only", "pipeline,daemon,format,send,fleet,pull", "phases to run, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,6 +168,14 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
+	// Fleet mode: a backlog of small records, one consumer.
+	if o.only["fleet"] {
+		step("fleet: 1000 records (10 hosts × 100 rounds) drained by one consumer into carbon-c-relay")
+		if rep.Fleet, err = measureFleet(ctx, bin, o.relay, o.work, 10, 100); err != nil {
+			return err
+		}
+	}
+
 	// 4. Pull against real haproxy.
 	var h *haproxySet
 	if o.only["pull"] || o.soak > 0 {
@@ -230,6 +238,7 @@ type report struct {
 	Rows      []row            `json:"table"`
 	Pipelines []pipelineResult `json:"pipelines"`
 	Process   []processResult  `json:"process_daemon"`
+	Fleet     fleetResult      `json:"fleet"`
 	Format    formatResult     `json:"format"`
 	Send      sendResult       `json:"send"`
 	Pull      pullResult       `json:"pull"`
@@ -319,6 +328,12 @@ func (r *report) table() {
 		add("haproxystats-process TotalWallClockTime self-metric ("+env+")", p.SelfWallMs, "ms", "", nil)
 		add("haproxystats-process peak RSS, one snapshot at a time ("+env+")", p.PeakRSSMB, "MB", "≤ 40", atMost(40))
 		add(fmt.Sprintf("haproxystats-process peak RSS, backlog of %d, %d workers (%s)", p.Backlog, p.Workers, env), p.BacklogPeakMB, "MB", "≤ 40", atMost(40))
+	}
+	if f := r.Fleet; f.Records > 0 {
+		what := fmt.Sprintf("fleet: one consumer draining %d records (%d hosts × %d rounds, the worked example's size) into carbon-c-relay", f.Records, f.Hosts, f.Rounds)
+		add(what+", records/s", f.RecordsPerSec, "records/s", "≥ 200", atLeast(200))
+		add(what+", buckets with every host", float64(f.Complete), "", fmt.Sprintf("= %d", f.Buckets), atLeast(float64(f.Buckets)))
+		add(what+", peak RSS", f.PeakRSSMB, "MB", "", nil)
 	}
 	if r.Pull.Rounds > 0 {
 		add("haproxystats-pull round wall time (internal/pull)", r.Pull.PullMs, "ms", "", nil)

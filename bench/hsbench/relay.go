@@ -207,29 +207,11 @@ func throughRelay(ctx context.Context, relay, dir string, ms []metric.Metric, ba
 		return rr, err
 	}
 	defer out.close()
-	port, err := freePort()
+	port, stopRelay, err := startRelay(ctx, relay, dir, out.port(), flags)
 	if err != nil {
 		return rr, err
 	}
-	conf := filepath.Join(dir, "relay.conf")
-	text := fmt.Sprintf("listen type linemode 127.0.0.1:%d proto tcp ;\ncluster null forward 127.0.0.1:%d ;\nmatch * send to null stop ;\n", port, out.port())
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		return rr, err
-	}
-	logFile := filepath.Join(dir, "relay.log")
-	os.Remove(logFile)
-	args := append([]string{"-f", conf, "-s", "-l", logFile}, flags...)
-	cmd, err := start(filepath.Join(dir, "relay.out"), nil, relay, args...)
-	if err != nil {
-		return rr, err
-	}
-	defer stop(cmd)
-	if err := waitFor(ctx, 10*time.Second, "carbon-c-relay to start", func() bool {
-		b, _ := os.ReadFile(logFile)
-		return strings.Contains(string(b), "startup sequence complete")
-	}); err != nil {
-		return rr, err
-	}
+	defer stopRelay()
 	n, took, err := sendAll(ctx, dir, port, ms, batches, out.lines.Load)
 	if err != nil {
 		return rr, err
@@ -237,4 +219,34 @@ func throughRelay(ctx context.Context, relay, dir string, ms []metric.Metric, ba
 	rr.Received = n
 	rr.PerSec = float64(n) / took.Seconds()
 	return rr, nil
+}
+
+// startRelay starts carbon-c-relay with flags (plus -s: no statistics of
+// its own in the stream) forwarding everything to 127.0.0.1:to, and
+// returns the port it listens on and how to stop it.
+func startRelay(ctx context.Context, relay, dir string, to int, flags []string) (int, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return 0, nil, err
+	}
+	conf := filepath.Join(dir, "relay.conf")
+	text := fmt.Sprintf("listen type linemode 127.0.0.1:%d proto tcp ;\ncluster null forward 127.0.0.1:%d ;\nmatch * send to null stop ;\n", port, to)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return 0, nil, err
+	}
+	logFile := filepath.Join(dir, "relay.log")
+	os.Remove(logFile)
+	args := append([]string{"-f", conf, "-s", "-l", logFile}, flags...)
+	cmd, err := start(filepath.Join(dir, "relay.out"), nil, relay, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := waitFor(ctx, 10*time.Second, "carbon-c-relay to start", func() bool {
+		b, _ := os.ReadFile(logFile)
+		return strings.Contains(string(b), "startup sequence complete")
+	}); err != nil {
+		stop(cmd)
+		return 0, nil, err
+	}
+	return port, func() { stop(cmd) }, nil
 }

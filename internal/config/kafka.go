@@ -59,7 +59,7 @@ type Kafka struct {
 	// RecordsInFlight bounds the snapshot records (and cluster buckets)
 	// a fleet consumer hands to its sinks without waiting for the
 	// previous ones to be accepted.
-	RecordsInFlight int // records-in-flight, default 64
+	RecordsInFlight int // records-in-flight, default 512
 }
 
 // The defaults of session-timeout and rebalance-timeout: Kafka's (and
@@ -68,7 +68,7 @@ type Kafka struct {
 const (
 	DefaultSessionTimeout   = 45 * time.Second
 	DefaultRebalanceTimeout = 60 * time.Second
-	DefaultRecordsInFlight  = 64
+	DefaultRecordsInFlight  = 512
 	minSessionTimeout       = 6 * time.Second
 	maxSessionTimeout       = 30 * time.Minute
 )

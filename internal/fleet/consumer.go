@@ -194,7 +194,7 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 }
 
 // DefaultMaxInFlight is the default of [kafka] records-in-flight.
-const DefaultMaxInFlight = 64
+const DefaultMaxInFlight = 512
 
 // Attach sets the source; its hooks are Revoked and Lost.
 func (c *Consumer) Attach(src Source) { c.src = src }
