@@ -254,7 +254,6 @@ func build(x *stats.Exposition) *exposition {
 	return e
 }
 
-
 // selfSample is the sample of self-statistic s.
 func selfSample(s stats.Sample) sampleOf {
 	sp, ok := selfSpecs[s.Name]
