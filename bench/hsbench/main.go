@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.iterations, "n", 20, "measured snapshots or rounds per figure")
 	fs.DurationVar(&o.soak, "soak", 0, "also run the soak test for this long (10m in the long form)")
 	fs.DurationVar(&o.timeout, "timeout", 8*time.Minute, "bound of the whole run, soak excluded")
-	only := fs.String("only", "pipeline,daemon,format,send,fleet,pull", "phases to run, comma-separated")
+	only := fs.String("only", "pipeline,daemon,backlog,format,send,fleet,pull", "phases to run, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,10 +168,22 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
+	// Local mode: a backlog of small snapshots after a Graphite outage.
+	if o.only["backlog"] {
+		step("haproxystats-process draining 200 small snapshots queued during a Graphite outage")
+		if rep.Backlog, err = measureLocalBacklog(ctx, bin, o.relay, o.work, 200); err != nil {
+			return err
+		}
+	}
+
 	// Fleet mode: a backlog of small records, one consumer.
 	if o.only["fleet"] {
 		step("fleet: 1000 records (10 hosts × 100 rounds) drained by one consumer into carbon-c-relay")
 		if rep.Fleet, err = measureFleet(ctx, bin, o.relay, o.work, 10, 100); err != nil {
+			return err
+		}
+		step("fleet: 50 hosts of one cluster shipping every second for 60 s, one consumer")
+		if rep.FleetLive, err = measureFleetLive(ctx, bin, o.relay, o.work, 50, 60); err != nil {
 			return err
 		}
 	}
@@ -239,6 +251,8 @@ type report struct {
 	Pipelines []pipelineResult `json:"pipelines"`
 	Process   []processResult  `json:"process_daemon"`
 	Fleet     fleetResult      `json:"fleet"`
+	FleetLive liveResult       `json:"fleet_live"`
+	Backlog   backlogResult    `json:"local_backlog"`
 	Format    formatResult     `json:"format"`
 	Send      sendResult       `json:"send"`
 	Pull      pullResult       `json:"pull"`
@@ -329,11 +343,22 @@ func (r *report) table() {
 		add("haproxystats-process peak RSS, one snapshot at a time ("+env+")", p.PeakRSSMB, "MB", "≤ 40", atMost(40))
 		add(fmt.Sprintf("haproxystats-process peak RSS, backlog of %d, %d workers (%s)", p.Backlog, p.Workers, env), p.BacklogPeakMB, "MB", "≤ 40", atMost(40))
 	}
+	if b := r.Backlog; b.Snapshots > 0 {
+		what := fmt.Sprintf("haproxystats-process draining %d snapshots of the worked example's size queued during a Graphite outage, into carbon-c-relay", b.Snapshots)
+		add(what+", first to last removed", b.SnapsPerSec, "snapshots/s", "≥ 100", atLeast(100))
+		add(what+", start to last removed (the first waits a 1 s confirmation)", b.Seconds, "s", "", nil)
+	}
 	if f := r.Fleet; f.Records > 0 {
 		what := fmt.Sprintf("fleet: one consumer draining %d records (%d hosts × %d rounds, the worked example's size) into carbon-c-relay", f.Records, f.Hosts, f.Rounds)
 		add(what+", records/s", f.RecordsPerSec, "records/s", "≥ 200", atLeast(200))
 		add(what+", buckets with every host", float64(f.Complete), "", fmt.Sprintf("= %d", f.Buckets), atLeast(float64(f.Buckets)))
 		add(what+", peak RSS", f.PeakRSSMB, "MB", "", nil)
+	}
+	if l := r.FleetLive; l.Buckets > 0 {
+		what := fmt.Sprintf("fleet: %d hosts of one cluster at 1 s for %d s (%d records/s), one consumer", l.Hosts, l.Seconds, l.Hosts)
+		add(what+", buckets with every host", float64(l.Complete), "", fmt.Sprintf("= %d", l.Buckets), atLeast(float64(l.Buckets)))
+		add(what+", lag (round produced → aggregate in carbon), median", l.LagP50, "s", "", nil)
+		add(what+", lag, max", l.LagMax, "s", "< 3", atMost(3))
 	}
 	if r.Pull.Rounds > 0 {
 		add("haproxystats-pull round wall time (internal/pull)", r.Pull.PullMs, "ms", "", nil)

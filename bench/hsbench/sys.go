@@ -165,8 +165,9 @@ type sink struct {
 	conns atomic.Int64
 	wg    sync.WaitGroup
 
-	mu   sync.Mutex
-	seen map[string]map[int64]float64 // suffix → ts → value; guarded by mu
+	mu      sync.Mutex
+	seen    map[string]map[int64]float64   // suffix → ts → value; guarded by mu
+	arrived map[string]map[int64]time.Time // suffix → ts → when its line arrived; guarded by mu
 }
 
 func newSink(watch ...string) (*sink, error) {
@@ -174,7 +175,7 @@ func newSink(watch ...string) (*sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{ln: ln, watch: watch, seen: map[string]map[int64]float64{}}
+	s := &sink{ln: ln, watch: watch, seen: map[string]map[int64]float64{}, arrived: map[string]map[int64]time.Time{}}
 	s.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -220,12 +221,23 @@ func (s *sink) check(line []byte) {
 			ts, _ := strconv.ParseInt(string(f[2]), 10, 64)
 			s.mu.Lock()
 			if s.seen[w] == nil {
-				s.seen[w] = map[int64]float64{}
+				s.seen[w], s.arrived[w] = map[int64]float64{}, map[int64]time.Time{}
 			}
 			s.seen[w][ts] = v
+			if _, ok := s.arrived[w][ts]; !ok {
+				s.arrived[w][ts] = time.Now()
+			}
 			s.mu.Unlock()
 		}
 	}
+}
+
+// arrival returns when the first line for suffix w at ts arrived.
+func (s *sink) arrival(w string, ts int64) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.arrived[w][ts]
+	return t, ok
 }
 
 // value returns the value seen for suffix w at ts.
