@@ -157,17 +157,13 @@ func (e *fleetEnv) startProcess(bin string) (*exec.Cmd, error) {
 // starts bin/haproxystats-process with source = kafka and measures until
 // every cluster bucket reached the null carbon behind carbon-c-relay
 // with every host.
-func measureFleet(ctx context.Context, bin, relay, work string, hosts, rounds int) (fleetResult, error) {
+func measureFleet(ctx context.Context, bin, relay, work string, files []spool.File, hosts, rounds int) (fleetResult, error) {
 	r := fleetResult{Hosts: hosts, Rounds: rounds, Records: hosts * rounds}
 	e, err := newFleetEnv(ctx, relay, work, 5)
 	if err != nil {
 		return r, err
 	}
 	defer e.close()
-	files, err := example13()
-	if err != nil {
-		return r, err
-	}
 	prod, err := e.producer()
 	if err != nil {
 		return r, err
@@ -352,4 +348,24 @@ func measureLocalBacklog(ctx context.Context, bin, relay, work string, n int) (b
 	r.SnapsPerSec = float64(n-1) / time.Since(first).Seconds()
 	r.LinesArrived = out.lines.Load()
 	return r, nil
+}
+
+// snapshotFiles reads the reply files of the snapshot directory dir.
+func snapshotFiles(dir string) ([]spool.File, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []spool.File
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, spool.File{Name: e.Name(), Data: b})
+	}
+	return files, nil
 }

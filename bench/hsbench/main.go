@@ -179,7 +179,19 @@ func run(ctx context.Context, args []string) error {
 	// Fleet mode: a backlog of small records, one consumer.
 	if o.only["fleet"] {
 		step("fleet: 1000 records (10 hosts × 100 rounds) drained by one consumer into carbon-c-relay")
-		if rep.Fleet, err = measureFleet(ctx, bin, o.relay, o.work, 10, 100); err != nil {
+		small, err := example13()
+		if err != nil {
+			return err
+		}
+		if rep.Fleet, err = measureFleet(ctx, bin, o.relay, o.work, small, 10, 100); err != nil {
+			return err
+		}
+		step(fmt.Sprintf("fleet: 20 records of %d processes × %d servers (2 hosts × 10 rounds), one consumer", o.size.Procs, o.size.servers()))
+		big, err := snapshotFiles(snap)
+		if err != nil {
+			return err
+		}
+		if rep.FleetBig, err = measureFleet(ctx, bin, o.relay, o.work, big, 2, 10); err != nil {
 			return err
 		}
 		step("fleet: 50 hosts of one cluster shipping every second for 60 s, one consumer")
@@ -251,6 +263,7 @@ type report struct {
 	Pipelines []pipelineResult `json:"pipelines"`
 	Process   []processResult  `json:"process_daemon"`
 	Fleet     fleetResult      `json:"fleet"`
+	FleetBig  fleetResult      `json:"fleet_big"`
 	FleetLive liveResult       `json:"fleet_live"`
 	Backlog   backlogResult    `json:"local_backlog"`
 	Format    formatResult     `json:"format"`
@@ -353,6 +366,12 @@ func (r *report) table() {
 		add(what+", records/s", f.RecordsPerSec, "records/s", "≥ 200", atLeast(200))
 		add(what+", buckets with every host", float64(f.Complete), "", fmt.Sprintf("= %d", f.Buckets), atLeast(float64(f.Buckets)))
 		add(what+", peak RSS", f.PeakRSSMB, "MB", "", nil)
+	}
+	if f := r.FleetBig; f.Records > 0 {
+		what := fmt.Sprintf("fleet: one consumer draining %d records of the 4 × 10 000-server snapshot (%d hosts × %d rounds)", f.Records, f.Hosts, f.Rounds)
+		add(what+", records/s", f.RecordsPerSec, "records/s", "", nil)
+		add(what+", buckets with every host", float64(f.Complete), "", fmt.Sprintf("= %d", f.Buckets), atLeast(float64(f.Buckets)))
+		add(what+", peak RSS", f.PeakRSSMB, "MB", "≤ 60", atMost(60))
 	}
 	if l := r.FleetLive; l.Buckets > 0 {
 		what := fmt.Sprintf("fleet: %d hosts of one cluster at 1 s for %d s (%d records/s), one consumer", l.Hosts, l.Seconds, l.Hosts)

@@ -37,22 +37,22 @@ func TestBuckets(t *testing.T) {
 	t.Run("warm-up waits for grace, then complete buckets are due at once", func(t *testing.T) {
 		b := newBuckets()
 		for i, h := range []string{"a", "b", "c"} {
-			b.Add(rec(h, 1003+int64(i)), t0)
+			b.Add(rec(h, 1003+int64(i)), nil, t0)
 		}
 		eq("first bucket, hosts not known yet", due(b, t0.Add(time.Second)))
 		eq("after grace", due(b, t0.Add(20*time.Second)), 1000)
 		now := t0.Add(20 * time.Second)
 		for s := int64(1010); s <= 1030; s += 10 {
 			for _, h := range []string{"a", "b", "c"} {
-				b.Add(rec(h, s+1), now)
+				b.Add(rec(h, s+1), nil, now)
 			}
 		}
 		eq("four buckets seen: hosts known, complete buckets due", due(b, now.Add(time.Second)), 1010, 1020, 1030)
 		for _, h := range []string{"a", "b"} {
-			b.Add(rec(h, 1041), now)
+			b.Add(rec(h, 1041), nil, now)
 		}
 		eq("bucket 1040 lacks c", due(b, now.Add(2*time.Second)))
-		b.Add(rec("c", 1042), now)
+		b.Add(rec("c", 1042), nil, now)
 		eq("complete", due(b, now.Add(3*time.Second)), 1040)
 	})
 
@@ -61,19 +61,19 @@ func TestBuckets(t *testing.T) {
 		now := t0
 		for s := int64(1000); s <= 1030; s += 10 {
 			for _, h := range []string{"a", "b", "c"} {
-				b.Add(rec(h, s), now)
+				b.Add(rec(h, s), nil, now)
 			}
 		}
 		eq("history", due(b, now.Add(21*time.Second)), 1000, 1010, 1020, 1030)
 		now = now.Add(30 * time.Second)
-		b.Add(rec("a", 1040), now)
-		b.Add(rec("b", 1040), now)
+		b.Add(rec("a", 1040), nil, now)
+		b.Add(rec("b", 1040), nil, now)
 		eq("c missing, within grace", due(b, now.Add(19*time.Second)))
 		eq("c missing, grace over", due(b, now.Add(20*time.Second)), 1040)
 		if b.Late != 0 {
 			t.Errorf("Late = %d before any late snapshot", b.Late)
 		}
-		if b.Add(rec("c", 1044), now.Add(21*time.Second)) {
+		if b.Add(rec("c", 1044), nil, now.Add(21*time.Second)) {
 			t.Error("late snapshot was merged")
 		}
 		if b.Late != 1 || !b.Emitted("c", 1040) {
@@ -83,8 +83,8 @@ func TestBuckets(t *testing.T) {
 		// window × interval wait for it, later ones do not.
 		now = now.Add(time.Minute)
 		for s := int64(1050); s <= 1080; s += 10 {
-			b.Add(rec("a", s), now)
-			b.Add(rec("b", s), now)
+			b.Add(rec("a", s), nil, now)
+			b.Add(rec("b", s), nil, now)
 		}
 		eq("c no longer expected", due(b, now.Add(time.Second)), 1070, 1080)
 		eq("c expected until grace", due(b, now.Add(20*time.Second)), 1050, 1060)
@@ -94,7 +94,7 @@ func TestBuckets(t *testing.T) {
 		b := newBuckets() // a new owner: no history, hosts not known
 		got := map[int64]int{}
 		add := func(host string, epoch int64) {
-			b.Add(rec(host, epoch), t0)
+			b.Add(rec(host, epoch), nil, t0)
 			for _, bk := range b.Due(t0) { // as the consumer, after each record
 				got[bk.Start] = len(bk.Hosts)
 				b.Done(bk)
@@ -127,13 +127,13 @@ func TestBuckets(t *testing.T) {
 		b := newBuckets()
 		for s := int64(1000); s <= 1030; s += 10 {
 			for _, h := range []string{"a", "b", "c"} {
-				b.Add(rec(h, s), t0)
+				b.Add(rec(h, s), nil, t0)
 			}
 		}
 		due(b, t0)
 		for s := int64(1040); s <= 1090; s += 10 { // c is gone
-			b.Add(rec("a", s), t0)
-			b.Add(rec("b", s), t0)
+			b.Add(rec("a", s), nil, t0)
+			b.Add(rec("b", s), nil, t0)
 		}
 		eq("c expected in 1040 … 1060: wait", due(b, t0.Add(time.Second)), 1070, 1080, 1090)
 		eq("grace over", due(b, t0.Add(20*time.Second)), 1040, 1050, 1060)

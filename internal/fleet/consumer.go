@@ -252,33 +252,117 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 		tracker, _ = counters.Open("") // in memory: a new owner starts from zero
 		c.trackers[rec.Host] = tracker
 	}
-	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files}
-	ms, err := c.proc.Render(snap, c.paths.HostPrefix(rec.Host), tracker, true, log)
+	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(r.Value)}
+	d, err := c.render(snap, c.paths.HostPrefix(rec.Host), tracker, true, nil, log)
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot cannot be processed, skipping it", "err", err)
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
-	if !c.buckets.Add(rec, time.Now()) {
+	if !c.buckets.Add(record.Record{Host: rec.Host, Cluster: rec.Cluster, Epoch: rec.Epoch}, r.Value, time.Now()) {
 		c.Late.Add(1)
 		pr.noBucket = true
 		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
 	}
 	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
-	return c.start(ctx, r.Partition, key, ms, log, func() {
+	return c.start(ctx, r.Partition, key, d, log, func() {
 		pr.hostDone = true
-		log.Debug("host snapshot delivered", "metrics", len(ms))
+		log.Debug("host snapshot delivered", "lines", d.lines)
 	})
 }
 
-// start hands ms to the sinks in a delivery of its own, once the
+// A delivery is a snapshot ready for the sinks: lines rendered as they
+// are written, or metrics when a sink needs them.
+type delivery struct {
+	lines int64
+	l     metric.Lines    // nil: ms
+	ms    []metric.Metric // with l nil
+}
+
+// render renders snap under prefix: as lines when the sinks take them
+// (process.Processor.RenderLines), else as metrics, with the counter
+// offsets of tracker (nil: none). extra are self-statistics added after
+// the snapshot's own.
+func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
+	l, ok, err := c.proc.RenderLines(snap, prefix, self, extra, log)
+	if err != nil {
+		return delivery{}, err
+	}
+	if ok {
+		return delivery{lines: int64(l.Len()), l: l}, nil
+	}
+	if err := loadAll(&snap); err != nil {
+		return delivery{}, err
+	}
+	ms, err := c.proc.Render(snap, prefix, tracker, self, log)
+	if err != nil {
+		return delivery{}, err
+	}
+	for _, s := range extra {
+		ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + s.Name, Value: s.Value, Time: snap.Time})
+	}
+	return delivery{lines: int64(len(ms)), ms: ms}, nil
+}
+
+// loadAll reads, through snap.Load, every file of snap without Data.
+func loadAll(snap *process.Snapshot) error {
+	if snap.Load == nil {
+		return nil
+	}
+	for i, f := range snap.Files {
+		if f.Data == nil {
+			data, err := snap.Load(f.Name)
+			if err != nil {
+				return err
+			}
+			snap.Files[i].Data = data
+		}
+	}
+	return nil
+}
+
+// hostLoader reads the files of a host's record again from raw, the
+// record as read: decoded once for the files asked one after the other,
+// as a rendering asks them, and not kept after the last.
+func hostLoader(raw []byte) func(string) ([]byte, error) {
+	var mu sync.Mutex // two sinks may render again at once
+	var files []stats.File
+	return func(name string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if files == nil {
+			rec, err := record.Decode(raw)
+			if err != nil {
+				return nil, err
+			}
+			files = rec.Files
+		}
+		for i, f := range files {
+			if f.Name == name {
+				if i == len(files)-1 || !slices.ContainsFunc(files[i+1:], isStat) {
+					defer func() { files = nil }() // the last reply asked: let the record go
+				}
+				return f.Data, nil
+			}
+		}
+		return nil, fmt.Errorf("%s not in the record", name)
+	}
+}
+
+// isStat reports whether f is a show stat reply.
+func isStat(f stats.File) bool {
+	k, _, ok := spool.KindOf(f.Name)
+	return ok && k == spool.Stat
+}
+
+// start hands d to the sinks in a delivery of its own, once the
 // deliveries in flight leave room, and calls done with mu held when the
-// sinks accepted them, unless partition was forgotten meanwhile. It
+// sinks accepted it, unless partition was forgotten meanwhile. It
 // returns false when ctx ended first. Called with mu held: a delivery
 // that finishes takes mu after it released its room.
-func (c *Consumer) start(ctx context.Context, partition int32, key string, ms []metric.Metric, log *slog.Logger, done func()) bool {
-	n := int64(len(ms))
+func (c *Consumer) start(ctx context.Context, partition int32, key string, d delivery, log *slog.Logger, done func()) bool {
+	n := d.lines
 	c.mu.Unlock() // deliveries that finish need mu; room is what we wait for
 	ok := c.flight.acquire(ctx, n, max(1, c.MaxInFlight), c.MaxInFlightMetrics)
 	c.mu.Lock()
@@ -287,7 +371,7 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, ms []
 	}
 	gen := c.gens[partition]
 	c.deliveries.Go(func() {
-		delivered := c.deliver(ctx, key, ms, log)
+		delivered := c.deliver(ctx, key, d, log)
 		c.flight.release(n)
 		if !delivered {
 			return
@@ -301,12 +385,22 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, ms []
 	return true
 }
 
-// deliver hands ms to every sink, retrying a refusal after a pause that
+// deliver hands d to every sink, retrying a refusal after a pause that
 // doubles up to a minute, until accepted (true) or ctx ends (false).
-func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, log *slog.Logger) bool {
+func (c *Consumer) deliver(ctx context.Context, key string, d delivery, log *slog.Logger) bool {
 	retry := backoff.Backoff{First: c.RetryDelay, Max: time.Minute}
+	if d.l != nil {
+		if r, ok := d.l.(interface{ Release() }); ok {
+			defer r.Release() // the sinks that keep the lines took their own hold
+		}
+	}
 	for {
-		err := c.proc.Deliver(ctx, key, ms)
+		var err error
+		if d.l != nil {
+			err = c.proc.DeliverLines(ctx, key, d.l)
+		} else {
+			err = c.proc.Deliver(ctx, key, d.ms)
+		}
 		if err == nil {
 			return true
 		}
@@ -328,7 +422,7 @@ func (c *Consumer) deliver(ctx context.Context, key string, ms []metric.Metric, 
 func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 	for _, bk := range c.buckets.Due(now) {
 		log := c.log.With("cluster", bk.Cluster, "bucket", bk.Start)
-		ms, err := c.aggregate(bk, log)
+		d, err := c.aggregate(bk, log)
 		if err != nil {
 			log.Error("cluster bucket cannot be processed, skipping it", "err", err)
 			c.buckets.Done(bk)
@@ -338,11 +432,12 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 		if !owned {
 			continue // its partition went away meanwhile
 		}
-		ok := c.start(ctx, part, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), ms, log, func() {
+		bk.Raw = nil // rendered: the lines read the records again through their own hold
+		ok := c.start(ctx, part, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), d, log, func() {
 			c.buckets.Done(bk)
 			c.Emitted.Add(1)
 			missing := len(bk.Expect) - len(bk.Hosts)
-			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", len(ms))
+			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", d.lines)
 			if missing > 0 {
 				log.Warn("cluster bucket emitted without every host", "missing", missing)
 			}
@@ -355,27 +450,51 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 
 // aggregate renders the union of the replies of bk's hosts as one
 // snapshot: the aggregation across hosts is the one across processes.
-// File names get their host as a prefix ("<host>~admin.sock_stat").
-func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) ([]metric.Metric, error) {
+// File names get their host as a prefix ("<host>~admin.sock_stat"). The
+// hosts' records are decoded one at a time: the show info replies are
+// kept, the show stat replies are read again through the snapshot's
+// Load, one host's record decoded at a time.
+func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 	hosts := make([]string, 0, len(bk.Hosts))
 	for h := range bk.Hosts {
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
 	snap := process.Snapshot{Name: bk.Cluster + "/" + spool.Name(bk.Start), Time: bk.Start}
+	raw := map[string][]byte{}
 	for _, h := range hosts {
-		for _, f := range bk.Hosts[h].Files {
+		raw[h] = bk.Raw[h]
+		files := bk.Hosts[h].Files
+		if files == nil && raw[h] != nil {
+			rec, err := record.Decode(raw[h])
+			if err != nil {
+				return delivery{}, fmt.Errorf("record of %s: %w", h, err)
+			}
+			files = rec.Files
+		}
+		for _, f := range files {
 			if strings.HasPrefix(f.Name, ".") {
 				continue // the puller's counters and manifest are per host
 			}
-			snap.Files = append(snap.Files, stats.File{Name: h + "~" + f.Name, Data: f.Data})
+			nf := stats.File{Name: h + "~" + f.Name, Data: f.Data}
+			if isStat(f) && raw[h] != nil {
+				nf.Data = nil // read again, one host at a time
+			}
+			snap.Files = append(snap.Files, nf)
 		}
 	}
 	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
-	prefix := c.paths.ClusterPrefix(bk.Cluster)
-	ms, err := c.proc.Render(snap, prefix, nil, false, log)
-	if err != nil {
-		return nil, err
+	var mu sync.Mutex // two sinks may render again at once
+	var host string
+	var load func(string) ([]byte, error)
+	snap.Load = func(name string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		h, file, _ := strings.Cut(name, "~")
+		if h != host || load == nil {
+			host, load = h, hostLoader(raw[h])
+		}
+		return load(file)
 	}
 	missing := 0
 	for _, h := range bk.Expect {
@@ -383,17 +502,16 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) ([]metric.Metric, err
 			missing++
 		}
 	}
-	self := func(name string, v float64) {
-		ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + name, Value: v, Time: bk.Start})
+	extra := []stats.Sample{
+		{Name: "FleetHosts", Value: float64(len(bk.Hosts))},
+		{Name: "FleetHostsMissing", Value: float64(missing)},
+		{Name: "FleetLateSnapshots", Value: float64(c.Late.Load())},
+		{Name: "FleetRecordsRejected", Value: float64(c.Rejected.Load())},
+		{Name: "FleetLag", Value: float64(c.lag[c.parts[bk.Cluster]])},
+		{Name: "FleetRecords", Value: float64(c.Records.Load())},
+		{Name: "FleetRecordsPerSecond", Value: math.Round(c.rate.update(c.Records.Load(), time.Now())*100) / 100},
 	}
-	self("FleetHosts", float64(len(bk.Hosts)))
-	self("FleetHostsMissing", float64(missing))
-	self("FleetLateSnapshots", float64(c.Late.Load()))
-	self("FleetRecordsRejected", float64(c.Rejected.Load()))
-	self("FleetLag", float64(c.lag[c.parts[bk.Cluster]]))
-	self("FleetRecords", float64(c.Records.Load()))
-	self("FleetRecordsPerSecond", math.Round(c.rate.update(c.Records.Load(), time.Now())*100)/100)
-	return ms, nil
+	return c.render(snap, c.paths.ClusterPrefix(bk.Cluster), nil, false, extra, log)
 }
 
 // committable returns, for the partitions in parts (nil: all), the

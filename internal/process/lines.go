@@ -19,9 +19,10 @@ import (
 // last holder calls Release.
 type snapLines struct {
 	r       *rendering
-	stat    []stats.File // the show stat replies, without Data
-	maxSize int64        // max-reply-size
-	n       int          // lines
+	stat    []stats.File                 // the show stat replies, without Data
+	maxSize int64                        // max-reply-size
+	load    func(string) ([]byte, error) // Snapshot.Load: replies read from elsewhere than dir
+	n       int                          // lines
 
 	// writers is how many sinks will write the lines or take the
 	// exposition; once each has from the parsed replies, those are
@@ -52,7 +53,7 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	fromMemory := sites != nil
 	if sites == nil && l.r.needsSites() {
 		var err error
-		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize); err != nil {
+		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize, l.load); err != nil {
 			return 0, &metric.SourceError{Err: err}
 		}
 	}
@@ -100,7 +101,7 @@ func (l *snapLines) Release() {
 	remove := l.refs == 0 && l.retired
 	dir := l.dir
 	l.mu.Unlock()
-	if remove {
+	if remove && dir != "" {
 		if err := spool.Remove(dir); err != nil {
 			l.r.o.Log.Error("failed to remove delivered snapshot", "dir", dir, "err", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -373,7 +374,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		if !ok {
 			continue
 		}
-		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0)
+		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0, nil)
 		if err != nil {
 			continue
 		}
@@ -621,6 +622,47 @@ func (p *Processor) forget(path string) {
 	delete(p.reads, path)
 	p.mu.Unlock()
 	p.q.done(path)
+}
+
+// RenderLines is Render for a snapshot that need not be held as metrics:
+// when no sink takes metrics and snap came through no master CLI (no
+// counter offsets apply), it returns the lines, rendered as each sink
+// writes them, and true; else nil and false, and the caller uses Render.
+// The show stat replies of snap may come without Data when snap.Load
+// reads them: the lines keep Load, not the replies, to render again
+// later (a Graphite replay), and the parsed replies only until every
+// sink wrote them. extra are self-statistics added after the snapshot's
+// own (all of them when self is false).
+func (p *Processor) RenderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, bool, error) {
+	if !p.streams || slices.ContainsFunc(snap.Files, func(f stats.File) bool { return isWorker(f.Name) }) {
+		return nil, false, nil
+	}
+	var count stats.Counter
+	r, sites, err := p.build(snap, prefix, self, &count, log)
+	if err != nil {
+		return nil, true, err
+	}
+	for _, s := range extra {
+		r.steps = append(r.steps, step{block: selfStat, name: s.Name, v: s.Value})
+	}
+	stat := snap.files(spool.Stat)
+	if snap.Load != nil {
+		for i := range stat {
+			stat[i].Data = nil // read again through Load
+		}
+	}
+	return &snapLines{r: r, n: count.Lines() + len(extra), stat: stat, load: snap.Load, sites: sites, refs: 1, writers: len(p.sinks)}, true, nil
+}
+
+// DeliverLines is Deliver for lines from RenderLines.
+func (p *Processor) DeliverLines(ctx context.Context, key string, l metric.Lines) error {
+	if err := p.dispatch(ctx, key, l, nil); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.accepted, key)
+	p.mu.Unlock()
+	return nil
 }
 
 // Deliver hands ms to every sink, as the workers do for a local snapshot,

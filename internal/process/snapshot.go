@@ -20,6 +20,11 @@ type Snapshot struct {
 	Name  string       // for logs: the directory path, or host/epoch
 	Time  int64        // the epoch of the round, in seconds
 	Files []stats.File // every file, hidden ones included, sorted by name
+	// Load, when not nil, reads a show stat reply among Files that has
+	// no Data: the snapshot is in memory elsewhere, in another form (a
+	// fleet record, decoded again), so that only one reply need be
+	// decoded at a time.
+	Load func(name string) ([]byte, error)
 
 	// dir is the directory the Files without Data are read from, when
 	// they are needed: the typed show stat dumps of a snapshot being
@@ -116,11 +121,11 @@ func isWorker(name string) bool { return strings.Contains(filepath.Base(name), "
 // one is in memory at once. With o.AllMetrics the Sites keep the extra
 // columns (stats.ParseSitesAll).
 func (s Snapshot) sites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
-	return sitesFrom(s.dir, files, o, s.maxSize)
+	return sitesFrom(s.dir, files, o, s.maxSize, s.Load)
 }
 
-// sitesFrom is Snapshot.sites for replies in dir.
-func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64) (*stats.Sites, error) {
+// sitesFrom is Snapshot.sites for replies in dir, or read by load.
+func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, load func(string) ([]byte, error)) (*stats.Sites, error) {
 	b := stats.Builder{}
 	if o.AllMetrics || o.Exposed {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
@@ -140,6 +145,12 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64) 
 				return nil, &readError{err}
 			}
 			f.Data, *buf = data, data // Add keeps no reference to it
+		} else if f.Data == nil && load != nil {
+			data, err := load(f.Name)
+			if err != nil {
+				return nil, &readError{err}
+			}
+			f.Data = data
 		}
 		b.Add(f)
 	}

@@ -1,0 +1,137 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/metric"
+	"github.com/haproxystats-go/haproxystats/internal/process"
+	"github.com/haproxystats-go/haproxystats/internal/record"
+	"github.com/haproxystats-go/haproxystats/internal/stats"
+)
+
+// linesSink takes lines, as Graphite does.
+type linesSink struct{}
+
+func (linesSink) Name() string                                  { return "lines" }
+func (linesSink) SendLines(context.Context, metric.Lines) error { return nil }
+func (linesSink) Send(context.Context, []metric.Metric) error   { return nil }
+
+// A host record and a cluster bucket go to line sinks as lines rendered
+// as they are written, not as metrics: the same lines as the metrics
+// path gives, and the same again when written a second time (a Graphite
+// replay), after the parsed replies were dropped, from the records.
+func TestRecordsAsLines(t *testing.T) {
+	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{linesSink{}}, discard)
+	c := NewConsumer(proc, Paths{Namespace: "lb", PrefixHostname: true}, time.Second, time.Second, 3, discard)
+	var raws [][]byte
+	bk := &Bucket{Cluster: "dc1", Start: 1500000000, Hosts: map[string]record.Record{}, Raw: map[string][]byte{}}
+	for _, h := range []string{"lb-a.dc1", "lb-b.dc1"} {
+		rec := record.Record{Host: h, Cluster: "dc1", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
+		raw, err := record.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+		bk.Hosts[h] = record.Record{Host: h, Cluster: "dc1", Epoch: rec.Epoch}
+		bk.Raw[h] = raw
+	}
+	write := func(l metric.Lines) string {
+		var b bytes.Buffer
+		if _, err := l.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	// withoutTimes drops the self-statistics that time the rendering.
+	withoutTimes := func(s string) []string {
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+			if !strings.Contains(line, "WallClockTime") {
+				out = append(out, line)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	rec, _ := record.Decode(raws[0])
+	snap := process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raws[0])}
+	d, err := c.render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
+	if err != nil || d.l == nil {
+		t.Fatalf("host record: lines %v, err %v", d.l, err)
+	}
+	first, again := write(d.l), write(d.l)
+	ms, err := proc.Render(process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files}, "lb.lb-a.haproxy", nil, true, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	metric.Slice(ms).WriteTo(&want)
+	if !slices.Equal(withoutTimes(first), withoutTimes(want.String())) {
+		t.Errorf("host record as lines differs from its metrics:\n%s\nwant\n%s", first, want.String())
+	}
+	if !slices.Equal(withoutTimes(again), withoutTimes(first)) {
+		t.Errorf("written again, the host record differs:\n%s\nfirst\n%s", again, first)
+	}
+	if int64(len(withoutTimes(first))) > d.lines || d.lines != int64(strings.Count(first, "\n")) {
+		t.Errorf("Len %d, %d lines written", d.lines, strings.Count(first, "\n"))
+	}
+
+	d, err = c.aggregate(bk, discard)
+	if err != nil || d.l == nil {
+		t.Fatalf("bucket: lines %v, err %v", d.l, err)
+	}
+	first, again = write(d.l), write(d.l)
+	if !strings.Contains(first, "lb.dc1.haproxy.haproxystats.FleetHosts 2 1500000000\n") {
+		t.Errorf("bucket without FleetHosts 2:\n%s", first)
+	}
+	if !slices.Equal(withoutTimes(again), withoutTimes(first)) {
+		t.Errorf("written again, the bucket differs:\n%s\nfirst\n%s", again, first)
+	}
+	// The bucket's sums are the two hosts' sums.
+	host := map[string]string{}
+	for _, line := range strings.Split(want.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			host[strings.TrimPrefix(f[0], "lb.lb-a.haproxy.")] = f[1]
+		}
+	}
+	compared := 0
+	for _, line := range strings.Split(first, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || !strings.HasSuffix(f[0], ".stot") {
+			continue
+		}
+		v := host[strings.TrimPrefix(f[0], "lb.dc1.haproxy.")]
+		if v == "" {
+			continue
+		}
+		compared++
+		var one, two float64
+		fmtSscan(t, v, &one)
+		fmtSscan(t, f[1], &two)
+		if two != 2*one {
+			t.Errorf("%s = %v, want twice the host's %v", f[0], two, one)
+		}
+	}
+	if compared < 3 {
+		t.Errorf("only %d stot lines compared", compared)
+	}
+}
+
+func fmtSscan(t *testing.T, s string, v *float64) {
+	t.Helper()
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*v = f
+}
