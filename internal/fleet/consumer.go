@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -74,8 +75,8 @@ type Consumer struct {
 	// RetryDelay is the first pause before a refused delivery is retried.
 	RetryDelay time.Duration
 	// MaxInFlight bounds the deliveries waiting for their sinks at once
-	// ([kafka] records-in-flight); MaxInFlightMetrics bounds the metrics
-	// they hold (one delivery may always go).
+	// ([kafka] records-in-flight); MaxInFlightMetrics bounds their lines
+	// (one delivery may always go).
 	MaxInFlight        int
 	MaxInFlightMetrics int64
 
@@ -181,9 +182,11 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		PollInterval: 500 * time.Millisecond,
 		RetryDelay:   time.Second,
 		MaxInFlight:  DefaultMaxInFlight,
-		// About 200 MB of metrics: a few big snapshots, or thousands of
-		// small ones.
-		MaxInFlightMetrics: 2 << 20,
+		// One snapshot of 10 000 servers, or thousands of small ones: a
+		// line in flight holds little (the parsed replies until the
+		// sinks wrote them, the record to write them again), a metric
+		// about 100 bytes.
+		MaxInFlightMetrics: 1 << 20,
 		buckets:            Buckets{Interval: interval, Grace: grace, Window: window},
 		pending:            map[int32][]*pendingRecord{},
 		parts:              map[string]int32{},
@@ -210,10 +213,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		recs := c.src.Poll(pctx)
 		cancel()
 		c.mu.Lock()
-		for _, r := range recs {
-			if !c.handle(ctx, r) {
+		for i := range recs {
+			if !c.handle(ctx, recs[i]) {
 				break // shutting down: the rest stays uncommitted
 			}
+			recs[i] = kafka.Record{} // what still needs it holds it
 		}
 		c.emitDue(ctx, time.Now())
 		var offsets map[int32]kafka.Offset
@@ -236,7 +240,7 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
 	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
 	log := c.log.With("partition", r.Partition, "offset", r.Offset)
-	rec, err := record.Decode(r.Value)
+	rec, err := record.DecodeKeep(r.Value, notStat) // the show stat replies are read one at a time
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot record cannot be decoded, skipping it", "err", err)
@@ -252,7 +256,10 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 		tracker, _ = counters.Open("") // in memory: a new owner starts from zero
 		c.trackers[rec.Host] = tracker
 	}
-	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(r.Value)}
+	// The record as read, kept for its bucket and to render it again: a
+	// copy, as r.Value holds on to the client's whole fetch.
+	raw := bytes.Clone(r.Value)
+	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raw)}
 	d, err := c.render(snap, c.paths.HostPrefix(rec.Host), tracker, true, nil, log)
 	if err != nil {
 		c.Rejected.Add(1)
@@ -260,7 +267,7 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
-	if !c.buckets.Add(record.Record{Host: rec.Host, Cluster: rec.Cluster, Epoch: rec.Epoch}, r.Value, time.Now()) {
+	if !c.buckets.Add(record.Record{Host: rec.Host, Cluster: rec.Cluster, Epoch: rec.Epoch}, raw, time.Now()) {
 		c.Late.Add(1)
 		pr.noBucket = true
 		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
@@ -322,27 +329,17 @@ func loadAll(snap *process.Snapshot) error {
 	return nil
 }
 
-// hostLoader reads the files of a host's record again from raw, the
-// record as read: decoded once for the files asked one after the other,
-// as a rendering asks them, and not kept after the last.
+// hostLoader reads a file of a host's record from raw, the record as
+// read, decoding it for that file alone: a record of 10 000 servers is 15
+// MB decoded, one of its replies 4.
 func hostLoader(raw []byte) func(string) ([]byte, error) {
-	var mu sync.Mutex // two sinks may render again at once
-	var files []stats.File
 	return func(name string) ([]byte, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if files == nil {
-			rec, err := record.Decode(raw)
-			if err != nil {
-				return nil, err
-			}
-			files = rec.Files
+		rec, err := record.DecodeKeep(raw, func(n string) bool { return n == name })
+		if err != nil {
+			return nil, err
 		}
-		for i, f := range files {
+		for _, f := range rec.Files {
 			if f.Name == name {
-				if i == len(files)-1 || !slices.ContainsFunc(files[i+1:], isStat) {
-					defer func() { files = nil }() // the last reply asked: let the record go
-				}
 				return f.Data, nil
 			}
 		}
@@ -350,10 +347,13 @@ func hostLoader(raw []byte) func(string) ([]byte, error) {
 	}
 }
 
-// isStat reports whether f is a show stat reply.
-func isStat(f stats.File) bool {
-	k, _, ok := spool.KindOf(f.Name)
-	return ok && k == spool.Stat
+// isStat reports whether f is a show stat reply; notStat the contrary, by
+// name.
+func isStat(f stats.File) bool { return !notStat(f.Name) }
+
+func notStat(name string) bool {
+	k, _, ok := spool.KindOf(name)
+	return !ok || k != spool.Stat
 }
 
 // start hands d to the sinks in a delivery of its own, once the
@@ -466,7 +466,7 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 		raw[h] = bk.Raw[h]
 		files := bk.Hosts[h].Files
 		if files == nil && raw[h] != nil {
-			rec, err := record.Decode(raw[h])
+			rec, err := record.DecodeKeep(raw[h], notStat)
 			if err != nil {
 				return delivery{}, fmt.Errorf("record of %s: %w", h, err)
 			}
@@ -484,17 +484,9 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 		}
 	}
 	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
-	var mu sync.Mutex // two sinks may render again at once
-	var host string
-	var load func(string) ([]byte, error)
 	snap.Load = func(name string) ([]byte, error) {
-		mu.Lock()
-		defer mu.Unlock()
 		h, file, _ := strings.Cut(name, "~")
-		if h != host || load == nil {
-			host, load = h, hostLoader(raw[h])
-		}
-		return load(file)
+		return hostLoader(raw[h])(file)
 	}
 	missing := 0
 	for _, h := range bk.Expect {

@@ -117,6 +117,10 @@ type Consumer struct {
 	log *slog.Logger
 }
 
+// fetchBytes bounds what one fetch brings beyond its first record: a few
+// thousand small snapshots, or one of 10 000 servers.
+const fetchBytes = 8 << 20
+
 // NewConsumer returns a Consumer joining the group.
 func NewConsumer(cfg config.Kafka, hooks ConsumerHooks, log *slog.Logger) (*Consumer, error) {
 	opts, err := clientOpts(cfg, log)
@@ -131,8 +135,11 @@ func NewConsumer(cfg config.Kafka, hooks ConsumerHooks, log *slog.Logger) (*Cons
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.FetchMaxBytes(maxSnapshotBytes),
-		kgo.FetchMaxPartitionBytes(maxSnapshotBytes),
+		// A fetch is at least one record however big (Kafka returns the
+		// first batch whole), and at most about fetchBytes more: the
+		// client does not buffer a backlog of big snapshots ahead.
+		kgo.FetchMaxBytes(fetchBytes),
+		kgo.FetchMaxPartitionBytes(fetchBytes),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 			if hooks.Revoked != nil {
 				hooks.Revoked(ctx, topicParts(m))

@@ -90,7 +90,13 @@ func Encode(r Record) ([]byte, error) {
 // (ErrVersion), truncated or trailing data, empty or oversized names,
 // names with '/' and more than 4096 files or 256 MiB of decompressed
 // data.
-func Decode(b []byte) (Record, error) {
+func Decode(b []byte) (Record, error) { return DecodeKeep(b, nil) }
+
+// DecodeKeep is Decode, but the files keep says no to (keep nil: none)
+// come without their Data (nil): their bytes are checked and dropped as
+// they are decompressed, so that decoding a record of 15 MB for the one
+// file wanted holds that file alone.
+func DecodeKeep(b []byte, keep func(name string) bool) (Record, error) {
 	if len(b) == 0 {
 		return Record{}, errors.New("fleet: decode: empty record")
 	}
@@ -121,6 +127,19 @@ func Decode(b []byte) (Record, error) {
 		p := make([]byte, 0, min(n, 1<<20))
 		p, err = readN(r, p, int(n))
 		return p, err
+	}
+	skipBytes := func(limit uint64) error {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return err
+		}
+		if n > limit {
+			return fmt.Errorf("length %d above %d", n, limit)
+		}
+		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+			return err
+		}
+		return nil
 	}
 	name := func(what string, empty bool) (string, error) {
 		p, err := readBytes(maxName)
@@ -158,9 +177,19 @@ func Decode(b []byte) (Record, error) {
 		if err != nil {
 			return fail("file name", err)
 		}
+		if keep != nil && !keep(fn) {
+			if err := skipBytes(maxFileBytes); err != nil {
+				return fail("file "+fn, err)
+			}
+			rec.Files = append(rec.Files, spool.File{Name: fn})
+			continue
+		}
 		data, err := readBytes(maxFileBytes)
 		if err != nil {
 			return fail("file "+fn, err)
+		}
+		if data == nil {
+			data = []byte{} // read, and empty: nil Data is "not read"
 		}
 		rec.Files = append(rec.Files, spool.File{Name: fn, Data: data})
 	}

@@ -120,3 +120,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// DecodeKeep gives the files asked for with their data, the others
+// without, and checks the whole record as Decode does.
+func TestDecodeKeep(t *testing.T) {
+	r := Record{Host: "lb-01", Cluster: "c", Epoch: 7, Files: []spool.File{
+		{Name: "a.sock_info", Data: []byte("Name: HAProxy\n")},
+		{Name: "a.sock_stat", Data: bytes.Repeat([]byte("x,"), 1000)},
+		{Name: "b.sock_stat", Data: []byte{}},
+	}}
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeKeep(b, func(n string) bool { return n != "a.sock_stat" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Files) != 3 || got.Files[1].Data != nil || string(got.Files[0].Data) != "Name: HAProxy\n" || got.Files[2].Data == nil {
+		t.Errorf("DecodeKeep = %+v", got.Files)
+	}
+	if _, err := DecodeKeep(b[:len(b)-4], func(string) bool { return false }); err == nil {
+		t.Error("a truncated record decoded, keeping nothing")
+	}
+}
