@@ -29,7 +29,7 @@ type Prometheus struct {
 // DefaultPrometheusListen is the default of [prometheus] listen: the port
 // of the retired haproxy_exporter, on the loopback address only, so that
 // nothing is exposed to the network unless asked for.
-const DefaultPrometheusListen = "127.0.0.1:9101"
+const DefaultPrometheusListen = "127.0.0.1:8406"
 
 // prometheusBuiltin holds the built-in defaults of [prometheus], added
 // only when the section exists, as for [kafka].
@@ -74,7 +74,7 @@ func (d *decoder) prometheus() *Prometheus {
 		n, perr := strconv.Atoi(port)
 		switch {
 		case err != nil:
-			d.failf(from, "listen", "must be host:port (IPv6 in brackets: [::1]:9101), got %s", pyRepr(v))
+			d.failf(from, "listen", "must be host:port (IPv6 in brackets: [::1]:8406), got %s", pyRepr(v))
 		case perr != nil || n < 1 || n > 65535:
 			d.failf(from, "listen", "needs a port between 1 and 65535, got %s", pyRepr(v))
 		case strings.ContainsAny(host, " \t"):

@@ -31,7 +31,7 @@ func TestPrometheusDefaults(t *testing.T) {
 	if got, want := *cfg.Prometheus, DefaultPrometheus(); got != want {
 		t.Errorf("Prometheus = %+v, want %+v", got, want)
 	}
-	if want := (Prometheus{Listen: "127.0.0.1:9101", Path: "/metrics"}); DefaultPrometheus() != want {
+	if want := (Prometheus{Listen: "127.0.0.1:8406", Path: "/metrics"}); DefaultPrometheus() != want {
 		t.Errorf("DefaultPrometheus() = %+v, want %+v", DefaultPrometheus(), want)
 	}
 }
@@ -54,17 +54,17 @@ func TestPrometheusOptions(t *testing.T) {
 		t.Errorf("Prometheus = %+v, want %+v", *cfg.Prometheus, want)
 	}
 	// Every address: an empty host is accepted.
-	cfg, _, err = load(t, "[prometheus]\nlisten = :9101\n").Config(ProcessProgram)
-	if err != nil || cfg.Prometheus.Listen != ":9101" {
-		t.Errorf("listen = :9101: %+v, %v", cfg, err)
+	cfg, _, err = load(t, "[prometheus]\nlisten = :8406\n").Config(ProcessProgram)
+	if err != nil || cfg.Prometheus.Listen != ":8406" {
+		t.Errorf("listen = :8406: %+v, %v", cfg, err)
 	}
 }
 
 func TestPrometheusErrors(t *testing.T) {
 	const e = "invalid configuration, section:'prometheus' option:"
 	for _, c := range []struct{ conf, want string }{
-		{"listen = 9101", e + "'listen' error:must be host:port (IPv6 in brackets: [::1]:9101), got '9101'"},
-		{"listen = ::1:9101", e + "'listen' error:must be host:port (IPv6 in brackets: [::1]:9101), got '::1:9101'"},
+		{"listen = 8406", e + "'listen' error:must be host:port (IPv6 in brackets: [::1]:8406), got '8406'"},
+		{"listen = ::1:8406", e + "'listen' error:must be host:port (IPv6 in brackets: [::1]:8406), got '::1:8406'"},
 		{"listen = 127.0.0.1:0", e + "'listen' error:needs a port between 1 and 65535, got '127.0.0.1:0'"},
 		{"listen = 127.0.0.1:http", e + "'listen' error:needs a port between 1 and 65535, got '127.0.0.1:http'"},
 		{"listen = 127.0.0.1:65536", e + "'listen' error:needs a port between 1 and 65535, got '127.0.0.1:65536'"},
@@ -81,7 +81,7 @@ func TestPrometheusErrors(t *testing.T) {
 }
 
 func TestPrometheusUnknownOption(t *testing.T) {
-	_, warnings, err := load(t, "[prometheus]\nport = 9101\n").Config(ProcessProgram)
+	_, warnings, err := load(t, "[prometheus]\nport = 8406\n").Config(ProcessProgram)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPrometheusPrint(t *testing.T) {
 	if err := load(t, "[prometheus]\npath = /m\n").Print(&b, ProcessProgram); err != nil {
 		t.Fatal(err)
 	}
-	const want = "[prometheus]\ninterval = 2\nlisten = 127.0.0.1:9101\nloglevel = info\npath = /m\nretries = 2\ntimeout = 1\n\n"
+	const want = "[prometheus]\ninterval = 2\nlisten = 127.0.0.1:8406\nloglevel = info\npath = /m\nretries = 2\ntimeout = 1\n\n"
 	if out := b.String(); !strings.Contains(out, want) {
 		t.Errorf("-P output has no\n%s\nin\n%s", want, out)
 	}
