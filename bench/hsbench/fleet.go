@@ -76,7 +76,8 @@ func newFleetEnv(ctx context.Context, relay, work string, grace int) (*fleetEnv,
 	if e.dir, err = os.MkdirTemp(work, "fleet-"); err != nil {
 		return nil, err
 	}
-	if e.kc, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "haproxystats-snapshots")); err != nil {
+	if e.kc, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "haproxystats-snapshots"),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": "67108864"})); err != nil { // a topic made for big snapshots
 		return nil, err
 	}
 	e.closers = append(e.closers, e.kc.Close)

@@ -39,6 +39,19 @@ var discard = func() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }()
 
+// newFleet starts a broker, a fake carbon, and a producer to the broker.
+func newFleet(t *testing.T) (*kfake.Cluster, *haproxytest.Carbon, *kafka.Producer) {
+	t.Helper()
+	kc := newCluster(t)
+	carbon := haproxytest.NewCarbon(t)
+	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	return kc, carbon, prod
+}
+
 func newCluster(t *testing.T) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, snapshotTopic))
@@ -227,13 +240,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 // arrive, duplicates only among those in flight at the kill, and every
 // complete cluster bucket is the sum of its hosts.
 func TestFleet(t *testing.T) {
-	kc := newCluster(t)
-	carbon := haproxytest.NewCarbon(t)
-	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	kc, carbon, prod := newFleet(t)
 	rec := &recorder{p: prod, epochs: map[string][]int64{}}
 
 	consumers := []*consumer{startConsumer(t, kc.ListenAddrs(), carbon.Port()), startConsumer(t, kc.ListenAddrs(), carbon.Port())}
@@ -442,13 +449,7 @@ func TestShipOutage(t *testing.T) {
 // TestStopCommits stops a consumer cleanly after it emitted everything:
 // the next member of the group reads nothing again.
 func TestStopCommits(t *testing.T) {
-	kc := newCluster(t)
-	carbon := haproxytest.NewCarbon(t)
-	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	kc, carbon, prod := newFleet(t)
 	for i := range 4 {
 		r := record.Record{Host: "lb-01.ams.example.com", Cluster: "ams.example.com", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
 		r.Epoch += int64(i)
@@ -501,13 +502,7 @@ func TestStopCommits(t *testing.T) {
 // that shipped that round, closed by the records' time rather than
 // after grace.
 func TestBacklogReplay(t *testing.T) {
-	kc := newCluster(t)
-	carbon := haproxytest.NewCarbon(t)
-	prod, err := kafka.NewProducer(kafkaConfig(kc.ListenAddrs()), discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	kc, carbon, prod := newFleet(t)
 	hosts := []string{"lb-a.dc1", "lb-b.dc1", "lb-c.dc1"}
 	const rounds, skipped, t0 = 20, 7, 1500000000
 	shipped := map[int64]int{} // round → hosts that shipped it
