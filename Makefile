@@ -6,13 +6,21 @@ export PATH := $(PATH):/usr/sbin:/sbin:/usr/local/go/bin
 GO ?= go
 HAPROXY = $(shell command -v haproxy)
 RELAY = $(shell command -v carbon-c-relay)
+# The version -v prints and the start-up log and haproxystats_build_info
+# carry: git describe of a tagged tree, else 0.6.0-dev-g<commit>; -dirty
+# when the tree has changes. Without git, Go's build information.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || \
+	(c=$$(git rev-parse --short HEAD 2>/dev/null) && echo 0.6.0-dev-g$$c$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)))
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS = -X github.com/haproxystats-go/haproxystats/internal/cli.Version=$(VERSION) \
+	-X github.com/haproxystats-go/haproxystats/internal/cli.Commit=$(COMMIT)
 
 .PHONY: all build deps test vet fmt-check demo bench fuzz faults clean
 
 all: build
 
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 deps:
 	@scripts/deps.sh

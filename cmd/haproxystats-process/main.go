@@ -56,7 +56,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer lock.Release()
-	log := cli.Logger(stderr, cfg.Process.LogLevel)
+	log := cli.Logger(stderr, cfg.Process.LogLevel, cfg.Process.LogFormat)
 	for _, w := range warnings {
 		log.Warn(w)
 	}
@@ -64,7 +64,8 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("read host name: %w", err)
 	}
-	log.Info("haproxystats-process started", "version", cli.Version, "pid", os.Getpid(), "src_dir", cfg.Process.SrcDir)
+	version, commit, goVersion := cli.Build()
+	log.Info("haproxystats-process started", "version", version, "commit", commit, "go", goVersion, "pid", os.Getpid(), "src_dir", cfg.Process.SrcDir)
 	context.AfterFunc(ctx, func() {
 		stop()
 		log.Info("received signal, stopping")
@@ -107,7 +108,8 @@ func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Lo
 	var promSink *prometheus.Sink
 	if cfg.Prometheus != nil {
 		plog := log.With("sink", "prometheus")
-		promSink = prometheus.New(cli.Version, plog)
+		version, commit, _ := cli.Build()
+		promSink = prometheus.New(version, commit, plog)
 		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, plog)
 		if err != nil {
 			return nil, err

@@ -33,11 +33,12 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	if err != nil || cfg == nil {
 		return err
 	}
-	log := cli.Logger(stderr, cfg.Pull.LogLevel)
+	log := cli.Logger(stderr, cfg.Pull.LogLevel, cfg.Pull.LogFormat)
 	for _, w := range warnings {
 		log.Warn(w)
 	}
-	log.Info("haproxystats-pull started", "version", cli.Version, "pid", os.Getpid())
+	version, commit, goVersion := cli.Build()
+	log.Info("haproxystats-pull started", "version", version, "commit", commit, "go", goVersion, "pid", os.Getpid())
 	context.AfterFunc(ctx, func() {
 		stop()
 		log.Info("received signal, stopping")

@@ -44,8 +44,8 @@ func TestFlags(t *testing.T) {
 		code       int
 		out, errIn string
 	}{
-		{[]string{"-v"}, 0, cli.Version + "\n", ""},
-		{[]string{"--version"}, 0, cli.Version + "\n", ""},
+		{[]string{"-v"}, 0, cli.VersionLine() + "\n", ""},
+		{[]string{"--version"}, 0, cli.VersionLine() + "\n", ""},
 		{[]string{"-h"}, 0, "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s).", ""},
 		{[]string{"-f", empty, "-p"}, 0, defaults, ""},
 		{[]string{"-f" + missing, "-p"}, 1, "", "none.conf"}, // named explicitly: must exist

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -18,9 +19,53 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/config"
 )
 
-// Version is printed by -v. Set at build time with
-// -ldflags "-X github.com/haproxystats-go/haproxystats/internal/cli.Version=...".
-var Version = "0.6.0-dev"
+// Version and Commit are set at build time by make (git describe, git
+// rev-parse HEAD) with -ldflags "-X
+// github.com/haproxystats-go/haproxystats/internal/cli.Version=...".
+// When they are not, Build falls back to the module's build information.
+var Version, Commit string
+
+// devVersion is the version of a build that has none: not a tagged
+// module, not built by make.
+const devVersion = "0.6.0-dev"
+
+// Build returns the binary's version, commit and Go version: those make
+// set, else what Go recorded (a module version, the VCS revision, with
+// -dirty when the tree had changes).
+func Build() (version, commit, goVersion string) {
+	version, commit, goVersion = Version, Commit, runtime.Version()
+	dirty := false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if commit == "" {
+					commit = s.Value
+				}
+			case "vcs.modified":
+				dirty = s.Value == "true" && Commit == ""
+			}
+		}
+	}
+	if version == "" {
+		version = devVersion
+	}
+	if commit == "" {
+		commit = "unknown"
+	} else if dirty {
+		commit += "-dirty"
+	}
+	return version, commit, goVersion
+}
+
+// VersionLine is what -v prints: the version first, for scripts.
+func VersionLine() string {
+	v, c, g := Build()
+	return fmt.Sprintf("%s (commit %s, %s)", v, c, g)
+}
 
 // DefaultFile is the configuration read when -f is not given.
 const DefaultFile = "/etc/haproxystats.conf"
@@ -148,7 +193,7 @@ func (c Command) Start(args []string, stdout io.Writer) (cfg *config.Config, war
 		fmt.Fprint(stdout, c.Help())
 		return nil, nil, nil
 	case f.Version:
-		fmt.Fprintln(stdout, Version)
+		fmt.Fprintln(stdout, VersionLine())
 		return nil, nil, nil
 	}
 	file, err := config.Load(f.File, f.FileGiven, f.Dir)
@@ -178,15 +223,19 @@ func (e *usageError) Error() string {
 
 func (e *usageError) Unwrap() error { return e.err }
 
-// Logger returns a text logger on w at the configured level (names as
-// config.Level reads them); an unknown name, which validation refuses,
-// logs at info.
-func Logger(w io.Writer, level string) *slog.Logger {
+// Logger returns a logger on w at the configured level (names as
+// config.Level reads them; an unknown name, which validation refuses,
+// logs at info), in format "json" (one object per line) or text.
+func Logger(w io.Writer, level, format string) *slog.Logger {
 	lv, ok := config.Level(level)
 	if !ok {
 		lv = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // RunFunc is a command's body: it returns nil when the program ends

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -49,10 +51,42 @@ func TestLoggerLevels(t *testing.T) {
 		"error": slog.LevelError, "critical": slog.LevelError + 4, "fatal": slog.LevelError + 4, "notset": slog.LevelDebug - 4,
 	} {
 		var b strings.Builder
-		log := Logger(&b, level)
+		log := Logger(&b, level, "text")
 		if !log.Enabled(context.Background(), want) || log.Enabled(context.Background(), want-1) {
 			t.Errorf("Logger(%q) does not log from %v exactly", level, want)
 		}
+	}
+}
+
+// log-format json gives one JSON object per line; text gives key=value.
+func TestLoggerFormats(t *testing.T) {
+	var j, x strings.Builder
+	Logger(&j, "info", "json").Info("pulled", "socket", "/run/haproxy/admin.sock", "took", 12)
+	Logger(&x, "info", "text").Info("pulled", "socket", "/run/haproxy/admin.sock")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(j.String()), &m); err != nil || m["msg"] != "pulled" || m["level"] != "INFO" || m["socket"] != "/run/haproxy/admin.sock" || m["took"] != float64(12) {
+		t.Errorf("json: %q (%v)", j.String(), err)
+	}
+	if strings.Count(j.String(), "\n") != 1 {
+		t.Errorf("json: not one line: %q", j.String())
+	}
+	if !strings.Contains(x.String(), "level=INFO msg=pulled socket=/run/haproxy/admin.sock") {
+		t.Errorf("text: %q", x.String())
+	}
+}
+
+// -v: the version first, then the commit and the Go version; make's
+// values when set, else Go's build information.
+func TestBuild(t *testing.T) {
+	defer func(v, c string) { Version, Commit = v, c }(Version, Commit)
+	Version, Commit = "v1.2.3-4-gabcdef0", "abcdef0123"
+	if got, want := VersionLine(), "v1.2.3-4-gabcdef0 (commit abcdef0123, "+runtime.Version()+")"; got != want {
+		t.Errorf("VersionLine = %q, want %q", got, want)
+	}
+	Version, Commit = "", ""
+	v, c, g := Build()
+	if v == "" || c == "" || g != runtime.Version() {
+		t.Errorf("Build without make's values = %q, %q, %q", v, c, g)
 	}
 }
 

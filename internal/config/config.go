@@ -144,6 +144,7 @@ const DefaultMaxReplySize = 256 << 20
 // Pull is the [pull] section, read by haproxystats-pull.
 type Pull struct {
 	LogLevel     string        // loglevel, lower-cased
+	LogFormat    string        // log-format: "text" or "json"; new in the Go version
 	SocketDir    string        // socket-dir; "" when unset
 	Servers      []Server      // servers; nil when unset
 	Retries      int           // retries: -1 unlimited, N gives N+1 attempts
@@ -173,6 +174,7 @@ type Pull struct {
 // Process is the [process] section, read by haproxystats-process.
 type Process struct {
 	LogLevel              string        // loglevel, lower-cased
+	LogFormat             string        // log-format: "text" or "json"; new in the Go version
 	Workers               int           // workers
 	SrcDir                string        // src-dir
 	AggrServerMetrics     bool          // aggr-server-metrics

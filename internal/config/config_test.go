@@ -754,3 +754,29 @@ func TestPythonNumbers(t *testing.T) {
 		}
 	}
 }
+
+// log-format: text by default, json from [DEFAULT] or a section, anything
+// else refused with the option's name.
+func TestLogFormat(t *testing.T) {
+	for _, tc := range []struct{ conf, pull, process string }{
+		{"[pull]\nsocket-dir = /s\n", "text", "text"},
+		{"[DEFAULT]\nlog-format = JSON\n[pull]\nsocket-dir = /s\n", "json", "json"},
+		{"[pull]\nsocket-dir = /s\nlog-format = json\n", "json", "text"},
+	} {
+		pc, _, err := load(t, tc.conf).Config(PullProgram)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.conf, err)
+		}
+		cc, _, err := load(t, tc.conf).Config(ProcessProgram)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.conf, err)
+		}
+		if pc.Pull.LogFormat != tc.pull || cc.Process.LogFormat != tc.process {
+			t.Errorf("%q: pull %q, process %q, want %q, %q", tc.conf, pc.Pull.LogFormat, cc.Process.LogFormat, tc.pull, tc.process)
+		}
+	}
+	_, _, err := load(t, "[DEFAULT]\nlog-format = xml\n[pull]\nsocket-dir = /s\n").Config(PullProgram)
+	if err == nil || !strings.Contains(err.Error(), "option:'log-format' error:must be text or json, got 'xml'") {
+		t.Errorf("log-format = xml: %v", err)
+	}
+}

@@ -199,6 +199,22 @@ func (d *decoder) logLevel(sect string) string {
 	return lower(v)
 }
 
+// logFormat reads log-format in sect (or [DEFAULT]): text, the default,
+// or json. New in the Go version, so not a built-in default: -p shows
+// the original's options only.
+func (d *decoder) logFormat(sect string) string {
+	v, from, ok := d.value(sect, "log-format")
+	if !ok {
+		return "text"
+	}
+	switch lower(v) {
+	case "text", "json":
+		return lower(v)
+	}
+	d.failf(from, "log-format", "must be text or json, got %s", pyRepr(v))
+	return "text"
+}
+
 // nonEmpty reads a string option that, when set, must not be empty.
 func (d *decoder) nonEmpty(sect, opt string) (string, bool) {
 	v, from, ok := d.value(sect, opt)

@@ -81,6 +81,7 @@ func Default() *Config {
 		Paths: Paths{BaseDir: "/var/lib/haproxystats"},
 		Pull: Pull{
 			LogLevel:     "info",
+			LogFormat:    "text",
 			Retries:      1,
 			Timeout:      100 * time.Millisecond,
 			Interval:     500 * time.Millisecond,
@@ -96,6 +97,7 @@ func Default() *Config {
 		},
 		Process: Process{
 			LogLevel:              "info",
+			LogFormat:             "text",
 			Workers:               4,
 			SrcDir:                "/var/lib/haproxystats/incoming",
 			LivenessCheckInterval: 10 * time.Second,

@@ -23,10 +23,10 @@ var groupSections = []string{"frontend-groups", "backend-groups", "server-groups
 // key, and DEFAULT may hold anything, for interpolation.
 var knownOptions = map[string]map[string]bool{
 	"paths": set("loglevel", "base-dir"),
-	"pull": set("loglevel", "socket-dir", "servers", "retries", "timeout",
+	"pull": set("loglevel", "log-format", "socket-dir", "servers", "retries", "timeout",
 		"interval", "pull-timeout", "pull-interval", "buffer-limit", "dst-dir",
 		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship", "max-reply-size"),
-	"process": set("loglevel", "workers", "src-dir", "aggr-server-metrics",
+	"process": set("loglevel", "log-format", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
 		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption,
@@ -100,6 +100,7 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 func (d *decoder) pull(c *Pull) (warnings []string) {
 	const s = "pull"
 	c.LogLevel = d.logLevel(s)
+	c.LogFormat = d.logFormat(s)
 	c.Retries, _ = d.int(s, "retries", retries)
 	c.Timeout, _ = d.duration(s, "timeout", positive)
 	c.Interval, _ = d.duration(s, "interval", nonNegative)
@@ -178,6 +179,7 @@ func (d *decoder) paths() string {
 func (d *decoder) process(c *Process) {
 	const s = "process"
 	c.LogLevel = d.logLevel(s)
+	c.LogFormat = d.logFormat(s)
 	c.Workers, _ = d.int(s, "workers", atLeast(1))
 	c.SrcDir, _ = d.nonEmpty(s, "src-dir")
 	c.AggrServerMetrics, _ = d.bool(s, "aggr-server-metrics")

@@ -12,7 +12,7 @@ import (
 // reports the heap it keeps.
 func BenchmarkExpose(b *testing.B) {
 	x := bigExposition(b, 100, 100, ts13)
-	s := New("bench", discard)
+	s := New("bench", "", discard)
 	for i := 0; b.Loop(); i++ {
 		x.Time = ts13 + int64(i) + 1
 		s.Expose(context.Background(), x)

@@ -30,7 +30,7 @@ package prometheus
 import (
 	"context"
 	"log/slog"
-	"runtime/debug"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,18 +67,14 @@ type snapshot struct {
 	bodies map[variant]*body // guarded by mu
 }
 
-// New returns a Sink. version is the daemon's, for
-// haproxystats_build_info.
-func New(version string, log *slog.Logger) *Sink {
+// New returns a Sink. version and revision are the daemon's (cli.Build),
+// for haproxystats_build_info.
+func New(version, revision string, log *slog.Logger) *Sink {
 	reg := prom.NewRegistry()
-	goVersion := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-	}
 	build := prom.NewGauge(prom.GaugeOpts{
 		Name:        "haproxystats_build_info",
-		Help:        "haproxystats-process's version and the Go version it was built with; value 1.",
-		ConstLabels: prom.Labels{"version": version, "goversion": goVersion},
+		Help:        "haproxystats-process's version, commit and the Go version it was built with; value 1.",
+		ConstLabels: prom.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build)
