@@ -58,7 +58,9 @@ func TestRunFleet(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
+	go func() {
+		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
+	}()
 	want := []string{
 		"loadbalancers.lb-7_example.haproxy.frontend.www_example_com.stot ",
 		"loadbalancers.ams.haproxy.frontend.www_example_com.stot ",

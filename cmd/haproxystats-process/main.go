@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"regexp"
 	"sync"
 	"time"
@@ -42,7 +43,7 @@ func main() {
 }
 
 // run is the command's body (cli.RunFunc).
-func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string, stdout, stderr io.Writer) error {
 	cfg, warnings, err := command.Start(args, stdout)
 	if err != nil || cfg == nil {
 		return err
@@ -56,7 +57,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer lock.Release()
-	log := cli.Logger(stderr, cfg.Process.LogLevel, cfg.Process.LogFormat)
+	log, level := cli.NewLogger(stderr, cfg.Process.LogLevel, cfg.Process.LogFormat)
 	for _, w := range warnings {
 		log.Warn(w)
 	}
@@ -78,6 +79,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 	}
 	p := process.New(cfg.Process, opts, out.sinks, log)
 	p.MaxReplySize = cfg.Pull.MaxReplySize
+	go reloads(ctx, reload, args, cfg, host, p, level, log)
 	if cfg.Process.Source == "kafka" {
 		err = runFleet(ctx, cfg, p, log)
 	} else {
@@ -225,5 +227,65 @@ func groups(gs []config.Group) []stats.Group {
 	for i, g := range gs {
 		out[i] = stats.Group{Name: g.Name, Re: regexp.MustCompile(g.Pattern)}
 	}
+	return out
+}
+
+// reloads loads the configuration again at every value of reload
+// (SIGHUP) until ctx is done. A configuration that fails to load is
+// logged and the one in force kept. Otherwise the log level, the metric
+// lists, the optional blocks, the grouping, the Graphite prefix and the
+// exclusion files change for the next snapshots; what the running sinks
+// and workers were built with (the spool, workers, source, [graphite]'s
+// server and sender, [local-store], [kafka], [prometheus], [fleet]) is
+// logged as needing a restart and kept. The daemon never stops on a
+// reload.
+func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, host string, p *process.Processor, level *slog.LevelVar, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+		}
+		log.Info("SIGHUP: loading the configuration again")
+		next, warnings, err := command.Reload(args)
+		if err != nil {
+			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
+			continue
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		cli.SetLevel(level, next.Process.LogLevel)
+		for _, r := range needRestart(cfg, next) {
+			log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", r)
+		}
+		p.Reconfigure(next.Process, options(next, host))
+		log.Info("configuration reloaded")
+	}
+}
+
+// needRestart lists what differs between a and b that a running
+// haproxystats-process cannot take in place.
+func needRestart(a, b *config.Config) []string {
+	var out []string
+	add := func(name string, changed bool) {
+		if changed {
+			out = append(out, name)
+		}
+	}
+	pa, pb := a.Process, b.Process
+	add("[process] log-format", pa.LogFormat != pb.LogFormat)
+	add("[process] src-dir", pa.SrcDir != pb.SrcDir)
+	add("[process] workers", pa.Workers != pb.Workers)
+	add("[process] source", pa.Source != pb.Source)
+	add("[pull] max-reply-size", a.Pull.MaxReplySize != b.Pull.MaxReplySize)
+	ga, gb := a.Graphite, b.Graphite
+	add("[graphite] server, port and the sender's settings", ga.Server != gb.Server || ga.Port != gb.Port || ga.Retries != gb.Retries ||
+		ga.Interval != gb.Interval || ga.Backoff != gb.Backoff || ga.ConnectTimeout != gb.ConnectTimeout ||
+		ga.WriteTimeout != gb.WriteTimeout || ga.Delay != gb.Delay || ga.QueueSize != gb.QueueSize || ga.MaxLinesPerSecond != gb.MaxLinesPerSecond)
+	add("[local-store]", !reflect.DeepEqual(a.LocalStore, b.LocalStore))
+	add("[kafka]", !reflect.DeepEqual(a.Kafka, b.Kafka))
+	add("[prometheus]", !reflect.DeepEqual(a.Prometheus, b.Prometheus))
+	add("[fleet]", a.Fleet != b.Fleet)
 	return out
 }

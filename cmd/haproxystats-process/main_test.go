@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 
 func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = cli.Exit(run(ctx, func() {}, args, &o, &e), &e)
+	code = cli.Exit(run(ctx, func() {}, nil, args, &o, &e), &e)
 	return code, o.String(), e.String()
 }
 
@@ -77,7 +78,9 @@ func TestRunDeliversAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
+	go func() {
+		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
+	}()
 	lines := carbon.WaitLines(t, 150, 10*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -107,4 +110,108 @@ func TestRunDeliversAndStops(t *testing.T) {
 	if !found {
 		t.Errorf("carbon did not receive %q among %d lines (first: %q)", want, len(lines), lines[0])
 	}
+}
+
+// lockedBuffer is a bytes.Buffer the daemon's logger and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// SIGHUP reloads: an exclusion file and a new namespace apply to the next
+// snapshot; a new Graphite port is logged as needing a restart and the
+// old one kept; a configuration that does not load is logged and the old
+// one kept; the daemon runs on and exits 0 on SIGTERM.
+func TestReloadOnHUP(t *testing.T) {
+	base := t.TempDir()
+	incoming := filepath.Join(base, "incoming")
+	os.MkdirAll(incoming, 0o755)
+	carbon := haproxytest.NewCarbon(t)
+	conf := filepath.Join(base, "p.conf")
+	exclude := filepath.Join(base, "exclude")
+	os.WriteFile(exclude, []byte("www.example.com\n"), 0o644)
+	write := func(extra string, port int) {
+		os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s\n%s[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n", incoming, extra, port)), 0o644)
+	}
+	write("", carbon.Port())
+	ctx, cancel := context.WithCancel(context.Background())
+	reload := make(chan struct{}, 1)
+	done := make(chan int)
+	var stderr lockedBuffer
+	go func() {
+		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
+	}()
+	has := func(path string, ts int64) bool {
+		want := fmt.Sprintf(" %d", ts)
+		for _, l := range carbon.Lines() {
+			if strings.HasPrefix(l, path+" ") && strings.HasSuffix(l, want) {
+				return true
+			}
+		}
+		return false
+	}
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s; log:\n%s", what, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// queue commits a snapshot as pull does: written aside, then renamed.
+	queue := func(name string) {
+		t.Helper()
+		stage := filepath.Join(base, "stage", name)
+		haproxytest.WriteExample(t, stage)
+		if err := os.Rename(stage, filepath.Join(incoming, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("1500000000")
+	wait("the first snapshot", func() bool { return has("loadbalancers.haproxy.frontend.www_example_com.stot", 1500000000) })
+
+	write("exclude-frontends = "+exclude+"\n", carbon.Port()+1)
+	os.WriteFile(conf, append(must(os.ReadFile(conf)), []byte("namespace = reloaded\n")...), 0o644)
+	reload <- struct{}{}
+	wait("the reload logged", func() bool { return strings.Contains(stderr.String(), "configuration reloaded") })
+	queue("1500000010")
+	wait("the second snapshot, under the new namespace", func() bool { return has("reloaded.haproxy.backend.app.stot", 1500000010) })
+	if has("reloaded.haproxy.frontend.www_example_com.stot", 1500000010) {
+		t.Error("the frontend excluded by the reload is still sent")
+	}
+	if log := stderr.String(); !strings.Contains(log, "needs a restart") || !strings.Contains(log, "[graphite] server, port") {
+		t.Errorf("the Graphite port change is not logged as needing a restart:\n%s", log)
+	}
+
+	os.WriteFile(conf, []byte("[process]\nworkers = 0\n"), 0o644)
+	reload <- struct{}{}
+	wait("the failed reload logged", func() bool { return strings.Contains(stderr.String(), "configuration not reloaded") })
+	queue("1500000020")
+	wait("a snapshot after the failed reload, as before it", func() bool { return has("reloaded.haproxy.backend.app.stot", 1500000020) })
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, stderr.String())
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

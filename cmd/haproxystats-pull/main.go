@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
@@ -28,12 +29,12 @@ var command = cli.Command{
 func main() { cli.Main(run) }
 
 // run is the command's body (cli.RunFunc).
-func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string, stdout, stderr io.Writer) error {
 	cfg, warnings, err := command.Start(args, stdout)
 	if err != nil || cfg == nil {
 		return err
 	}
-	log := cli.Logger(stderr, cfg.Pull.LogLevel, cfg.Pull.LogFormat)
+	log, level := cli.NewLogger(stderr, cfg.Pull.LogLevel, cfg.Pull.LogFormat)
 	for _, w := range warnings {
 		log.Warn(w)
 	}
@@ -43,10 +44,12 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 		stop()
 		log.Info("received signal, stopping")
 	})
+	p := pull.New(cfg.Pull, log)
+	go reloads(ctx, reload, args, cfg, p, level, log)
 	if cfg.Pull.Ship == "kafka" {
-		err = runShipping(ctx, cfg, log)
+		err = runShipping(ctx, cfg, p, log)
 	} else {
-		err = pull.New(cfg.Pull, log).Run(ctx)
+		err = p.Run(ctx)
 	}
 	if err != nil {
 		return err
@@ -58,7 +61,7 @@ func run(ctx context.Context, stop func(), args []string, stdout, stderr io.Writ
 // runShipping runs the pull loop and, beside it, the shipper that
 // produces every committed snapshot to the snapshot topic ([pull] ship =
 // kafka). When either fails, both stop.
-func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func runShipping(ctx context.Context, cfg *config.Config, p *pull.Puller, log *slog.Logger) error {
 	host := cfg.Fleet.Host
 	if host == "" {
 		h, err := os.Hostname()
@@ -86,7 +89,7 @@ func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer cancel()
-		errs[0] = pull.New(cfg.Pull, log).Run(ctx)
+		errs[0] = p.Run(ctx)
 	})
 	wg.Go(func() {
 		defer cancel()
@@ -94,4 +97,37 @@ func runShipping(ctx context.Context, cfg *config.Config, log *slog.Logger) erro
 	})
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// reloads loads the configuration again at every value of reload
+// (SIGHUP) until ctx is done. A configuration that fails to load is
+// logged and the one in force kept; otherwise the log level changes at
+// once and the puller takes the rest between rounds (pull.Puller.Reload
+// says what needs a restart). The daemon never stops on a reload.
+func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, p *pull.Puller, level *slog.LevelVar, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+		}
+		log.Info("SIGHUP: loading the configuration again")
+		next, warnings, err := command.Reload(args)
+		if err != nil {
+			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
+			continue
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		cli.SetLevel(level, next.Pull.LogLevel)
+		if next.Pull.LogFormat != cfg.Pull.LogFormat {
+			log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", "log-format", "value", cfg.Pull.LogFormat, "asked", next.Pull.LogFormat)
+		}
+		if cfg.Pull.Ship == "kafka" && (!reflect.DeepEqual(next.Kafka, cfg.Kafka) || next.Fleet != cfg.Fleet) {
+			log.Warn("configuration reloaded: [kafka] and [fleet] need a restart, keeping their values")
+		}
+		next.Pull.LogFormat = cfg.Pull.LogFormat
+		p.Reload(next.Pull)
+	}
 }

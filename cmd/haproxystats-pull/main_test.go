@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 
 func runArgs(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = cli.Exit(run(ctx, func() {}, args, &o, &e), &e)
+	code = cli.Exit(run(ctx, func() {}, nil, args, &o, &e), &e)
 	return code, o.String(), e.String()
 }
 
@@ -97,7 +98,9 @@ func TestRunAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
-	go func() { done <- cli.Exit(run(ctx, func() {}, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr) }()
+	go func() {
+		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if n, _ := spool.Count(filepath.Join(base, "incoming")); n > 0 {
@@ -126,5 +129,101 @@ func TestRunAndStop(t *testing.T) {
 	}
 	if e, _ := os.ReadDir(filepath.Join(base, "incoming.tmp")); len(e) != 0 {
 		t.Errorf("debris in tmp-dst-dir: %v", e)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the daemon's logger and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// SIGHUP reloads: a new socket-dir is pulled from the next round on; a
+// new dst-dir is logged as needing a restart and the old one kept; a
+// configuration that does not load is logged and the old one kept; the
+// daemon runs on through all of it and exits 0 on SIGTERM.
+func TestReloadOnHUP(t *testing.T) {
+	base := t.TempDir()
+	for _, s := range []string{"a", "b"} {
+		dir := filepath.Join(base, s)
+		os.Mkdir(dir, 0o755)
+		haproxytest.UnixSocket(t, dir, s+".sock",
+			[]byte("Name: HAProxy\nProcess_num: 1\n\n"), []byte("# pxname,svname,stot,\nweb,FRONTEND,1,\n\n"))
+	}
+	conf := filepath.Join(base, "h.conf")
+	write := func(socketDir, dst, extra string) {
+		os.WriteFile(conf, []byte("[pull]\nsocket-dir = "+filepath.Join(base, socketDir)+"\ndst-dir = "+filepath.Join(base, dst)+
+			"\ntmp-dst-dir = "+filepath.Join(base, "tmp")+"\npull-interval = 1\n"+extra), 0o644)
+	}
+	write("a", "incoming", "")
+	incoming := filepath.Join(base, "incoming")
+	// pulled reports whether a snapshot in incoming holds sock's reply.
+	pulled := func(sock string) bool {
+		snaps, _ := os.ReadDir(incoming)
+		for _, s := range snaps {
+			if _, err := os.Stat(filepath.Join(incoming, s.Name(), sock+".sock_stat")); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reload := make(chan struct{}, 1)
+	done := make(chan int)
+	var stderr lockedBuffer
+	go func() {
+		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
+	}()
+	wait("a round of socket a", func() bool { return pulled("a") })
+
+	write("b", "elsewhere", "loglevel = debug\n")
+	reload <- struct{}{}
+	wait("a round of socket b after the reload", func() bool { return pulled("b") })
+	wait("the reload logged", func() bool { return strings.Contains(stderr.String(), "configuration reloaded") })
+	log := stderr.String()
+	if !strings.Contains(log, "needs a restart") || !strings.Contains(log, "option=dst-dir") {
+		t.Errorf("the dst-dir change is not logged as needing a restart:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(base, "elsewhere")); err == nil {
+		t.Error("the new dst-dir was used without a restart")
+	}
+	wait("debug logging after the reload", func() bool { return strings.Contains(stderr.String(), "level=DEBUG") })
+
+	os.WriteFile(conf, []byte("[pull]\nworkers = 0\n"), 0o644)
+	before, _ := spool.Count(incoming)
+	reload <- struct{}{}
+	wait("the failed reload logged", func() bool { return strings.Contains(stderr.String(), "configuration not reloaded") })
+	wait("rounds after the failed reload", func() bool { n, _ := spool.Count(incoming); return n > before })
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, stderr.String())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no exit within 3 s of SIGTERM")
 	}
 }

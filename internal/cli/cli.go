@@ -210,6 +210,20 @@ func (c Command) Start(args []string, stdout io.Writer) (cfg *config.Config, war
 	return file.Config(c.Program) // errors.Join: one line per problem
 }
 
+// Reload loads and validates the configuration again, as Start did for
+// args, without printing anything: what a daemon does on SIGHUP.
+func (c Command) Reload(args []string) (*config.Config, []string, error) {
+	f, err := c.Parse(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	file, err := config.Load(f.File, f.FileGiven, f.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return file.Config(c.Program)
+}
+
 // usageError is a command line that does not parse, printed with the
 // command's Usage: block.
 type usageError struct {
@@ -227,21 +241,37 @@ func (e *usageError) Unwrap() error { return e.err }
 // config.Level reads them; an unknown name, which validation refuses,
 // logs at info), in format "json" (one object per line) or text.
 func Logger(w io.Writer, level, format string) *slog.Logger {
-	lv, ok := config.Level(level)
-	if !ok {
-		lv = slog.LevelInfo
-	}
+	log, _ := NewLogger(w, level, format)
+	return log
+}
+
+// NewLogger is Logger, with the level it logs at, which SetLevel changes
+// while the daemon runs.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	SetLevel(lv, level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// SetLevel sets lv to the level called level (info for an unknown name).
+func SetLevel(lv *slog.LevelVar, level string) {
+	l, ok := config.Level(level)
+	if !ok {
+		l = slog.LevelInfo
+	}
+	lv.Set(l)
 }
 
 // RunFunc is a command's body: it returns nil when the program ends
-// well. After the first signal ctx is done; stop then restores the
-// default handlers, so that a second signal ends the process at once.
-type RunFunc func(ctx context.Context, stop func(), args []string, stdout, stderr io.Writer) error
+// well. After the first SIGTERM or SIGINT ctx is done; stop then
+// restores the default handlers, so that a second signal ends the
+// process at once. reload receives one value per SIGHUP (pending ones
+// merge): the daemon loads its configuration again.
+type RunFunc func(ctx context.Context, stop func(), reload <-chan struct{}, args []string, stdout, stderr io.Writer) error
 
 // Exit prints err, if any, on stderr, once, and returns the exit status
 // of the program that returned it: 0 for nil, else 1.
@@ -253,14 +283,37 @@ func Exit(err error, stderr io.Writer) int {
 	return 1
 }
 
-// Main runs run with SIGTERM, SIGINT and SIGHUP turned into ctx's end,
-// and exits with the status Exit gives. Both commands' main is this one
-// call.
+// Main runs run with SIGTERM and SIGINT turned into ctx's end and SIGHUP
+// into reloads, and exits with the status Exit gives. Both commands'
+// main is this one call.
 func Main(run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := Exit(run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Exit(run(ctx, stop, Reloads(ctx), os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// Reloads turns every SIGHUP into a value on the channel it returns,
+// until ctx is done; SIGHUPs that arrive while one is pending merge.
+func Reloads(ctx context.Context) <-chan struct{} {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // GCPercent sets the garbage collector's target to pct (GOGC=pct) unless

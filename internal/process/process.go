@@ -72,11 +72,16 @@ type Reporter interface {
 
 // Processor runs the worker pool.
 type Processor struct {
-	cfg   config.Process
-	opts  stats.Options // template: exclusions are read per snapshot
-	sinks []Sink
-	log   *slog.Logger
-	q     *queue
+	cfg config.Process
+	// opts is the template of every snapshot's options (the exclusions
+	// are read per snapshot); Reconfigure replaces it and the exclusion
+	// files. Guarded by optsMu.
+	opts     stats.Options
+	excludes [2]string // exclude-frontends, exclude-backends; guarded by optsMu
+	optsMu   sync.RWMutex
+	sinks    []Sink
+	log      *slog.Logger
+	q        *queue
 
 	// ShutdownTimeout bounds how long the snapshots in hand may take to
 	// reach the sinks after ctx is done; what is not accepted by then
@@ -149,7 +154,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		}
 	}
 	return &Processor{
-		cfg: cfg, opts: o, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
+		cfg: cfg, opts: o, excludes: [2]string{cfg.ExcludeFrontends, cfg.ExcludeBackends}, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
 		inFlight:        make(chan struct{}, MaxDeliveries),
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
@@ -158,6 +163,33 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		attempts:        map[string]int{},
 		reads:           map[string]int{},
 	}
+}
+
+// options returns the options template in force.
+func (p *Processor) options() stats.Options {
+	p.optsMu.RLock()
+	defer p.optsMu.RUnlock()
+	return p.opts
+}
+
+func (p *Processor) exclusions() (frontends, backends string) {
+	p.optsMu.RLock()
+	defer p.optsMu.RUnlock()
+	return p.excludes[0], p.excludes[1]
+}
+
+// Reconfigure makes o (prefix, metric lists, optional blocks, grouping)
+// and cfg's exclusion files and all-metrics those of the next snapshots,
+// as a reload asks. What the sinks need of the options (the columns an
+// ExpositionSink keeps) stays as it was.
+func (p *Processor) Reconfigure(cfg config.Process, o stats.Options) {
+	p.optsMu.Lock()
+	defer p.optsMu.Unlock()
+	o.Log = p.opts.Log
+	o.AllMetrics = o.AllMetrics || cfg.AllMetrics
+	o.Exposed, o.ExposedColumns = p.opts.Exposed, p.opts.ExposedColumns
+	p.opts = o
+	p.excludes = [2]string{cfg.ExcludeFrontends, cfg.ExcludeBackends}
 }
 
 // Run queues every snapshot path received from snapshots and processes
@@ -301,7 +333,7 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.
 		}
 		return l, p.exposition(l.r, l.sites), nil
 	}
-	ms, r, sites, err := p.renderSnapshot(snap, p.opts.Prefix, p.counters, true, log)
+	ms, r, sites, err := p.renderSnapshot(snap, p.options().Prefix, p.counters, true, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -311,7 +343,7 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.
 // exposition is what an ExpositionSink gets of a rendering; nil when no
 // sink is one.
 func (p *Processor) exposition(r *rendering, sites *stats.Sites) *stats.Exposition {
-	if !p.opts.Exposed {
+	if !p.options().Exposed {
 		return nil
 	}
 	x := &stats.Exposition{Time: r.ts, Infos: r.infos, Sites: sites, Options: &r.o}

@@ -158,12 +158,13 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 // the prefix, the field natures of its HAProxy versions and the
 // exclusion files as they are now.
 func (p *Processor) snapshotOptions(snap Snapshot, prefix string, infos []stats.File, log *slog.Logger) stats.Options {
-	o := p.opts
+	o := p.options()
+	excludeFrontends, excludeBackends := p.exclusions()
 	o.Prefix = prefix
 	o.Log = log
 	o.Natures = p.natures(snap, infos, log)
-	o.ExcludeFrontends = readExclude(p.cfg.ExcludeFrontends, log)
-	o.ExcludeBackends = readExclude(p.cfg.ExcludeBackends, log)
+	o.ExcludeFrontends = readExclude(excludeFrontends, log)
+	o.ExcludeBackends = readExclude(excludeBackends, log)
 	o.NonFinite = new(atomic.Int64)
 	return o
 }
@@ -285,7 +286,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 // lines that are rendered as they are written.
 func (p *Processor) renderLines(snap Snapshot, log *slog.Logger) (*snapLines, error) {
 	var count stats.Counter
-	r, sites, err := p.build(snap, p.opts.Prefix, true, &count, log)
+	r, sites, err := p.build(snap, p.options().Prefix, true, &count, log)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,8 @@ type Puller struct {
 	Failed    atomic.Int64 // rounds discarded because a request failed
 	Skipped   atomic.Int64 // rounds not pulled because the spool was full
 
+	reloads chan config.Pull // Reload's configurations, applied between rounds
+
 	suspended bool            // the spool is full; owned by the round loop
 	diskErr   bool            // the last round failed to write; owned by the round loop
 	typed     typedSeen       // typed dumps fetched, per unit (typed.go)
@@ -46,7 +48,7 @@ type Puller struct {
 
 // New returns a Puller for cfg that logs to log.
 func New(cfg config.Pull, log *slog.Logger) *Puller {
-	return &Puller{cfg: cfg, log: log, client: haproxy.NewClient(cfg)}
+	return &Puller{cfg: cfg, log: log, client: haproxy.NewClient(cfg), reloads: make(chan config.Pull, 1)}
 }
 
 // Prepare creates dst-dir and tmp-dst-dir, checks that a rename between
@@ -98,6 +100,12 @@ func (p *Puller) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				t.Stop()
 				return nil
+			case cfg := <-p.reloads:
+				t.Stop()
+				if p.apply(cfg) {
+					interval, start, k = p.cfg.PullInterval, time.Now(), 0 // the new cadence, from now
+				}
+				continue
 			case <-t.C:
 			}
 		}
@@ -109,6 +117,46 @@ func (p *Puller) Run(ctx context.Context) error {
 		k = int64(time.Since(start)/interval) + 1
 		p.log.Debug("round done", "took", time.Since(began).Round(time.Millisecond), "next", start.Add(time.Duration(k)*interval).Format(time.RFC3339))
 	}
+}
+
+// Reload makes cfg the configuration of the next rounds: Run applies it
+// between rounds (apply). It never blocks; a configuration not applied
+// yet is replaced.
+func (p *Puller) Reload(cfg config.Pull) {
+	for {
+		select {
+		case p.reloads <- cfg:
+			return
+		default:
+			select {
+			case <-p.reloads: // drop the older one
+			default:
+			}
+		}
+	}
+}
+
+// apply makes cfg the puller's configuration but for what cannot change
+// while it runs (the spool directories, ship), which it logs as needing
+// a restart and keeps. It logs every change and reports whether the
+// pull-interval changed.
+func (p *Puller) apply(cfg config.Pull) (intervalChanged bool) {
+	old := p.cfg
+	for _, k := range []struct {
+		name       string
+		was, asked string
+	}{{"dst-dir", old.DstDir, cfg.DstDir}, {"tmp-dst-dir", old.TmpDstDir, cfg.TmpDstDir}, {"ship", old.Ship, cfg.Ship}} {
+		if k.was != k.asked {
+			p.log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", k.name, "value", k.was, "asked", k.asked)
+		}
+	}
+	cfg.DstDir, cfg.TmpDstDir, cfg.Ship = old.DstDir, old.TmpDstDir, old.Ship
+	changed := config.PullChanges(old, cfg)
+	p.cfg = cfg
+	p.client = haproxy.NewClient(cfg)
+	p.notSocket = nil // warn again about what the new socket-dir holds
+	p.log.Info("configuration reloaded", "changed", changed)
+	return old.PullInterval != cfg.PullInterval
 }
 
 // Round pulls one round stamped with now, unless the spool is full.
