@@ -240,28 +240,14 @@ func groups(gs []config.Group) []stats.Group {
 // logged as needing a restart and kept. The daemon never stops on a
 // reload.
 func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, host string, p *process.Processor, level *slog.LevelVar, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-reload:
-		}
-		log.Info("SIGHUP: loading the configuration again")
-		next, warnings, err := command.Reload(args)
-		if err != nil {
-			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
-			continue
-		}
-		for _, w := range warnings {
-			log.Warn(w)
-		}
+	command.Reloads(ctx, reload, args, log, func(next *config.Config) {
 		cli.SetLevel(level, next.Process.LogLevel)
 		for _, r := range needRestart(cfg, next) {
-			log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", r)
+			cli.NeedsRestart(log, r)
 		}
 		p.Reconfigure(next.Process, options(next, host))
 		log.Info("configuration reloaded")
-	}
+	})
 }
 
 // needRestart lists what differs between a and b that a running

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -112,24 +111,6 @@ func TestRunDeliversAndStops(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the daemon's logger and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // SIGHUP reloads: an exclusion file and a new namespace apply to the next
 // snapshot; a new Graphite port is logged as needing a restart and the
 // old one kept; a configuration that does not load is logged and the old
@@ -149,7 +130,7 @@ func TestReloadOnHUP(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	reload := make(chan struct{}, 1)
 	done := make(chan int)
-	var stderr lockedBuffer
+	var stderr haproxytest.Buffer
 	go func() {
 		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
 	}()
@@ -164,13 +145,7 @@ func TestReloadOnHUP(t *testing.T) {
 	}
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s; log:\n%s", what, stderr.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		haproxytest.WaitFor(t, what, 10*time.Second, &stderr, ok)
 	}
 	// queue commits a snapshot as pull does: written aside, then renamed.
 	queue := func(name string) {

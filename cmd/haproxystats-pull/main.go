@@ -105,29 +105,15 @@ func runShipping(ctx context.Context, cfg *config.Config, p *pull.Puller, log *s
 // once and the puller takes the rest between rounds (pull.Puller.Reload
 // says what needs a restart). The daemon never stops on a reload.
 func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, p *pull.Puller, level *slog.LevelVar, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-reload:
-		}
-		log.Info("SIGHUP: loading the configuration again")
-		next, warnings, err := command.Reload(args)
-		if err != nil {
-			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
-			continue
-		}
-		for _, w := range warnings {
-			log.Warn(w)
-		}
+	command.Reloads(ctx, reload, args, log, func(next *config.Config) {
 		cli.SetLevel(level, next.Pull.LogLevel)
 		if next.Pull.LogFormat != cfg.Pull.LogFormat {
-			log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", "log-format", "value", cfg.Pull.LogFormat, "asked", next.Pull.LogFormat)
+			cli.NeedsRestart(log, "log-format", "value", cfg.Pull.LogFormat, "asked", next.Pull.LogFormat)
 		}
 		if cfg.Pull.Ship == "kafka" && (!reflect.DeepEqual(next.Kafka, cfg.Kafka) || next.Fleet != cfg.Fleet) {
-			log.Warn("configuration reloaded: [kafka] and [fleet] need a restart, keeping their values")
+			cli.NeedsRestart(log, "[kafka] and [fleet]")
 		}
 		next.Pull.LogFormat = cfg.Pull.LogFormat
 		p.Reload(next.Pull)
-	}
+	})
 }

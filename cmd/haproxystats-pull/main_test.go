@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -132,24 +131,6 @@ func TestRunAndStop(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the daemon's logger and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // SIGHUP reloads: a new socket-dir is pulled from the next round on; a
 // new dst-dir is logged as needing a restart and the old one kept; a
 // configuration that does not load is logged and the old one kept; the
@@ -179,20 +160,14 @@ func TestReloadOnHUP(t *testing.T) {
 		}
 		return false
 	}
+	var stderr haproxytest.Buffer
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		haproxytest.WaitFor(t, what, 10*time.Second, &stderr, ok)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	reload := make(chan struct{}, 1)
 	done := make(chan int)
-	var stderr lockedBuffer
 	go func() {
 		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
 	}()

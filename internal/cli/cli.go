@@ -224,6 +224,35 @@ func (c Command) Reload(args []string) (*config.Config, []string, error) {
 	return file.Config(c.Program)
 }
 
+// Reloads runs apply with the configuration loaded again (Reload) at
+// every value of reload, until ctx is done. A configuration that does
+// not load is logged and apply not called: the one in force is kept.
+// Its warnings are logged, then apply gets it.
+func (c Command) Reloads(ctx context.Context, reload <-chan struct{}, args []string, log *slog.Logger, apply func(next *config.Config)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+		}
+		log.Info("SIGHUP: loading the configuration again")
+		next, warnings, err := c.Reload(args)
+		if err != nil {
+			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
+			continue
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		apply(next)
+	}
+}
+
+// NeedsRestart logs that option cannot change while the daemon runs.
+func NeedsRestart(log *slog.Logger, option string, args ...any) {
+	log.Warn("configuration reloaded: this option needs a restart, keeping its value", append([]any{"option", option}, args...)...)
+}
+
 // usageError is a command line that does not parse, printed with the
 // command's Usage: block.
 type usageError struct {
