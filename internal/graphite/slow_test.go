@@ -81,8 +81,13 @@ func TestSlowCarbonGetsEverything(t *testing.T) {
 // received twice. Before, every connection started the batch again from
 // its first line, and a relay that kept doing so never got it whole.
 func TestResumeAfterConfirmed(t *testing.T) {
-	carbon := haproxytest.NewSlowCarbon(t, 2<<20, 2<<20, nil)
-	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(200*time.Millisecond))
+	carbon := haproxytest.NewSlowCarbon(t, 1<<20, 2<<20, nil)
+	// Each connection lasts about two seconds, and lines are confirmed
+	// 200 ms after carbon's kernel acknowledged them, so that a
+	// connection's first lines are confirmed before it is cut even on a
+	// loaded machine (at 2 MB/s and a one-second confirmation, a CI run
+	// with other packages' tests beside this one once confirmed none).
+	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(200*time.Millisecond), WithConfirmAfter(200*time.Millisecond))
 	ms := bigBatch("resume", 6<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
