@@ -12,6 +12,7 @@ command -v carbon-c-relay >/dev/null || missing+=(carbon-c-relay)
 command -v socat >/dev/null || missing+=(socat)
 command -v curl >/dev/null || missing+=(curl)
 command -v promtool >/dev/null || missing+=(prometheus) # promtool check metrics, in the tests
+command -v systemd-analyze >/dev/null || missing+=(systemd) # verify and security of the units, in the tests
 if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}" >&2
 	sudo=""

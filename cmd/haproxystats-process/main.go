@@ -69,6 +69,7 @@ func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string
 	log.Info("haproxystats-process started", "version", version, "commit", commit, "go", goVersion, "pid", os.Getpid(), "src_dir", cfg.Process.SrcDir)
 	context.AfterFunc(ctx, func() {
 		stop()
+		cli.Notify(log, "STOPPING=1")
 		log.Info("received signal, stopping")
 	})
 
@@ -175,6 +176,7 @@ func runLocal(ctx context.Context, cfg *config.Config, p *process.Processor, log
 	if err != nil {
 		return err
 	}
+	ready(ctx, log)
 	return p.Run(ctx, snapshots)
 }
 
@@ -192,6 +194,7 @@ func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log
 	}
 	c.Attach(src)
 	flog.Info("consuming snapshots", "topic", cfg.Kafka.SnapshotTopic, "group", cfg.Kafka.Group)
+	ready(ctx, log)
 	return c.Run(ctx)
 }
 
@@ -274,4 +277,11 @@ func needRestart(a, b *config.Config) []string {
 	add("[prometheus]", !reflect.DeepEqual(a.Prometheus, b.Prometheus))
 	add("[fleet]", a.Fleet != b.Fleet)
 	return out
+}
+
+// ready tells systemd the daemon is ready (its sinks are open and its
+// source followed) and pings its watchdog while it runs.
+func ready(ctx context.Context, log *slog.Logger) {
+	cli.Notify(log, "READY=1")
+	go cli.Watchdog(ctx, log, func() bool { return true })
 }

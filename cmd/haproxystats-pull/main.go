@@ -42,9 +42,14 @@ func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string
 	log.Info("haproxystats-pull started", "version", version, "commit", commit, "go", goVersion, "pid", os.Getpid())
 	context.AfterFunc(ctx, func() {
 		stop()
+		cli.Notify(log, "STOPPING=1")
 		log.Info("received signal, stopping")
 	})
 	p := pull.New(cfg.Pull, log)
+	p.Ready = func() {
+		cli.Notify(log, "READY=1")
+		go cli.Watchdog(ctx, log, p.Alive)
+	}
 	go reloads(ctx, reload, args, cfg, p, level, log)
 	if cfg.Pull.Ship == "kafka" {
 		err = runShipping(ctx, cfg, p, log)

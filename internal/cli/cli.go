@@ -236,15 +236,18 @@ func (c Command) Reloads(ctx context.Context, reload <-chan struct{}, args []str
 		case <-reload:
 		}
 		log.Info("SIGHUP: loading the configuration again")
+		Notify(log, "RELOADING=1")
 		next, warnings, err := c.Reload(args)
 		if err != nil {
 			log.Error("configuration not reloaded: it does not load, the one in force is kept", "err", err)
+			Notify(log, "READY=1")
 			continue
 		}
 		for _, w := range warnings {
 			log.Warn(w)
 		}
 		apply(next)
+		Notify(log, "READY=1")
 	}
 }
 

@@ -40,6 +40,12 @@ type Puller struct {
 
 	reloads chan config.Pull // Reload's configurations, applied between rounds
 
+	// Ready, when set, is called once the spool is locked and prepared,
+	// just before the first round: the daemon is ready.
+	Ready  func()
+	loop   atomic.Int64 // UnixNano of the round loop's last turn: Alive
+	within atomic.Int64 // how long Alive allows between turns, for the configuration in force
+
 	suspended bool            // the spool is full; owned by the round loop
 	diskErr   bool            // the last round failed to write; owned by the round loop
 	typed     typedSeen       // typed dumps fetched, per unit (typed.go)
@@ -90,9 +96,14 @@ func (p *Puller) Run(ctx context.Context) error {
 	if err := p.Prepare(); err != nil {
 		return err
 	}
+	p.setWithin()
+	if p.Ready != nil {
+		p.Ready()
+	}
 	interval := p.cfg.PullInterval
 	start := time.Now()
 	for k := int64(0); ; {
+		p.loop.Store(time.Now().UnixNano())
 		slot := start.Add(time.Duration(k) * interval)
 		if d := time.Until(slot); d > 0 {
 			t := time.NewTimer(d)
@@ -117,6 +128,19 @@ func (p *Puller) Run(ctx context.Context) error {
 		k = int64(time.Since(start)/interval) + 1
 		p.log.Debug("round done", "took", time.Since(began).Round(time.Millisecond), "next", start.Add(time.Duration(k)*interval).Format(time.RFC3339))
 	}
+}
+
+// Alive reports whether the round loop turned within three
+// pull-intervals and a pull-timeout of the configuration in force: a
+// stuck loop is not alive. It is safe to call from any goroutine.
+func (p *Puller) Alive() bool {
+	last := p.loop.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) < time.Duration(p.within.Load())
+}
+
+// setWithin sets Alive's bound for p.cfg. Called by the round loop.
+func (p *Puller) setWithin() {
+	p.within.Store(int64(3*p.cfg.PullInterval + p.cfg.PullTimeout))
 }
 
 // Reload makes cfg the configuration of the next rounds: Run applies it
@@ -153,6 +177,7 @@ func (p *Puller) apply(cfg config.Pull) (intervalChanged bool) {
 	cfg.DstDir, cfg.TmpDstDir, cfg.Ship = old.DstDir, old.TmpDstDir, old.Ship
 	changed := config.PullChanges(old, cfg)
 	p.cfg = cfg
+	p.setWithin()
 	p.client = haproxy.NewClient(cfg)
 	p.notSocket = nil // warn again about what the new socket-dir holds
 	p.log.Info("configuration reloaded", "changed", changed)
