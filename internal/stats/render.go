@@ -390,7 +390,6 @@ func (s *Sites) eachByServer(fn func(name string, a *table)) {
 	a := newTable(t.cls, 1)
 	a.x = t.x.like()
 	a.newGroup("")
-	n, nt := len(t.cls.cols), len(t.cls.times)
 	for i := 0; i < len(order); {
 		name := t.sv[order[i]]
 		clear(a.sum)
@@ -403,16 +402,7 @@ func (s *Sites) eachByServer(fn func(name string, a *table)) {
 			}
 		}
 		for ; i < len(order) && t.sv[order[i]] == name; i++ {
-			g := int(order[i])
-			a.x.merge(t.x, int32(g), 0)
-			for k := range n {
-				a.sum[k] += t.sum[g*n+k]
-				a.cnt[k] += t.cnt[g*n+k]
-			}
-			for k := range nt {
-				a.tsum[k] += t.tsum[g*nt+k]
-				a.tcnt[k] += t.tcnt[g*nt+k]
-			}
+			a.mergeNumbers(t, order[i], 0)
 		}
 		fn(name, a)
 	}

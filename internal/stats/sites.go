@@ -490,8 +490,23 @@ func (t *table) named() *table {
 }
 
 // mergeGroup adds group g of src to group d of t, as if the rows of g
-// had been added to d.
+// had been added to d: its numbers (mergeNumbers), its states and its
+// health check.
 func (t *table) mergeGroup(src *table, g, d int32) {
+	t.mergeNumbers(src, g, d)
+	if base := int(g) * int(nStates); base < len(src.states) {
+		for st := State(1); st < nStates; st++ {
+			t.addStates(d, st, src.states[base+int(st)])
+		}
+	}
+	if int(g) < len(src.checks) && src.checks[g].status != 0 {
+		t.setCheck(d, src.checks[g])
+	}
+}
+
+// mergeNumbers adds the sums, counts and extra columns of group g of src
+// to group d of t.
+func (t *table) mergeNumbers(src *table, g, d int32) {
 	n, nt := len(t.cls.cols), len(t.cls.times)
 	for k := range n {
 		t.sum[int(d)*n+k] += src.sum[int(g)*n+k]
@@ -502,12 +517,4 @@ func (t *table) mergeGroup(src *table, g, d int32) {
 		t.tcnt[int(d)*nt+k] += src.tcnt[int(g)*nt+k]
 	}
 	t.x.merge(src.x, g, d)
-	if base := int(g) * int(nStates); base < len(src.states) {
-		for st := State(1); st < nStates; st++ {
-			t.addStates(d, st, src.states[base+int(st)])
-		}
-	}
-	if int(g) < len(src.checks) && src.checks[g].status != 0 {
-		t.setCheck(d, src.checks[g])
-	}
 }

@@ -127,13 +127,14 @@ func parseHealthCheck(status, code []byte) healthCheck {
 // agree but for the moment each saw last).
 func (t *table) addCheck(g int32, status, code []byte) {
 	if int(g) < len(t.checks) && t.checks[g].status != 0 {
-		return
+		return // before parsing: most rows are of a group that has its check
 	}
 	if c := parseHealthCheck(status, code); c.status != 0 {
 		t.setCheck(g, c)
 	}
 }
 
+// setCheck keeps c for group g unless g has a check already.
 func (t *table) setCheck(g int32, c healthCheck) {
 	if int(g) < len(t.checks) && t.checks[g].status != 0 {
 		return
