@@ -251,6 +251,7 @@ func build(x *stats.Exposition) *exposition {
 	for _, s := range x.Self {
 		e.self = append(e.self, selfSample(s))
 	}
+	slices.SortStableFunc(e.self, func(a, b sampleOf) int { return strings.Compare(a.f.name, b.f.name) }) // once, not at each scrape
 	return e
 }
 
@@ -277,13 +278,6 @@ func (e *exposition) buildProcess(infos []stats.File) {
 	}
 	for i := range processFamilies {
 		f := &processFamilies[i]
-		if f.special == buildInfo {
-			continue
-		}
-		if f.cols[0] == "Nbproc" && len(procs) > 0 { // the processes that answered
-			e.process = append(e.process, sampleOf{f: f, v: float64(len(procs))})
-			continue
-		}
 		if v, ok := combineField(procs, f.cols[0]); ok {
 			e.process = append(e.process, sampleOf{f: f, v: v})
 		}
@@ -293,6 +287,9 @@ func (e *exposition) buildProcess(infos []stats.File) {
 // combineField combines field over the processes that have it.
 func combineField(procs []stats.Info, field string) (float64, bool) {
 	how := processCombine[field]
+	if how == combineCount {
+		return float64(len(procs)), len(procs) > 0
+	}
 	var acc float64
 	n := 0
 	for _, p := range procs {
@@ -409,9 +406,9 @@ func appendLabelValue(b []byte, s string) []byte {
 	return b
 }
 
-func escapeHelp(s string) string {
-	return strings.NewReplacer("\\", "\\\\", "\n", "\\n").Replace(s)
-}
+var helpEscaper = strings.NewReplacer("\\", "\\\\", "\n", "\\n")
+
+func escapeHelp(s string) string { return helpEscaper.Replace(s) }
 
 // writeTo encodes the parts of e that f asks for into w.
 func (e *exposition) writeTo(w io.Writer, f filter) error {
@@ -438,27 +435,22 @@ func (e *exposition) writeProcess(enc *encoder) {
 		enc.sample(name, s.v, nil, "", "")
 	}
 	if len(e.versions) > 0 {
-		const name = "haproxy_process_build_info"
-		enc.begin(name, "HAProxy version of the processes: one series per version, value 1.", gauge)
+		name := "haproxy_process_" + buildInfo.name
+		enc.begin(name, buildInfo.help, buildInfo.typ)
 		for _, v := range e.versions {
 			enc.sample(name, 1, nil, "version", v)
 		}
 	}
 }
 
-// writeSelf writes the self-statistics, one header per family.
+// writeSelf writes the self-statistics, one header per family (build
+// sorted them by family).
 func (e *exposition) writeSelf(enc *encoder) {
-	order := slices.Clone(e.self)
-	slices.SortStableFunc(order, func(a, b sampleOf) int { return strings.Compare(a.f.name, b.f.name) })
-	for i, s := range order {
-		if i == 0 || order[i-1].f.name != s.f.name {
+	for i, s := range e.self {
+		if i == 0 || e.self[i-1].f.name != s.f.name {
 			enc.begin(s.f.name, s.f.help, s.f.typ)
 		}
-		if s.label != "" {
-			enc.sample(s.f.name, s.v, nil, s.label, s.val)
-		} else {
-			enc.sample(s.f.name, s.v, nil, "", "")
-		}
+		enc.sample(s.f.name, s.v, nil, s.label, s.val) // without a label both are ""
 	}
 }
 

@@ -56,7 +56,6 @@ const (
 	aggServers            // per backend: its servers by state
 	aggChecks             // per backend: its servers by check result
 	serversOf             // per backend: how many servers it has
-	buildInfo             // per HAProxy version: 1
 )
 
 func c(name, col, help string) family {
@@ -324,7 +323,6 @@ var processFamilies = []family{
 	c("spliced_bytes_out_total", "TotalSplicdedBytesOut", "Bytes sent by splicing."),
 	g("bytes_out_rate", "BytesOutRate", "Bytes sent per second over the last second."),
 	c("recv_logs_total", "CumRecvLogs", "Log messages received by log-forwarding listeners."),
-	{name: "build_info", typ: gauge, help: "HAProxy version of the processes: one series per version, value 1.", special: buildInfo},
 	g("max_memory_bytes", "Memmax_bytes", "Configured memory limit, in bytes."),
 	g("pool_allocated_bytes", "PoolAlloc_bytes", "Bytes allocated in memory pools."),
 	g("pool_used_bytes", "PoolUsed_bytes", "Bytes used in memory pools."),
@@ -339,7 +337,12 @@ const (
 	combineMean
 	combineMin
 	combineMax
+	combineCount // the processes that answered, whatever they say
 )
+
+// buildInfo is promex's build_info family: one series per HAProxy
+// version among the processes, value 1.
+var buildInfo = family{name: "build_info", typ: gauge, help: "HAProxy version of the processes: one series per version, value 1."}
 
 var processCombine = map[string]combine{
 	"Process_num":    combineMin,
@@ -348,7 +351,7 @@ var processCombine = map[string]combine{
 	"Start_time_sec": combineMin,
 	"Stopping":       combineMax,
 	"BusyPolling":    combineMax,
-	"Nbproc":         combineSum,
+	"Nbproc":         combineCount,
 }
 
 // backendServers is the family haproxystats adds to the backends.
