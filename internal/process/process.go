@@ -327,7 +327,7 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.
 		return nil, nil, err
 	}
 	if snap.streamed {
-		l, err := p.renderLines(snap, log)
+		l, err := p.renderLines(snap, p.options().Prefix, true, nil, log)
 		if err != nil {
 			return nil, nil, err // not a nil *snapLines in an interface
 		}
@@ -669,24 +669,15 @@ func (p *Processor) RenderLines(snap Snapshot, prefix string, self bool, extra [
 	if !p.streams || slices.ContainsFunc(snap.Files, func(f stats.File) bool { return isWorker(f.Name) }) {
 		return nil, false, nil
 	}
-	var count stats.Counter
-	r, sites, err := p.build(snap, prefix, self, &count, log)
+	l, err := p.renderLines(snap, prefix, self, extra, log)
 	if err != nil {
-		return nil, true, err
+		return nil, true, err // not a nil *snapLines in an interface
 	}
-	for _, s := range extra {
-		r.steps = append(r.steps, step{block: selfStat, name: s.Name, v: s.Value})
-	}
-	stat := snap.files(spool.Stat)
-	if snap.Load != nil {
-		for i := range stat {
-			stat[i].Data = nil // read again through Load
-		}
-	}
-	return &snapLines{r: r, n: count.Lines() + len(extra), stat: stat, load: snap.Load, sites: sites, refs: 1, writers: len(p.sinks)}, true, nil
+	return l, true, nil
 }
 
-// DeliverLines is Deliver for lines from RenderLines.
+// DeliverLines is Deliver for lines from RenderLines (or any
+// metric.Lines the sinks can take).
 func (p *Processor) DeliverLines(ctx context.Context, key string, l metric.Lines) error {
 	if err := p.dispatch(ctx, key, l, nil); err != nil {
 		return err
@@ -703,11 +694,5 @@ func (p *Processor) DeliverLines(ctx context.Context, key string, l metric.Lines
 // the sinks that already accepted. It is safe for concurrent use with
 // distinct keys. An ExpositionSink gets nothing: ms are not parsed rows.
 func (p *Processor) Deliver(ctx context.Context, key string, ms []metric.Metric) error {
-	if err := p.dispatch(ctx, key, metric.Slice(ms), nil); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	delete(p.accepted, key)
-	p.mu.Unlock()
-	return nil
+	return p.DeliverLines(ctx, key, metric.Slice(ms))
 }

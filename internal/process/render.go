@@ -282,13 +282,26 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	return ms, r, sites, nil
 }
 
-// renderLines turns snap, whose show stat replies are still on disk, into
-// lines that are rendered as they are written.
-func (p *Processor) renderLines(snap Snapshot, log *slog.Logger) (*snapLines, error) {
+// renderLines turns snap into lines that are rendered as they are
+// written, under prefix. The show stat replies are read again, for a later write, from snap's
+// directory, or through snap.Load when snap has one (they are then not
+// kept in the lines). extra are self-statistics added after the
+// snapshot's own (all of them when self is false).
+func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (*snapLines, error) {
 	var count stats.Counter
-	r, sites, err := p.build(snap, p.options().Prefix, true, &count, log)
+	r, sites, err := p.build(snap, prefix, self, &count, log)
 	if err != nil {
 		return nil, err
 	}
-	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: snap.files(spool.Stat), sites: sites, refs: 1, writers: len(p.sinks)}, nil
+	for _, s := range extra {
+		r.steps = append(r.steps, step{block: selfStat, name: s.Name, v: s.Value})
+	}
+	stat := snap.files(spool.Stat)
+	if snap.Load != nil {
+		for i := range stat {
+			stat[i].Data = nil // read again through Load
+		}
+	}
+	return &snapLines{r: r, n: count.Lines() + len(extra), maxSize: snap.maxSize, dir: snap.dir, stat: stat, load: snap.Load,
+		sites: sites, refs: 1, writers: len(p.sinks)}, nil
 }
