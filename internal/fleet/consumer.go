@@ -302,12 +302,9 @@ func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counter
 	if err := loadAll(&snap); err != nil {
 		return delivery{}, err
 	}
-	ms, err := c.proc.Render(snap, prefix, tracker, self, log)
+	ms, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
 	if err != nil {
 		return delivery{}, err
-	}
-	for _, s := range extra {
-		ms = append(ms, metric.Metric{Path: prefix + ".haproxystats." + s.Name, Value: s.Value, Time: snap.Time})
 	}
 	return delivery{lines: int64(len(ms)), ms: ms}, nil
 }

@@ -70,7 +70,7 @@ func TestRecordsAsLines(t *testing.T) {
 		t.Fatalf("host record: lines %v, err %v", d.l, err)
 	}
 	first, again := write(d.l), write(d.l)
-	ms, err := proc.Render(process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files}, "lb.lb-a.haproxy", nil, true, discard)
+	ms, err := proc.Render(process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files}, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,7 +333,7 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.
 		}
 		return l, p.exposition(l.r, l.sites), nil
 	}
-	ms, r, sites, err := p.renderSnapshot(snap, p.options().Prefix, p.counters, true, log)
+	ms, r, sites, err := p.renderSnapshot(snap, p.options().Prefix, p.counters, true, nil, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -360,9 +360,10 @@ func (p *Processor) exposition(r *rendering, sites *stats.Sites) *stats.Expositi
 // snapshots. tracker keeps the counters of a master CLI's workers
 // monotonic for that host (nil: no offsets). self adds the
 // self-statistics (the puller's counters, the processor's and the
-// sinks'); cluster aggregates go without. It is safe for concurrent use.
-func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, log *slog.Logger) ([]metric.Metric, error) {
-	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, log)
+// sinks'); cluster aggregates go without. extra are self-statistics
+// added after the snapshot's own. It is safe for concurrent use.
+func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) ([]metric.Metric, error) {
+	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, extra, log)
 	return ms, err
 }
 

@@ -83,6 +83,16 @@ func (r *rendering) walkStep(t stats.Target, sites *stats.Sites, s step) error {
 	return nil
 }
 
+// addSelf adds extra to r as self-statistics after those r has, walking
+// each into t as build walked the others.
+func (r *rendering) addSelf(t stats.Target, extra []stats.Sample) {
+	for _, s := range extra {
+		st := step{block: selfStat, name: s.Name, v: s.Value}
+		r.walkStep(t, nil, st) // a self-statistic cannot fail
+		r.steps = append(r.steps, st)
+	}
+}
+
 // needsSites reports whether the rendering has site blocks.
 func (r *rendering) needsSites() bool {
 	return slices.ContainsFunc(r.steps, func(s step) bool { return s.block >= frontendBlock })
@@ -262,12 +272,14 @@ func (p *Processor) addSelf(b *renderer, snap Snapshot, start time.Time, log *sl
 // renderSnapshot turns snap into its metrics. tracker, when not nil,
 // keeps the counters of a master CLI's workers monotonic.
 // It also returns the rendering and the parsed show stat replies.
-func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, log *slog.Logger) ([]metric.Metric, *rendering, *stats.Sites, error) {
+// extra are self-statistics added after the snapshot's own.
+func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counters.Tracker, withSelf bool, extra []stats.Sample, log *slog.Logger) ([]metric.Metric, *rendering, *stats.Sites, error) {
 	c := stats.NewCollector(nil)
 	r, sites, err := p.build(snap, prefix, withSelf, c, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	r.addSelf(c, extra)
 	ms := c.Done()
 	if tracker == nil {
 		return ms, r, sites, nil
@@ -293,15 +305,13 @@ func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra [
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range extra {
-		r.steps = append(r.steps, step{block: selfStat, name: s.Name, v: s.Value})
-	}
+	r.addSelf(&count, extra)
 	stat := snap.files(spool.Stat)
 	if snap.Load != nil {
 		for i := range stat {
 			stat[i].Data = nil // read again through Load
 		}
 	}
-	return &snapLines{r: r, n: count.Lines() + len(extra), maxSize: snap.maxSize, dir: snap.dir, stat: stat, load: snap.Load,
+	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: stat, load: snap.Load,
 		sites: sites, refs: 1, writers: len(p.sinks)}, nil
 }
