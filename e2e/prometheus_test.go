@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -224,7 +223,7 @@ listen = 127.0.0.1:%d
 			t.Errorf("%s not scraped", id)
 		}
 	}
-	promtoolCheck(t, s.body)
+	haproxytest.Promtool(t, s.body)
 
 	// promex's query filters.
 	only, err := scrapeProm(t, ours+"?scope=server&no-maint")
@@ -328,32 +327,6 @@ func comparePromex(t *testing.T, s, before, after *promScrape) {
 	t.Log(b.String())
 	if len(matched) < 150 {
 		t.Errorf("only %d families match promex's", len(matched))
-	}
-}
-
-// promexLints are the lints promtool finds in promex's own names, which
-// ours keep exactly.
-var promexLints = []string{"haproxy_process_failed_resolutions counter metrics should have \"_total\" suffix"}
-
-// promtoolCheck runs `promtool check metrics` (Debian package prometheus,
-// which make test installs) on an exposition: no lint but promex's own.
-func promtoolCheck(t *testing.T, body []byte) {
-	t.Helper()
-	bin := os.Getenv("HAPROXYSTATS_PROMTOOL")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("promtool"); err != nil {
-			t.Fatal("promtool not installed (Debian package prometheus; make test installs it)")
-		}
-	}
-	cmd := exec.Command(bin, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(body)
-	out, _ := cmd.CombinedOutput()
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && !slices.Contains(promexLints, line) {
-			t.Errorf("promtool check metrics: %s", line)
-		}
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -35,6 +34,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -151,26 +151,6 @@ func id(name string, m *dto.Metric) string {
 	return name + "{" + strings.Join(ls, ",") + "}"
 }
 
-// promtool lints an exposition with `promtool check metrics`; only the
-// lints of promex's own names are allowed.
-func promtool(t *testing.T, body []byte) {
-	t.Helper()
-	bin, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatal("promtool not installed (Debian package prometheus; make test installs it)")
-	}
-	cmd := exec.Command(bin, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(body)
-	out, _ := cmd.CombinedOutput()
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line != "" && line != `haproxy_process_failed_resolutions counter metrics should have "_total" suffix` {
-			t.Errorf("promtool: %s", line)
-		}
-	}
-}
-
 // The example13 snapshot: promex's names and labels with HAProxy's
 // names, counters summed over the two processes, times in seconds; every
 // value of a family made of one show stat column is the value of the
@@ -259,7 +239,7 @@ func TestExample13(t *testing.T) {
 	if compared < 100 {
 		t.Errorf("only %d samples compared with Graphite", compared)
 	}
-	promtool(t, body)
+	haproxytest.Promtool(t, body)
 }
 
 // A proxy a.b and a proxy a_b are one Graphite path (merged, as the

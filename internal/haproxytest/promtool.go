@@ -1,0 +1,38 @@
+package haproxytest
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// PromexLints are the lints promtool finds in the names of HAProxy's own
+// exporter, which the Prometheus endpoint keeps exactly.
+var PromexLints = []string{`haproxy_process_failed_resolutions counter metrics should have "_total" suffix`}
+
+// Promtool runs `promtool check metrics` (Debian package prometheus,
+// which make test installs; $HAPROXYSTATS_PROMTOOL overrides the path)
+// on an exposition, and fails t for every lint but PromexLints.
+func Promtool(t testing.TB, body []byte) {
+	t.Helper()
+	bin := os.Getenv("HAPROXYSTATS_PROMTOOL")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("promtool"); err != nil {
+			t.Fatal("promtool not installed (Debian package prometheus; make test installs it)")
+		}
+	}
+	cmd := exec.Command(bin, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, _ := cmd.CombinedOutput()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !slices.Contains(PromexLints, line) {
+			t.Errorf("promtool check metrics: %s", line)
+		}
+	}
+}
