@@ -269,16 +269,10 @@ func (e *usageError) Error() string {
 
 func (e *usageError) Unwrap() error { return e.err }
 
-// Logger returns a logger on w at the configured level (names as
+// NewLogger returns a logger on w at the configured level (names as
 // config.Level reads them; an unknown name, which validation refuses,
-// logs at info), in format "json" (one object per line) or text.
-func Logger(w io.Writer, level, format string) *slog.Logger {
-	log, _ := NewLogger(w, level, format)
-	return log
-}
-
-// NewLogger is Logger, with the level it logs at, which SetLevel changes
-// while the daemon runs.
+// logs at info), in format "json" (one object per line) or text, and
+// the level it logs at, which SetLevel changes while the daemon runs.
 func NewLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar) {
 	lv := new(slog.LevelVar)
 	SetLevel(lv, level)

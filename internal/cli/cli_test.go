@@ -51,7 +51,7 @@ func TestLoggerLevels(t *testing.T) {
 		"error": slog.LevelError, "critical": slog.LevelError + 4, "fatal": slog.LevelError + 4, "notset": slog.LevelDebug - 4,
 	} {
 		var b strings.Builder
-		log := Logger(&b, level, "text")
+		log, _ := NewLogger(&b, level, "text")
 		if !log.Enabled(context.Background(), want) || log.Enabled(context.Background(), want-1) {
 			t.Errorf("Logger(%q) does not log from %v exactly", level, want)
 		}
@@ -61,8 +61,10 @@ func TestLoggerLevels(t *testing.T) {
 // log-format json gives one JSON object per line; text gives key=value.
 func TestLoggerFormats(t *testing.T) {
 	var j, x strings.Builder
-	Logger(&j, "info", "json").Info("pulled", "socket", "admin.sock", "took", 12)
-	Logger(&x, "info", "text").Info("pulled", "socket", "admin.sock")
+	jl, _ := NewLogger(&j, "info", "json")
+	jl.Info("pulled", "socket", "admin.sock", "took", 12)
+	xl, _ := NewLogger(&x, "info", "text")
+	xl.Info("pulled", "socket", "admin.sock")
 	var m map[string]any
 	if err := json.Unmarshal([]byte(j.String()), &m); err != nil || m["msg"] != "pulled" || m["level"] != "INFO" || m["socket"] != "admin.sock" || m["took"] != float64(12) {
 		t.Errorf("json: %q (%v)", j.String(), err)

@@ -496,9 +496,9 @@ func (b *block) writeTo(enc *encoder, f filter) {
 					}
 				}
 			}
-		case statusOf:
+		case proxyStatusOf, serverStatusOf:
 			names, stateOf := proxyStateNames, proxyState
-			if fam.states == serverStates {
+			if fam.special == serverStatusOf {
 				names, stateOf = serverStateNames[:], serverState
 			}
 			for ri := range b.rows {

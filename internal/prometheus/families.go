@@ -18,16 +18,6 @@ const (
 	gauge   typ = "gauge"
 )
 
-// A stateSet is the states a status family has one series of.
-type stateSet int
-
-const (
-	noStates     stateSet = iota
-	proxyStates           // frontends and backends: DOWN, UP
-	serverStates          // servers: DOWN, UP, MAINT, DRAIN, NOLB
-	checkStates           // health checks: stats.CheckStatuses
-)
-
 // A family is one metric family: its name, type and help, and where its
 // samples come from.
 type family struct {
@@ -39,23 +29,23 @@ type family struct {
 	cols  []string
 	codes []string
 	scale float64 // from HAProxy's unit to the family's: ms → s
-	// states: the family is a status, one series per state, value 1 for
-	// the current one (or, for the agg_ families, the count of servers).
-	states stateSet
-	// special says how a family without cols is computed.
+	// special says how a family without cols is computed; the status
+	// families have one series per state, value 1 for the current one
+	// (for the agg_ families, the count of servers).
 	special special
 }
 
 type special uint8
 
 const (
-	fromCols      special = iota
-	statusOf              // the row's state
-	checkStatusOf         // the server's last health check
-	checkCodeOf           // the server's last check code
-	aggServers            // per backend: its servers by state
-	aggChecks             // per backend: its servers by check result
-	serversOf             // per backend: how many servers it has
+	fromCols       special = iota
+	proxyStatusOf          // the row's state: DOWN, UP
+	serverStatusOf         // the server's state: DOWN, UP, MAINT, DRAIN, NOLB
+	checkStatusOf          // the server's last health check
+	checkCodeOf            // the server's last check code
+	aggServers             // per backend: its servers by state
+	aggChecks              // per backend: its servers by check result
+	serversOf              // per backend: how many servers it has
 )
 
 func c(name, col, help string) family {
@@ -79,8 +69,8 @@ var httpResponses = family{
 	codes: []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"},
 }
 
-func status(help string, s stateSet) family {
-	return family{name: "status", typ: gauge, help: help, states: s, special: statusOf}
+func status(help string, s special) family {
+	return family{name: "status", typ: gauge, help: help, special: s}
 }
 
 // The families several kinds of rows share, with the same name, type
@@ -137,7 +127,7 @@ var frontendFamilies = []family{
 	fRequestsDeniedTotal,
 	fResponsesDeniedTotal,
 	c("request_errors_total", "ereq", "Request errors."),
-	status("Current status of the frontend, one series per state: 1 for the current one.", proxyStates),
+	status("Current status of the frontend, one series per state: 1 for the current one.", proxyStatusOf),
 	g("limit_session_rate", "rate_lim", "Configured limit of new sessions per second."),
 	fMaxSessionRate,
 	httpResponses,
@@ -175,7 +165,7 @@ var backendFamilies = []family{
 	fResponseErrorsTotal,
 	fRetryWarningsTotal,
 	fRedispatchWarningsTotal,
-	status("Current status of the backend, one series per state: 1 for the current one.", proxyStates),
+	status("Current status of the backend, one series per state: 1 for the current one.", proxyStatusOf),
 	g("weight", "weight", "Total effective weight of the servers."),
 	g("active_servers", "act", "Active servers."),
 	g("backup_servers", "bck", "Backup servers."),
@@ -208,9 +198,9 @@ var backendFamilies = []family{
 	fMaxTotalTimeSeconds,
 	fInternalErrorsTotal,
 	g("uweight", "uweight", "Total weight of the servers as configured."),
-	{name: "agg_server_status", typ: gauge, help: "Servers of the backend in each state.", states: serverStates, special: aggServers},
-	{name: "agg_server_check_status", typ: gauge, help: "Servers of the backend in each state (deprecated name of agg_server_status).", states: serverStates, special: aggServers},
-	{name: "agg_check_status", typ: gauge, help: "Servers of the backend by the result of their last health check.", states: checkStates, special: aggChecks},
+	{name: "agg_server_status", typ: gauge, help: "Servers of the backend in each state.", special: aggServers},
+	{name: "agg_server_check_status", typ: gauge, help: "Servers of the backend in each state (deprecated name of agg_server_status).", special: aggServers},
+	{name: "agg_check_status", typ: gauge, help: "Servers of the backend by the result of their last health check.", special: aggChecks},
 }
 
 var serverFamilies = []family{
@@ -227,7 +217,7 @@ var serverFamilies = []family{
 	fResponseErrorsTotal,
 	fRetryWarningsTotal,
 	fRedispatchWarningsTotal,
-	status("Current status of the server, one series per state: 1 for the current one.", serverStates),
+	status("Current status of the server, one series per state: 1 for the current one.", serverStatusOf),
 	g("weight", "weight", "Effective weight."),
 	c("check_failures_total", "chkfail", "Failed health checks."),
 	fCheckUpDownTotal,
@@ -237,7 +227,7 @@ var serverFamilies = []family{
 	g("current_throttle", "throttle", "Slow-start throttle, in percent."),
 	c("loadbalanced_total", "lbtot", "Times the server was selected by load balancing."),
 	fMaxSessionRate,
-	{name: "check_status", typ: gauge, help: "Result of the last health check, one series per result: 1 for the current one.", states: checkStates, special: checkStatusOf},
+	{name: "check_status", typ: gauge, help: "Result of the last health check, one series per result: 1 for the current one.", special: checkStatusOf},
 	{name: "check_code", typ: gauge, help: "Layer 5-7 code of the last health check, when it has one.", special: checkCodeOf},
 	secs("check_duration_seconds", "check_duration", "Duration of the last health check."),
 	httpResponses,
