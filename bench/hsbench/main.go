@@ -137,11 +137,13 @@ func run(ctx context.Context, args []string) error {
 
 	// 2. The real haproxystats-process as it runs (GOGC=50, which it
 	// sets itself), then with Go's default GOGC=100 for comparison.
-	// Then as shipped with [prometheus] on and scraped.
+	// Then as shipped with [prometheus] on and scraped, and the same with
+	// a soft memory limit (GOMEMLIMIT), which README's tuning section
+	// suggests.
 	for _, run := range []struct {
 		env  []string
 		prom bool
-	}{{nil, false}, {[]string{"GOGC=100"}, false}, {nil, true}} {
+	}{{nil, false}, {[]string{"GOGC=100"}, false}, {nil, true}, {[]string{"GOMEMLIMIT=28MiB"}, true}} {
 		if !o.only["daemon"] {
 			break
 		}

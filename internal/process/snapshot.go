@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/haproxystats-go/haproxystats/internal/spool"
@@ -133,18 +132,18 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 	if !o.AllMetrics && o.Exposed {
 		b.Only = o.ExposedColumns // what the exposition needs, not every column
 	}
-	var buf *[]byte
+	// The replies are read one at a time into one buffer, which is let
+	// go with the snapshot's parsing: kept from one snapshot to the next
+	// (a sync.Pool), its 4 MB for 10 000 servers would still be held
+	// while the snapshot is rendered and exposed, the daemon's peak.
+	var buf []byte
 	for _, f := range files {
 		if f.Data == nil && dir != "" {
-			if buf == nil {
-				buf = replyBufs.Get().(*[]byte)
-				defer replyBufs.Put(buf)
-			}
-			data, err := readInto(*buf, filepath.Join(dir, f.Name), maxSize)
+			data, err := readInto(buf, filepath.Join(dir, f.Name), maxSize)
 			if err != nil {
 				return nil, &readError{err}
 			}
-			f.Data, *buf = data, data // Add keeps no reference to it
+			f.Data, buf = data, data // Add keeps no reference to it
 		} else if f.Data == nil && load != nil {
 			data, err := load(f.Name)
 			if err != nil {
@@ -156,11 +155,6 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 	}
 	return b.Sites()
 }
-
-// replyBufs holds the buffers that show stat replies are read into, one
-// at a time: a reply of 10 000 servers is about 4 MB, read again for
-// every snapshot.
-var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // readInto reads the file at path into buf, grown as needed, and returns
 // it.

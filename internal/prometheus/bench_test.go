@@ -2,7 +2,8 @@ package prometheus
 
 import (
 	"context"
-	"io"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 )
@@ -21,30 +22,43 @@ func BenchmarkExpose(b *testing.B) {
 	var with, without runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&with)
-	s.latest.Store(nil)
+	s.mu.Lock()
+	s.latest = nil
+	s.mu.Unlock()
 	runtime.GC()
 	runtime.ReadMemStats(&without)
 	b.ReportMetric(float64(with.HeapAlloc-without.HeapAlloc)/(1<<20), "MB-kept")
 }
 
-// BenchmarkEncode is one scrape of that exposition without gzip, and
-// BenchmarkEncodeGzip the first gzip scrape of a snapshot.
-func BenchmarkEncode(b *testing.B) {
+// BenchmarkScrape is one scrape of that exposition through the handler,
+// with gzip as Prometheus asks (the members as they are) and without (the
+// members decompressed).
+func BenchmarkScrape(b *testing.B) {
 	s := newSink(b, bigExposition(b, 100, 100, ts13))
-	snap := s.latest.Load()
-	for b.Loop() {
-		snap.e.writeTo(io.Discard, filter{scopes: allScopes})
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			req.Header.Set("Accept-Encoding", enc)
+			var n int
+			for b.Loop() {
+				w := &countingWriter{h: http.Header{}}
+				s.ServeHTTP(w, req)
+				n = w.n
+			}
+			b.ReportMetric(float64(n)/(1<<20), "MB-body")
+		})
 	}
 }
 
-func BenchmarkEncodeGzip(b *testing.B) {
-	s := newSink(b, bigExposition(b, 100, 100, ts13))
-	snap := s.latest.Load()
-	var n int
-	for b.Loop() {
-		snap.bodies = nil
-		body, _ := s.gzipped(snap, filter{scopes: allScopes})
-		n = len(body)
-	}
-	b.ReportMetric(float64(n)/(1<<20), "MB-gzip")
+// countingWriter is a ResponseWriter that counts the body's bytes.
+type countingWriter struct {
+	h http.Header
+	n int
+}
+
+func (w *countingWriter) Header() http.Header { return w.h }
+func (w *countingWriter) WriteHeader(int)     {}
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += len(b)
+	return len(b), nil
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/common/expfmt"
@@ -16,52 +15,6 @@ import (
 // Prometheus server reads. A scrape that asks for another format gets
 // this one, as content negotiation allows.
 const textFormat = "text/plain; version=0.0.4; charset=utf-8"
-
-// variant is one way a scrape may ask for the exposition: its query
-// (scope=, no-maint) and whether it takes gzip.
-type variant struct {
-	filter filter
-	gzip   bool
-}
-
-// body is one variant of a snapshot's exposition, encoded once and
-// served as is to every scrape that asks for it.
-type body struct {
-	once sync.Once
-	b    []byte
-	err  error
-}
-
-// gzipped returns the gzip encoding of snap for f, encoding it at the
-// first call for f. Scrapes that arrive meanwhile wait for that one
-// encoding.
-func (s *Sink) gzipped(snap *snapshot, f filter) ([]byte, error) {
-	v := variant{filter: f, gzip: true}
-	snap.mu.Lock()
-	if snap.bodies == nil {
-		snap.bodies = map[variant]*body{}
-	}
-	bd := snap.bodies[v]
-	if bd == nil {
-		bd = &body{}
-		snap.bodies[v] = bd
-	}
-	snap.mu.Unlock()
-	bd.once.Do(func() {
-		var buf bytes.Buffer
-		buf.Grow(int(s.lastGzip.Load()) * 9 / 8) // about the last one's size: no doubling
-		gw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		if bd.err = snap.e.writeTo(gw, f); bd.err == nil {
-			bd.err = gw.Close()
-		}
-		bd.b = buf.Bytes()
-		if bd.err == nil {
-			s.encodings.Add(1)
-			s.lastGzip.Store(int64(len(bd.b)))
-		}
-	})
-	return bd.b, bd.err
-}
 
 // parseFilter reads scope= (repeatable: global, frontend, backend,
 // server; none means all) and no-maint (servers in maintenance left
@@ -84,10 +37,11 @@ func parseFilter(r *http.Request) (filter, string) {
 }
 
 // ServeHTTP answers a scrape with the newest snapshot's exposition, then
-// the daemon's own metrics. Scrapes that take gzip get bytes encoded
-// once per snapshot and query: 200 concurrent scrapes cost one encoding
-// and one copy of it, not 200, and none is turned away. Others get the
-// exposition encoded as it is written.
+// the daemon's own metrics. The exposition is held as gzip members,
+// encoded once when the snapshot came: scrapes that take gzip (Prometheus
+// does) get the members their query selects as they are, any number at
+// once, none turned away; the others get them decompressed as they are
+// written.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -107,35 +61,45 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.scopes&scopeGlobal != 0 {
 		runtime = s.runtimeMetrics(gz)
 	}
-	snap := s.latest.Load()
+	var parts [][]byte
+	var n int
+	if e := s.current(r.Context()); e != nil {
+		parts, n = e.selected(f)
+	}
 	if gz {
-		var b []byte
-		if snap != nil {
-			var err error
-			if b, err = s.gzipped(snap, f); err != nil {
-				s.log.Error("cannot encode the exposition", "ts", snap.ts, "err", err)
-				http.Error(w, "cannot encode the metrics: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-		}
 		h.Set("Content-Encoding", "gzip")
-		h.Set("Content-Length", strconv.Itoa(len(b)+len(runtime)))
-		if r.Method == http.MethodHead {
-			return
-		}
-		w.Write(b) // two gzip members are one gzip stream
-		w.Write(runtime)
-		return
+		h.Set("Content-Length", strconv.Itoa(n+len(runtime)))
 	}
 	if r.Method == http.MethodHead {
 		return
 	}
-	if snap != nil {
-		if err := snap.e.writeTo(w, f); err != nil {
-			return // the client went away
+	if gz {
+		for _, p := range parts { // gzip members one after the other are one gzip stream
+			if _, err := w.Write(p); err != nil {
+				return // the client went away
+			}
 		}
+	} else if err := gunzip(w, parts); err != nil {
+		return // the client went away: the members are ours, they decompress
 	}
 	w.Write(runtime)
+}
+
+// gunzip writes the text of the gzip members to w.
+func gunzip(w io.Writer, members [][]byte) error {
+	if len(members) == 0 {
+		return nil
+	}
+	rs := make([]io.Reader, len(members))
+	for i, m := range members {
+		rs[i] = bytes.NewReader(m)
+	}
+	zr, err := gzip.NewReader(io.MultiReader(rs...))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, zr)
+	return err
 }
 
 // runtimeMetrics encodes the daemon's own metrics, as a gzip member when

@@ -16,10 +16,10 @@
 //
 // The exposition of a snapshot is built in the worker that processed it,
 // before the snapshot replaces the one scrapes see: a scrape never sees
-// half of one. It is kept column-major (a float64 per series), about 5
-// MB for 10 000 servers, and encoded at each scrape, or once per
-// snapshot and query for the scrapes that take gzip (Prometheus does),
-// which then share the same bytes.
+// half of one. It is encoded as the rows are walked, each family in a
+// gzip member of its own (build.go), and kept only as gzip: about 4 MB
+// for 10 000 servers. Scrapes that take gzip (Prometheus does) are served
+// those bytes as they are; the others get them decompressed.
 //
 // The HTTP server (Listen) uses github.com/prometheus/exporter-toolkit, so
 // TLS and basic authentication are configured with its web configuration
@@ -45,26 +45,22 @@ import (
 // concurrently.
 type Sink struct {
 	log *slog.Logger
-	// latest is the newest snapshot given; it only ever moves forward in
-	// time, so a snapshot retried or processed late never replaces a
-	// newer one.
-	latest atomic.Pointer[snapshot]
+	// mu guards latest, newest and built. latest is the exposition
+	// scrapes get; newest the time of the newest snapshot given, which
+	// only ever moves forward, so a snapshot retried or processed late
+	// never replaces a newer one. While a snapshot is built, latest is
+	// nil and built is closed when it is done: the previous exposition
+	// is let go first, so that two are never held, and scrapes wait for
+	// the new one (a build takes about 0.2 s for 10 000 servers).
+	mu     sync.Mutex
+	latest *exposition
+	newest int64
+	built  chan struct{}
 	// runtime gathers the daemon's own go_*, process_* and
 	// haproxystats_build_info.
 	runtime *prom.Registry
-	// encodings counts the expositions encoded, for tests; lastGzip is
-	// the size of the last one.
+	// encodings counts the expositions encoded, for tests.
 	encodings atomic.Int64
-	lastGzip  atomic.Int64
-}
-
-// snapshot is one snapshot's exposition and the encodings scrapes that
-// take gzip asked for (expose.go).
-type snapshot struct {
-	ts     int64
-	e      *exposition
-	mu     sync.Mutex
-	bodies map[variant]*body // guarded by mu
 }
 
 // New returns a Sink. version and revision are the daemon's (cli.Build),
@@ -102,18 +98,40 @@ func (s *Sink) Columns() []string {
 // exposition and keeps none of it. It always returns nil: a scrape
 // endpoint has nothing to refuse.
 func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
-	if cur := s.latest.Load(); cur != nil && cur.ts >= x.Time {
+	s.mu.Lock()
+	if s.newest >= x.Time {
+		s.mu.Unlock()
 		return nil
 	}
+	built := make(chan struct{})
+	s.newest, s.latest, s.built = x.Time, nil, built
+	s.mu.Unlock()
+	defer close(built)
 	start := time.Now()
-	next := &snapshot{ts: x.Time, e: build(x)}
+	e := build(x)
+	s.encodings.Add(1)
 	s.log.Debug("exposition built", "ts", x.Time, "took", time.Since(start))
+	s.mu.Lock()
+	if s.newest == x.Time { // else a newer one is being built
+		s.latest = e
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// current returns the exposition scrapes get, after waiting for the one
+// being built, if any; nil when there is none yet, or ctx ended first.
+func (s *Sink) current(ctx context.Context) *exposition {
 	for {
-		cur := s.latest.Load()
-		if cur != nil && cur.ts >= x.Time {
-			return nil
+		s.mu.Lock()
+		e, built := s.latest, s.built
+		s.mu.Unlock()
+		if e != nil || built == nil {
+			return e
 		}
-		if s.latest.CompareAndSwap(cur, next) {
+		select {
+		case <-built:
+		case <-ctx.Done():
 			return nil
 		}
 	}

@@ -120,6 +120,7 @@ type extras struct {
 	cols  []extraCol
 	index map[string]int // column name → position in cols
 	cells [][]acc        // cells[c][g]; shorter than the groups when they have no value
+	hint  int            // the groups expected: a column's cells are made that long at once
 }
 
 type extraCol struct {
@@ -176,6 +177,9 @@ func (x *extras) plan(dst []xcell, header []string, k int, n *Natures, log *slog
 // column as needed.
 func (x *extras) cell(c int, g int32) *acc {
 	if cells := x.cells[c]; int(g) >= len(cells) {
+		if cells == nil && x.hint > int(g) {
+			cells = make([]acc, 0, x.hint) // not doubled up to it: 10 000 servers are 3 MB
+		}
 		x.cells[c] = append(cells, make([]acc, int(g)+1-len(cells))...)
 	}
 	return &x.cells[c][g]

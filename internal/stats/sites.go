@@ -259,6 +259,7 @@ func (b *Builder) Add(f File) error {
 		s.srv = newTable(serverClass, st.rows)
 		if b.All {
 			s.srv.x = b.newExtras()
+			s.srv.x.hint = st.rows
 		}
 	}
 	s.Files = append(s.Files, f.Name)
