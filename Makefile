@@ -15,7 +15,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS = -X github.com/haproxystats-go/haproxystats/internal/cli.Version=$(VERSION) \
 	-X github.com/haproxystats-go/haproxystats/internal/cli.Commit=$(COMMIT)
 
-.PHONY: all build deps test vet fmt-check demo bench fuzz faults clean
+.PHONY: all build deps test vet fmt-check demo bench fuzz faults clean deb
 
 all: build
 
@@ -24,6 +24,12 @@ build:
 
 deps:
 	@scripts/deps.sh
+
+# dist/haproxystats_<version>_amd64.deb and _arm64.deb (see scripts/deb.sh),
+# each checked with lintian.
+deb: deps
+	@scripts/deb.sh dist "$(VERSION)" "$(COMMIT)" amd64 arm64 | while read -r deb; do \
+		echo "$$deb"; lintian --pedantic --info "$$deb" 2>&1 | grep -v '^running with root' || true; done
 
 vet:
 	$(GO) vet ./...
@@ -57,4 +63,4 @@ fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=60s ./internal/config/
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

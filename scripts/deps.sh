@@ -13,6 +13,7 @@ command -v socat >/dev/null || missing+=(socat)
 command -v curl >/dev/null || missing+=(curl)
 command -v promtool >/dev/null || missing+=(prometheus) # promtool check metrics, in the tests
 command -v systemd-analyze >/dev/null || missing+=(systemd) # verify and security of the units, in the tests
+command -v lintian >/dev/null || missing+=(lintian)         # the Debian package's check (make deb, the tests)
 if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}" >&2
 	sudo=""
