@@ -38,6 +38,7 @@ func TestDebianPackage(t *testing.T) {
 		"./usr/share/man/man8/haproxystats-pull.8.gz", "./usr/share/man/man8/haproxystats-process.8.gz",
 		"./usr/share/doc/haproxystats/copyright", "./usr/share/doc/haproxystats/changelog.gz",
 		"./usr/share/doc/haproxystats/README.md.gz", "./usr/share/lintian/overrides/haproxystats",
+		"./usr/share/doc/haproxystats/grafana/haproxystats-graphite.json", "./usr/share/doc/haproxystats/grafana/haproxystats-prometheus.json",
 	} {
 		if !regexp.MustCompile(`root/root .* ` + regexp.QuoteMeta(want) + `\n`).MatchString(contents) {
 			t.Errorf("the package lacks %s, owned by root:\n%s", want, contents)
@@ -80,13 +81,15 @@ func TestDebianPackage(t *testing.T) {
 		os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/bin/", root+"/usr/bin/")), 0o644)
 		verify := exec.Command("systemd-analyze", "verify", path)
 		verify.Env = append(os.Environ(), "MANPATH="+filepath.Join(root, "usr/share/man")) // it checks that man finds the pages
-		if out, err := verify.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
-			t.Errorf("systemd-analyze verify of the packaged %s.service: %v\n%s", name, err, out)
+		if problems := verifyUnit(verify); problems != "" {
+			t.Errorf("systemd-analyze verify of the packaged %s.service:\n%s", name, problems)
 		}
 	}
 
 	// lintian: every tag it reports is one the package overrides.
-	lint, _ := exec.Command("lintian", "--pedantic", "--info", "--show-overrides", deb).CombinedOutput()
+	lintian := exec.Command("lintian", "--pedantic", "--info", "--show-overrides", deb)
+	lintian.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // its own files go there, not to /tmp
+	lint, _ := lintian.CombinedOutput()
 	var tags, overridden []string
 	for _, line := range strings.Split(string(lint), "\n") {
 		switch {
@@ -109,7 +112,9 @@ func TestDebianPackage(t *testing.T) {
 // when the command does.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}

@@ -388,6 +388,8 @@ scrape_configs:
 		`count by (proxy) (haproxy_server_status{proxy="a.b"})`,
 		`rate(haproxy_frontend_bytes_in_total[5m])`,
 	)
+	dashboard := dashboardExprs(t, filepath.Join("..", "contrib", "grafana", "haproxystats-prometheus.json"))
+	queries = append(queries, dashboard...)
 	api := fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=", port)
 	client := &http.Client{Timeout: 5 * time.Second}
 	query := func(q string) (int, error) {
@@ -424,5 +426,36 @@ scrape_configs:
 			t.Errorf("Prometheus query %s: %d series (err %v)", q, n, err)
 		}
 	}
-	t.Logf("real Prometheus: %d queries (%d metric names of the haproxy-mixin, %d status and label queries), %d without data", len(queries), names, len(queries)-names, empty)
+	t.Logf("real Prometheus: %d queries (%d metric names of the haproxy-mixin, %d status and label queries, %d of contrib/grafana/haproxystats-prometheus.json), %d without data",
+		len(queries), names, len(queries)-names-len(dashboard), len(dashboard), empty)
+}
+
+// dashboardExprs returns the query of every panel target of the Grafana
+// dashboard at path, its variables as Grafana gives them with every value
+// selected: $job, $instance, $backend → .*, $__rate_interval → 1m.
+func dashboardExprs(t *testing.T, path string) []string {
+	t.Helper()
+	var d struct {
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(b, &d)
+	}
+	if err != nil {
+		t.Fatalf("dashboard %s: %v", path, err)
+	}
+	vars := strings.NewReplacer("$job", ".*", "$instance", ".*", "$backend", ".*", "$__rate_interval", "1m")
+	var exprs []string
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, vars.Replace(tg.Expr))
+		}
+	}
+	if len(exprs) == 0 {
+		t.Fatalf("dashboard %s has no query", path)
+	}
+	return exprs
 }

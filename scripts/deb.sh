@@ -40,6 +40,8 @@ for arch in "$@"; do
 		gzip -9n <"$page" >"$root/usr/share/man/man8/$(basename "$page").gz"
 	done
 	gzip -9n <README.md >"$doc/README.md.gz"
+	install -d "$doc/grafana"
+	install -m 644 contrib/grafana/*.json "$doc/grafana/"
 	install -m 644 packaging/debian/copyright "$doc/copyright"
 	sed -e "s/@VERSION@/$debversion/" -e "s/@DATE@/$(git log -1 --format=%aD 2>/dev/null || date -R)/" \
 		packaging/debian/changelog | gzip -9n >"$doc/changelog.gz"

@@ -14,6 +14,8 @@ command -v curl >/dev/null || missing+=(curl)
 command -v promtool >/dev/null || missing+=(prometheus) # promtool check metrics, in the tests
 command -v systemd-analyze >/dev/null || missing+=(systemd) # verify and security of the units, in the tests
 command -v lintian >/dev/null || missing+=(lintian)         # the Debian package's check (make deb, the tests)
+command -v carbon-cache >/dev/null || missing+=(graphite-carbon) # a real Graphite for the dashboard test
+[ -f /usr/lib/python3/dist-packages/graphite/settings.py ] || missing+=(graphite-web)
 if ((${#missing[@]})); then
 	echo "deps: installing ${missing[*]}" >&2
 	sudo=""
