@@ -204,14 +204,21 @@ func options(cfg *config.Config, host string) stats.Options {
 	g := cfg.Graphite
 	p := cfg.Process
 	o := stats.Options{
-		Prefix:          metric.Prefix(g.Namespace, g.PrefixHostname, g.FQDN, host),
-		PerProcess:      p.PerProcessMetrics,
-		Percentages:     p.CalculatePercentages,
-		AggrServers:     p.AggrServerMetrics,
-		Status:          p.StatusMetrics,
-		FrontendMetrics: p.FrontendMetrics,
-		BackendMetrics:  p.BackendMetrics,
-		ServerMetrics:   p.ServerMetrics,
+		Prefix:            metric.Prefix(g.Namespace, g.PrefixHostname, g.FQDN, host),
+		PerProcess:        p.PerProcessMetrics,
+		Percentages:       p.CalculatePercentages,
+		AggrServers:       p.AggrServerMetrics,
+		Status:            p.StatusMetrics,
+		ExcludeFromCounts: p.ExcludeFromCounts,
+		FrontendMetrics:   p.FrontendMetrics,
+		BackendMetrics:    p.BackendMetrics,
+		ServerMetrics:     p.ServerMetrics,
+	}
+	if len(p.ExcludeServerStates) > 0 {
+		o.ExcludeServerStates = map[string]bool{}
+		for _, st := range p.ExcludeServerStates {
+			o.ExcludeServerStates[stats.NormalizeState(st)] = true
+		}
 	}
 	if g.GroupNamespace != nil {
 		o.Groups = &stats.Grouping{

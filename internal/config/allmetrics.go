@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // allMetricsOption is the [process] option that turns on the emission of
 // every show info field and show stat column, aggregated by the nature
 // HAProxy's typed output gives it. New in the Go version, so it is not in
@@ -15,7 +17,30 @@ func (d *decoder) allMetrics(c *Process) {
 	if d.f.has(s, statusMetricsOption) {
 		c.StatusMetrics, _ = d.bool(s, statusMetricsOption)
 	}
+	if d.f.has(s, excludeStatesOption) {
+		if v, ok := d.str(s, excludeStatesOption); ok {
+			for _, st := range strings.Split(v, ",") {
+				if st = strings.TrimSpace(st); st == "" {
+					d.failf(s, excludeStatesOption, "%s: an empty state in %q: states are separated by commas", excludeStatesOption, v)
+					continue
+				}
+				c.ExcludeServerStates = append(c.ExcludeServerStates, st)
+			}
+		}
+	}
+	if d.f.has(s, excludeFromCountsOption) {
+		c.ExcludeFromCounts, _ = d.bool(s, excludeFromCountsOption)
+	}
 }
+
+// excludeStatesOption is [process] exclude-server-states, the status
+// strings of the servers left out; excludeFromCountsOption also leaves
+// them out of the counts. New in the Go version: empty and false unless
+// set, not in the original's defaults (-p).
+const (
+	excludeStatesOption     = "exclude-server-states"
+	excludeFromCountsOption = "exclude-server-states-from-counts"
+)
 
 // statusMetricsOption is [process] status-metrics, off unless set, so
 // that the output stays the original's; like all-metrics it is not in

@@ -69,3 +69,27 @@ func TestStatusMetrics(t *testing.T) {
 		t.Errorf("-p output mentions status-metrics:\n%s", b.String())
 	}
 }
+
+func TestExcludeServerStates(t *testing.T) {
+	cfg, warnings, err := load(t, "[process]\nexclude-server-states = MAINT, maint (resolution) ,MAINT (via)\nexclude-server-states-from-counts = true\n").Config(ProcessProgram)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("%v, warnings %q", err, warnings)
+	}
+	if got := strings.Join(cfg.Process.ExcludeServerStates, "|"); got != "MAINT|maint (resolution)|MAINT (via)" || !cfg.Process.ExcludeFromCounts {
+		t.Errorf("ExcludeServerStates %q, ExcludeFromCounts %v", got, cfg.Process.ExcludeFromCounts)
+	}
+	cfg, _, err = load(t, "").Config(ProcessProgram)
+	if err != nil || cfg.Process.ExcludeServerStates != nil || cfg.Process.ExcludeFromCounts {
+		t.Errorf("unset: %v %q %v", err, cfg.Process.ExcludeServerStates, cfg.Process.ExcludeFromCounts)
+	}
+	if _, _, err := load(t, "[process]\nexclude-server-states = MAINT,,DRAIN\n").Config(ProcessProgram); err == nil || !strings.Contains(err.Error(), "an empty state") {
+		t.Errorf("an empty state: %v", err)
+	}
+	var b bytes.Buffer
+	if err := PrintDefaults(&b, ProcessProgram); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "exclude-server-states") {
+		t.Errorf("-p output mentions exclude-server-states:\n%s", b.String())
+	}
+}

@@ -196,6 +196,13 @@ type Process struct {
 	// server, and per backend its servers by state. status-metrics, new
 	// in the Go version.
 	StatusMetrics bool
+	// ExcludeServerStates are the status strings (as show stat writes
+	// them, matched case-insensitively) of the servers left out of every
+	// sink; ExcludeFromCounts leaves them out of TotalServers and
+	// Servers<State> too. exclude-server-states and
+	// exclude-server-states-from-counts, new in the Go version.
+	ExcludeServerStates []string
+	ExcludeFromCounts   bool
 	// Source is "spool" (src-dir) or "kafka" ([kafka] snapshot-topic,
 	// consumer group [kafka] group). source, new in the Go version.
 	Source string

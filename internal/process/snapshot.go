@@ -132,6 +132,7 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 	if !o.AllMetrics && o.Exposed {
 		b.Only = o.ExposedColumns // what the exposition needs, not every column
 	}
+	b.ExcludeStates = o.ExcludeServerStates
 	// The replies are read one at a time into one buffer, which is let
 	// go with the snapshot's parsing: kept from one snapshot to the next
 	// (a sync.Pool), its 4 MB for 10 000 servers would still be held

@@ -37,6 +37,15 @@ type Options struct {
 	// replaced by '_'), compared exactly with the sanitised proxy names.
 	ExcludeFrontends, ExcludeBackends map[string]bool
 
+	// ExcludeServerStates are the status strings (NormalizeState) of the
+	// servers left out of every sink: a server in one of them on every
+	// process that reports it is not walked. They still count in
+	// TotalServers and Servers<State> unless ExcludeFromCounts.
+	// exclude-server-states and exclude-server-states-from-counts, new
+	// in the Go version.
+	ExcludeServerStates map[string]bool
+	ExcludeFromCounts   bool
+
 	// Groups is the metric grouping (group-namespace); nil for none.
 	Groups *Grouping
 

@@ -195,7 +195,7 @@ func (s *Sites) proxies(tg Target, ts int64, o *Options, b Block) {
 	w.grow(t.len()*len(plan)*h.max()+1, h.width()+len(".frontend.")+t.avgName())
 	var servers map[string]*[nStates]int // Status, backends: their servers by state
 	if o.Status && b == BackendBlock {
-		servers = s.serverStates()
+		servers = s.serverStates(o)
 	}
 	lines := 0
 	for _, g := range t.order {
@@ -237,16 +237,16 @@ func (t *table) walkStatus(w *walk, g int32) int {
 }
 
 // serverStates counts the servers of each backend by their state.
-func (s *Sites) serverStates() map[string]*[nStates]int {
+func (s *Sites) serverStates(o *Options) map[string]*[nStates]int {
 	t := s.srv
 	out := map[string]*[nStates]int{}
-	for g := range t.keys {
+	for _, g := range t.counted(o) {
 		n := out[t.px[g]]
 		if n == nil {
 			n = new([nStates]int)
 			out[t.px[g]] = n
 		}
-		n[t.state(int32(g))]++
+		n[t.state(g)]++
 	}
 	return out
 }
@@ -292,8 +292,10 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 	}
 	w.grow(size, h.width()+len(".backend..server.")+t.avgName())
 	lines := 0
-	order := t.order
-	// TotalServers: the servers of a backend are consecutive in order.
+	// TotalServers: the servers of a backend are consecutive in order;
+	// those exclude-server-states leaves out count unless the option
+	// says otherwise.
+	order := t.counted(o)
 	for i := 0; i < len(order); {
 		px := t.px[order[i]]
 		j := i + 1
@@ -307,6 +309,7 @@ func (s *Sites) WalkServers(tg Target, ts int64, o *Options) {
 		}
 		i = j
 	}
+	order = t.order
 	var hs []string
 	last := ""
 	for i, g := range order {
@@ -373,6 +376,7 @@ func (s *Sites) byServerOrder() []int32 {
 		for i := range order {
 			order[i] = int32(i)
 		}
+		order = slices.DeleteFunc(order, t.excluded) // exclude-server-states
 		slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(t.sv[a], t.sv[b]) })
 		s.bySrv = order
 	})

@@ -73,7 +73,9 @@ type table struct {
 	cnt, tcnt []uint32
 	states    []uint16      // group g's processes in each State at [g*nStates:]; may be shorter than the groups
 	checks    []healthCheck // servers: group g's last health check; may be shorter than the groups
-	order     []int32       // groups sorted by name (servers: backend, then server)
+	order     []int32       // groups sorted by name (servers: backend, then server), without the excluded ones
+	all       []int32       // with exclude-server-states: every group, in that order (counted)
+	live      []bool        // with exclude-server-states: group g had a row in a state not excluded
 	x         *extras       // the columns outside the lists; nil unless Builder.All
 }
 
@@ -231,6 +233,10 @@ type Builder struct {
 	Log     *slog.Logger
 	// Only, when not nil, limits what All keeps to these columns.
 	Only map[string]bool
+	// ExcludeStates, when not nil, leaves out of the walks the servers
+	// whose status (NormalizeState) is one of these on every reply that
+	// has them (Options.ExcludeServerStates).
+	ExcludeStates map[string]bool
 
 	s       *Sites
 	p       parser
@@ -242,6 +248,7 @@ type Builder struct {
 // its *ParseError is returned. Add keeps no reference to f.Data.
 func (b *Builder) Add(f File) error {
 	b.replies++
+	b.p.excludeStates = b.ExcludeStates
 	if b.s == nil {
 		b.s = &Sites{fe: newTable(frontendClass, 0), be: newTable(backendClass, 0)}
 		if b.All {
@@ -310,6 +317,7 @@ type parser struct {
 	xmap            [3][]xcell // extra columns of the reply, for tables with extras
 	nat             *Natures
 	log             *slog.Logger
+	excludeStates   map[string]bool // Builder.ExcludeStates
 }
 
 // file aggregates the rows of one checked reply and returns, per class,
@@ -386,6 +394,13 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			s.srv.add(g, p.vals[2], p.has[2], traffic)
 			p.extra(s.srv, 2, g, fields, traffic)
 			s.srv.addState(g, state(fields))
+			if p.excludeStates != nil {
+				st := []byte(nil)
+				if status >= 0 {
+					st = fields[status]
+				}
+				s.srv.markExcluded(g, st, p.excludeStates)
+			}
 			if checkStatus >= 0 {
 				s.srv.addCheck(g, fields[checkStatus], fields[checkCode])
 			}
@@ -432,14 +447,18 @@ func (t *table) sortByName() {
 	}
 	if t.px == nil {
 		slices.SortFunc(t.order, func(a, b int32) int { return strings.Compare(t.keys[a], t.keys[b]) })
-		return
+	} else {
+		slices.SortFunc(t.order, func(a, b int32) int {
+			if c := strings.Compare(t.px[a], t.px[b]); c != 0 {
+				return c
+			}
+			return strings.Compare(t.sv[a], t.sv[b])
+		})
 	}
-	slices.SortFunc(t.order, func(a, b int32) int {
-		if c := strings.Compare(t.px[a], t.px[b]); c != 0 {
-			return c
-		}
-		return strings.Compare(t.sv[a], t.sv[b])
-	})
+	if t.live != nil { // exclude-server-states: walk only the live groups
+		t.all = t.order
+		t.order = slices.DeleteFunc(slices.Clone(t.all), t.excluded)
+	}
 }
 
 // named returns t as the Graphite paths see it: every name sanitised,

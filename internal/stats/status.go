@@ -1,6 +1,9 @@
 package stats
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // A State is what the status column of show stat says of a frontend, a
 // backend or a server, reduced to the states an operator alerts on:
@@ -169,4 +172,51 @@ func (t *table) state(g int32) State {
 		}
 	}
 	return best
+}
+
+// NormalizeState is a status string as exclude-server-states compares
+// it: upper case, one space between words, none before a parenthesis, so
+// that "MAINT (via)", "maint(via)" and HAProxy 1.6's "MAINT(via)" are
+// one state.
+func NormalizeState(s string) string {
+	s = strings.ToUpper(strings.Join(strings.Fields(s), " "))
+	return strings.ReplaceAll(s, " (", "(")
+}
+
+// markExcluded records whether a row of group g has a status in
+// exclude: the group stays live as soon as one row has not.
+func (t *table) markExcluded(g int32, status []byte, exclude map[string]bool) {
+	if t.live == nil {
+		t.live = make([]bool, 0, cap(t.keys))
+	}
+	for len(t.live) <= int(g) {
+		t.live = append(t.live, false)
+	}
+	if !ExcludedState(string(status), exclude) {
+		t.live[g] = true
+	}
+}
+
+// ExcludedState reports whether status is one of exclude (normalized by
+// NormalizeState): exactly, or for "MAINT (via)" any "MAINT (via b/s)",
+// the form HAProxy gives with the tracked server's name.
+func ExcludedState(status string, exclude map[string]bool) bool {
+	n := NormalizeState(status)
+	if exclude[n] {
+		return true
+	}
+	i := strings.Index(n, "(VIA ")
+	return i >= 0 && exclude[n[:i]+"(VIA)"]
+}
+
+// excluded reports whether every row of group g had an excluded status.
+func (t *table) excluded(g int32) bool { return t.live != nil && (int(g) >= len(t.live) || !t.live[g]) }
+
+// counted returns the groups the counts of o see: those walked, and the
+// excluded ones too unless o.ExcludeFromCounts.
+func (t *table) counted(o *Options) []int32 {
+	if t.all == nil || o.ExcludeFromCounts {
+		return t.order
+	}
+	return t.all
 }

@@ -93,3 +93,84 @@ func TestStatusOffByDefault(t *testing.T) {
 		}
 	}
 }
+
+// exclude-server-states leaves out the servers in an excluded state on
+// every process, from every walk; they still count in TotalServers and
+// Servers<State> unless ExcludeFromCounts.
+func TestExcludeServerStates(t *testing.T) {
+	replies := [][]byte{
+		statusReply("OPEN", "UP", "MAINT (resolution)", "MAINT", "MAINT (via b/s0)", "UP", "maint"),
+		statusReply("OPEN", "UP", "MAINT (resolution)", "UP", "MAINT (via b/s0)", "UP", "MAINT"),
+	}
+	exclude := map[string]bool{}
+	for _, st := range []string{"maint(resolution)", "MAINT (via)", "MAINT"} {
+		exclude[NormalizeState(st)] = true
+	}
+	b := Builder{ExcludeStates: exclude}
+	for i, r := range replies {
+		if err := b.Add(File{Name: fmt.Sprint(i), Data: r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := b.Sites()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fromCounts := range []bool{false, true} {
+		o := &Options{Prefix: "p", Status: true, AggrServers: true, ExcludeServerStates: exclude, ExcludeFromCounts: fromCounts}
+		got := map[string]float64{}
+		servers := map[string]bool{}
+		for _, m := range append(s.Backends(nil, 1, o), s.Servers(nil, 1, o)...) {
+			got[m.Path] = m.Value
+			if rest, ok := strings.CutPrefix(m.Path, "p.backend.b.server."); ok {
+				servers[strings.Split(rest, ".")[0]] = true
+			}
+			if rest, ok := strings.CutPrefix(m.Path, "p.server."); ok {
+				servers["merged "+strings.Split(rest, ".")[0]] = true
+			}
+		}
+		// s0, s2 and s4 are excluded on both processes; s1 is UP on one.
+		want := map[string]bool{"s1": true, "s3": true, "merged s1": true, "merged s3": true}
+		if fmt.Sprint(servers) != fmt.Sprint(want) {
+			t.Errorf("fromCounts %v: servers walked %v, want %v", fromCounts, servers, want)
+		}
+		// s1, MAINT on one process and UP on the other, is MAINT (a tie
+		// goes to the worse) but walked: it is not excluded everywhere.
+		total, maint := 5.0, 4.0
+		if fromCounts {
+			total, maint = 2, 1
+		}
+		if got["p.backend.b.TotalServers"] != total || got["p.backend.b.ServersMaint"] != maint || got["p.backend.b.ServersUp"] != 1 {
+			t.Errorf("fromCounts %v: TotalServers %v ServersMaint %v ServersUp %v, want %v %v 1", fromCounts,
+				got["p.backend.b.TotalServers"], got["p.backend.b.ServersMaint"], got["p.backend.b.ServersUp"], total, maint)
+		}
+	}
+	// The exposition walk leaves them out too.
+	var rows []string
+	s.Expose(rowsOf(func(r Row) {
+		if r.Block == ServerBlock {
+			rows = append(rows, r.Server)
+		}
+	}), 1, &Options{ExcludeServerStates: exclude})
+	if fmt.Sprint(rows) != "[s1 s3]" {
+		t.Errorf("exposition walk: servers %v, want [s1 s3]", rows)
+	}
+}
+
+// rowsOf is a Target that calls fn for each row.
+type rowsOf func(Row)
+
+func (f rowsOf) Row(r Row)             { f(r) }
+func (f rowsOf) Value(string, float64) {}
+
+func TestExcludedState(t *testing.T) {
+	set := map[string]bool{NormalizeState("MAINT (via)"): true, NormalizeState("drain"): true}
+	for st, want := range map[string]bool{
+		"MAINT (via b/s)": true, "MAINT(via b/s)": true, "maint  (via x/y)": true, "DRAIN": true, "Drain": true,
+		"MAINT": false, "DRAIN (agent)": false, "UP": false, "": false,
+	} {
+		if got := ExcludedState(st, set); got != want {
+			t.Errorf("ExcludedState(%q) = %v, want %v", st, got, want)
+		}
+	}
+}
