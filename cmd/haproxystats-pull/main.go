@@ -46,6 +46,9 @@ func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string
 		log.Info("received signal, stopping")
 	})
 	p := pull.New(cfg.Pull, log)
+	if err := p.PagesError(); err != nil {
+		return err // a TLS file of the stats pages: say so now, not at every round
+	}
 	p.Ready = func() {
 		cli.Notify(log, "READY=1")
 		go cli.Watchdog(ctx, log, p.Alive)

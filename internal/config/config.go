@@ -121,7 +121,7 @@ type Paths struct {
 
 // Server is one entry of [pull] servers.
 type Server struct {
-	Network string // "unix" or "tcp"
+	Network string // "unix", "tcp", or "http" for a stats page (http:// and https://)
 	// Address is the socket path for unix, "host:port" for tcp (IPv6 hosts
 	// in brackets, as net.Dial wants them).
 	Address string
@@ -131,6 +131,12 @@ type Server struct {
 	// Master is set for master:// and master+tcp:// URLs: the socket is
 	// HAProxy's master CLI, through which every worker is reached.
 	Master bool
+	// URL is a stats page's CSV export (Network "http"): http:// or
+	// https://, ";csv" added to its path when missing, without the
+	// credentials, which are in User and Password (from the URL, else
+	// [pull] http-user and http-password). New in the Go version.
+	URL            string
+	User, Password string
 }
 
 // DefaultMaxReplySize is max-reply-size when unset: 256 MiB. A show stat
@@ -165,6 +171,14 @@ type Pull struct {
 	// a reply over it while it streams, process refuses a reply file over
 	// it without reading it. max-reply-size, new in the Go version.
 	MaxReplySize int64
+	// HTTPUser and HTTPPassword are the basic authentication of the
+	// stats pages whose URL has none; TLSCAFile, TLSCertFile, TLSKeyFile
+	// and TLSInsecureSkipVerify their TLS, named as [kafka]'s. http-user,
+	// http-password, tls-ca-file, tls-cert-file, tls-key-file and
+	// tls-insecure-skip-verify, new in the Go version.
+	HTTPUser, HTTPPassword             string
+	TLSCAFile, TLSCertFile, TLSKeyFile string
+	TLSInsecureSkipVerify              bool
 	// Ship is "none" or "kafka": with kafka, haproxystats-pull also
 	// produces every committed snapshot to [kafka] snapshot-topic and
 	// removes it once acknowledged. ship, new in the Go version.

@@ -83,8 +83,8 @@ func TestConfigErrors(t *testing.T) {
 			"invalid configuration, no value for option 'socket-dir' in the section 'pull'"},
 		{"nothing to pull", PullProgram, "[pull]\nworkers = 2\n",
 			"invalid configuration, no socket-dir and no servers in section 'pull': nothing to pull from"},
-		{"bad servers", PullProgram, "[pull]\nservers = http://h:1\n",
-			"invalid configuration, only unix, tcp, master and master+tcp type of servers are supported set in 'servers' option of 'pull' section, value:'http://h:1'"},
+		{"bad servers", PullProgram, "[pull]\nservers = ftp://h:1\n",
+			"invalid configuration, only unix, tcp, master, master+tcp, http and https type of servers are supported set in 'servers' option of 'pull' section, value:'ftp://h:1'"},
 		{"missing reference", PullProgram, pullOK + "dst-dir = ${nope}/x\n",
 			"invalid configuration, error:Bad value substitution: option 'dst-dir' in section 'pull' contains an interpolation key 'nope' which is not a valid option name. Raw value: '${nope}/x'"},
 		{"lone dollar", PullProgram, pullOK + "dst-dir = /a$b\n",
@@ -213,7 +213,7 @@ func TestConfigAllProblems(t *testing.T) {
 loglevel = loud
 [pull]
 workers = 0
-servers = tcp://h,http://x
+servers = tcp://h,ftp://x
 [process]
 workers = -1
 [graphite]
@@ -224,7 +224,7 @@ port = 0
 	want := []string{
 		"invalid configuration, section:'DEFAULT' option:'loglevel' error: invalid loglevel 'loud'",
 		"invalid configuration, port is not set in 'servers' option of 'pull' section, value:'tcp://h'",
-		"invalid configuration, only unix, tcp, master and master+tcp type of servers are supported set in 'servers' option of 'pull' section, value:'http://x'",
+		"invalid configuration, only unix, tcp, master, master+tcp, http and https type of servers are supported set in 'servers' option of 'pull' section, value:'ftp://x'",
 		"invalid configuration, section:'process' option:'workers' error:must be at least 1, got '-1'",
 		"invalid configuration, section:'graphite' option:'port' error:must be between 1 and 65535, got '0'",
 		"invalid configuration, no value for option 'dir' in the section 'local-store'",
@@ -241,15 +241,15 @@ func TestServers(t *testing.T) {
 		want []Server
 		err  string
 	}{
-		{in: "unix:///run/haproxy.sock", want: []Server{{"unix", "/run/haproxy.sock", "haproxy.sock", false}}},
-		{in: "unix://run/x.sock", want: []Server{{"unix", "/x.sock", "x.sock", false}}}, // the host part is dropped
-		{in: "UNIX:///a.sock?q#f", want: []Server{{"unix", "/a.sock", "a.sock", false}}},
-		{in: "tcp://127.0.0.1:5555", want: []Server{{"tcp", "127.0.0.1:5555", "127.0.0.1:5555", false}}},
-		{in: "Tcp://Foo.Bar.COM:4444", want: []Server{{"tcp", "foo.bar.com:4444", "foo.bar.com:4444", false}}},
-		{in: "tcp://[FE80::3f2f:46b3:ef0c:a420]:4444", want: []Server{{"tcp", "[fe80::3f2f:46b3:ef0c:a420]:4444", "fe80::3f2f:46b3:ef0c:a420:4444", false}}},
-		{in: "tcp://user@h:01", want: []Server{{"tcp", "h:1", "h:1", false}}},
+		{in: "unix:///run/haproxy.sock", want: []Server{{Network: "unix", Address: "/run/haproxy.sock", Name: "haproxy.sock"}}},
+		{in: "unix://run/x.sock", want: []Server{{Network: "unix", Address: "/x.sock", Name: "x.sock"}}}, // the host part is dropped
+		{in: "UNIX:///a.sock?q#f", want: []Server{{Network: "unix", Address: "/a.sock", Name: "a.sock"}}},
+		{in: "tcp://127.0.0.1:5555", want: []Server{{Network: "tcp", Address: "127.0.0.1:5555", Name: "127.0.0.1:5555"}}},
+		{in: "Tcp://Foo.Bar.COM:4444", want: []Server{{Network: "tcp", Address: "foo.bar.com:4444", Name: "foo.bar.com:4444"}}},
+		{in: "tcp://[FE80::3f2f:46b3:ef0c:a420]:4444", want: []Server{{Network: "tcp", Address: "[fe80::3f2f:46b3:ef0c:a420]:4444", Name: "fe80::3f2f:46b3:ef0c:a420:4444"}}},
+		{in: "tcp://user@h:01", want: []Server{{Network: "tcp", Address: "h:1", Name: "h:1"}}},
 		{in: ",unix:///a.sock, tcp://h:1,\n unix:///b.sock,", want: []Server{
-			{"unix", "/a.sock", "a.sock", false}, {"tcp", "h:1", "h:1", false}, {"unix", "/b.sock", "b.sock", false},
+			{Network: "unix", Address: "/a.sock", Name: "a.sock"}, {Network: "tcp", Address: "h:1", Name: "h:1"}, {Network: "unix", Address: "/b.sock", Name: "b.sock"},
 		}},
 		{in: "", err: "invalid configuration, no value for option 'servers' in the section 'pull'"},
 		{in: ",", err: "invalid configuration, no value for option 'servers' in the section 'pull'"},
@@ -257,8 +257,8 @@ func TestServers(t *testing.T) {
 		{in: "tcp://[::1:55", err: "invalid configuration, failed to parse 'servers' option of 'pull' section, error:Invalid IPv6 URL, value:'tcp://[::1:55'"},
 		{in: "tcp://[1.2.3.4]:55", err: "invalid configuration, failed to parse 'servers' option of 'pull' section, error:Invalid IPv6 URL, value:'tcp://[1.2.3.4]:55'"},
 		{in: "tcp://x[::1]:55", err: "invalid configuration, failed to parse 'servers' option of 'pull' section, error:Invalid IPv6 URL, value:'tcp://x[::1]:55'"},
-		{in: "http://h:1", err: "invalid configuration, only unix, tcp, master and master+tcp type of servers are supported set in 'servers' option of 'pull' section, value:'http://h:1'"},
-		{in: "/run/x.sock", err: "invalid configuration, only unix, tcp, master and master+tcp type of servers are supported set in 'servers' option of 'pull' section, value:'/run/x.sock'"},
+		{in: "ftp://h:1", err: "invalid configuration, only unix, tcp, master, master+tcp, http and https type of servers are supported set in 'servers' option of 'pull' section, value:'ftp://h:1'"},
+		{in: "/run/x.sock", err: "invalid configuration, only unix, tcp, master, master+tcp, http and https type of servers are supported set in 'servers' option of 'pull' section, value:'/run/x.sock'"},
 		{in: "tcp://h", err: "invalid configuration, port is not set in 'servers' option of 'pull' section, value:'tcp://h'"},
 		{in: "tcp://h:0", err: "invalid configuration, port is not set in 'servers' option of 'pull' section, value:'tcp://h:0'"},
 		{in: "tcp://h:x", err: "invalid configuration, failed to parse 'servers' option of 'pull' section, error:Port could not be cast to integer value as 'x', value:'tcp://h:x'"},

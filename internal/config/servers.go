@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -45,6 +46,9 @@ func parseServers(v string) ([]Server, []string) {
 // without the "invalid configuration, " prefix on failure.
 func parseServer(elem string) (Server, string) {
 	const where = "'servers' option of 'pull' section"
+	if lower := strings.ToLower(elem); strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+		return parseStatsPage(elem, where)
+	}
 	u, err := urlSplit(elem)
 	if err != nil {
 		return Server{}, fmt.Sprintf("failed to parse %s, error:%v", where, err)
@@ -88,7 +92,7 @@ func parseScheme(scheme string, u pyURL, where string) (Server, string) {
 		p := strconv.Itoa(port)
 		return Server{Network: "tcp", Address: net.JoinHostPort(host, p), Name: host + ":" + p}, ""
 	}
-	return Server{}, "only unix, tcp, master and master+tcp type of servers are supported set in " + where
+	return Server{}, "only unix, tcp, master, master+tcp, http and https type of servers are supported set in " + where
 }
 
 // pyURL is the part of urllib's SplitResult the original uses.
@@ -193,4 +197,55 @@ func (u pyURL) hostPort() (string, int, error) {
 		return "", 0, errors.New("Port out of range 0-65535") // Python's text
 	}
 	return host, n, nil
+}
+
+// parseStatsPage parses the URL of a stats page (HAProxy's "stats uri"):
+// http:// or https://, with an optional user:password@. The CSV export is
+// the URL with ";csv" (added when missing) at the end of its query, or of
+// its path when it has none. The file name prefix is
+// "<host>:<port><path>[_<query>]", the path's slashes as "_".
+func parseStatsPage(elem, where string) (Server, string) {
+	u, err := url.Parse(elem)
+	if err != nil {
+		return Server{}, fmt.Sprintf("failed to parse %s, error:%v", where, err)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return Server{}, "host is not set in " + where
+	}
+	if u.Fragment != "" {
+		return Server{}, "a stats page URL takes no fragment in " + where
+	}
+	s := Server{Network: "http"}
+	if u.User != nil {
+		s.User = u.User.Username()
+		s.Password, _ = u.User.Password()
+		u.User = nil
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return Server{}, fmt.Sprintf("port %q is not valid in %s", port, where)
+	}
+	// HAProxy's default stats uri is "/haproxy?stats": ";csv" ends
+	// the query then, else the path.
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = strings.TrimSuffix(u.RawQuery, ";csv") + ";csv"
+	} else {
+		path = strings.TrimSuffix(path, ";csv") + ";csv"
+	}
+	u.Path, u.RawPath = path, ""
+	s.URL = u.String()
+	s.Address = s.URL
+	name := strings.TrimSuffix(strings.TrimSuffix(path, ";csv"), "/")
+	if u.RawQuery != "" {
+		name += "?" + strings.TrimSuffix(u.RawQuery, ";csv")
+	}
+	s.Name = u.Hostname() + ":" + port + strings.NewReplacer("/", "_", "?", "_").Replace(name)
+	return s, ""
 }

@@ -25,7 +25,8 @@ var knownOptions = map[string]map[string]bool{
 	"paths": set("loglevel", "base-dir"),
 	"pull": set("loglevel", "log-format", "socket-dir", "servers", "retries", "timeout",
 		"interval", "pull-timeout", "pull-interval", "buffer-limit", "dst-dir",
-		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship", "max-reply-size"),
+		"tmp-dst-dir", "workers", "queue-size", "allow-partial", "ship", "max-reply-size",
+		"http-user", "http-password", "tls-ca-file", "tls-cert-file", "tls-key-file", "tls-insecure-skip-verify"),
 	"process": set("loglevel", "log-format", "workers", "src-dir", "aggr-server-metrics",
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
@@ -124,6 +125,7 @@ func (d *decoder) pull(c *Pull) (warnings []string) {
 	if d.f.has(s, "allow-partial") { // new in the Go version: not in -p
 		c.AllowPartial, _ = d.bool(s, "allow-partial")
 	}
+	d.statsPages(c)
 	if !d.f.has(s, "socket-dir") && !d.f.has(s, "servers") {
 		d.fail("invalid configuration, no socket-dir and no servers in section 'pull': nothing to pull from")
 	}
@@ -406,4 +408,30 @@ func CheckSrcDir(dir string) error {
 		return fail(err)
 	}
 	return nil
+}
+
+// statsPages decodes the options of the http:// and https:// servers
+// (new in the Go version: not in -p) and gives the pages without
+// credentials in their URL those of http-user and http-password.
+func (d *decoder) statsPages(c *Pull) {
+	const s = "pull"
+	for _, o := range []struct {
+		name string
+		v    *string
+	}{{"http-user", &c.HTTPUser}, {"http-password", &c.HTTPPassword}, {"tls-ca-file", &c.TLSCAFile}, {"tls-cert-file", &c.TLSCertFile}, {"tls-key-file", &c.TLSKeyFile}} {
+		if d.f.has(s, o.name) {
+			*o.v, _ = d.str(s, o.name)
+		}
+	}
+	if d.f.has(s, "tls-insecure-skip-verify") {
+		c.TLSInsecureSkipVerify, _ = d.bool(s, "tls-insecure-skip-verify")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		d.fail("invalid configuration, tls-cert-file and tls-key-file of section 'pull' go together: set both or neither")
+	}
+	for i := range c.Servers {
+		if sv := &c.Servers[i]; sv.Network == "http" && sv.User == "" {
+			sv.User, sv.Password = c.HTTPUser, c.HTTPPassword
+		}
+	}
 }

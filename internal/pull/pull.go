@@ -32,6 +32,10 @@ type Puller struct {
 	cfg    config.Pull
 	log    *slog.Logger
 	client haproxy.Client
+	// pages fetches the http:// and https:// servers; pagesErr is why it
+	// could not be made (a TLS file), reported for each of them.
+	pages    *haproxy.PageClient
+	pagesErr error
 
 	// Counters since start.
 	Committed atomic.Int64 // snapshots committed
@@ -54,7 +58,9 @@ type Puller struct {
 
 // New returns a Puller for cfg that logs to log.
 func New(cfg config.Pull, log *slog.Logger) *Puller {
-	return &Puller{cfg: cfg, log: log, client: haproxy.NewClient(cfg), reloads: make(chan config.Pull, 1)}
+	p := &Puller{cfg: cfg, log: log, client: haproxy.NewClient(cfg), reloads: make(chan config.Pull, 1)}
+	p.pages, p.pagesErr = haproxy.NewPageClient(cfg)
+	return p
 }
 
 // Prepare creates dst-dir and tmp-dst-dir, checks that a rename between
@@ -179,9 +185,26 @@ func (p *Puller) apply(cfg config.Pull) (intervalChanged bool) {
 	p.cfg = cfg
 	p.setWithin()
 	p.client = haproxy.NewClient(cfg)
+	if pages, err := haproxy.NewPageClient(cfg); err != nil {
+		p.log.Error("configuration reloaded: the stats pages' TLS settings cannot be used, keeping the previous ones", "err", err)
+	} else {
+		p.pages, p.pagesErr = pages, nil
+	}
 	p.notSocket = nil // warn again about what the new socket-dir holds
 	p.log.Info("configuration reloaded", "changed", changed)
 	return old.PullInterval != cfg.PullInterval
+}
+
+// PagesError is why the stats pages of servers cannot be fetched (a TLS
+// file of [pull] that cannot be used), nil when there is none or no page
+// is configured.
+func (p *Puller) PagesError() error {
+	for _, s := range p.cfg.Servers {
+		if s.Network == "http" {
+			return p.pagesErr
+		}
+	}
+	return nil
 }
 
 // Round pulls one round stamped with now, unless the spool is full.
@@ -371,7 +394,11 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 	for _, u := range units {
 		g.Go(func() error {
 			var inner errgroup.Group
-			for _, cmd := range []string{haproxy.ShowInfo, haproxy.ShowStat} {
+			cmds := []string{haproxy.ShowInfo, haproxy.ShowStat}
+			if u.target.Network == "http" {
+				cmds = cmds[1:] // a stats page has the show stat dump only
+			}
+			for _, cmd := range cmds {
 				inner.Go(func() error { return p.fetch(ctx, u, cmd, dir) })
 			}
 			if err := inner.Wait(); err != nil {
@@ -380,7 +407,9 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 				fail(u.name, err)
 				return nil
 			}
-			p.fetchTyped(ctx, u, dir, settled)
+			if u.target.Network != "http" {
+				p.fetchTyped(ctx, u, dir, settled)
+			}
 			okUnits.Add(1)
 			return nil
 		})
@@ -432,7 +461,16 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	if limit <= 0 {
 		limit = config.DefaultMaxReplySize
 	}
-	n, err := p.client.Fetch(ctx, t, u.command(cmd), &limitWriter{w: w, left: limit, limit: limit})
+	var n int64
+	if t.Network == "http" {
+		if p.pagesErr != nil {
+			err = p.pagesErr
+		} else {
+			n, err = p.pages.Fetch(ctx, t, &limitWriter{w: w, left: limit, limit: limit})
+		}
+	} else {
+		n, err = p.client.Fetch(ctx, t, u.command(cmd), &limitWriter{w: w, left: limit, limit: limit})
+	}
 	if err == nil && check != nil {
 		if cerr := check.Close(); cerr != nil {
 			err = fmt.Errorf("reply to %q is not a complete dump: %w", u.command(cmd), cerr)

@@ -1,0 +1,116 @@
+package haproxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+// A PageClient fetches the CSV export of HAProxy stats pages ("stats
+// uri"), for the http:// and https:// servers: the show stat dump of the
+// process that serves the page, nothing of show info.
+type PageClient struct {
+	client   *http.Client
+	retries  int
+	interval time.Duration
+}
+
+// NewPageClient returns a PageClient with the timeouts, retries and TLS
+// settings of cfg; the error names a TLS file that cannot be used.
+func NewPageClient(cfg config.Pull) (*PageClient, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSInsecureSkipVerify}
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("[pull] tls-ca-file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("[pull] tls-ca-file %s: no PEM certificate in it", cfg.TLSCAFile)
+		}
+	}
+	if cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("[pull] tls-cert-file %s, tls-key-file %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	tr := &http.Transport{
+		Proxy:               nil, // never through HTTP_PROXY: the page is the load balancer's
+		DialContext:         (&net.Dialer{Timeout: cfg.Timeout}).DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: cfg.Timeout,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     2 * cfg.PullInterval,
+	}
+	return &PageClient{
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect is an answer, not the CSV
+		}},
+		retries: cfg.Retries, interval: cfg.Interval,
+	}, nil
+}
+
+// Fetch GETs the CSV export of target's page and copies it to w, checked
+// as a show stat reply is: a "# " header, whole lines. The page's CSV
+// has no final empty line, which the CLI's replies have: Fetch adds it,
+// so that the file is the one a stats socket would have given. The
+// body's HTTP framing (chunked, or its Content-Length) tells a cut reply
+// from a whole one. Connections that fail are tried again as socket
+// connections are (retries, interval).
+func (c *PageClient) Fetch(ctx context.Context, target config.Server, w io.Writer) (int64, error) {
+	var resp *http.Response
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.URL, nil)
+		if err != nil {
+			return 0, err
+		}
+		if target.User != "" {
+			req.SetBasicAuth(target.User, target.Password)
+		}
+		if resp, err = c.client.Do(req); err == nil {
+			break
+		}
+		var op *net.OpError
+		if ctx.Err() != nil || !errors.As(err, &op) || op.Op != "dial" || (c.retries >= 0 && attempt > c.retries) {
+			return 0, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
+		case <-time.After(c.interval):
+		}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return 0, fmt.Errorf("stats page %s: %s: %q", target.URL, resp.Status, strings.TrimSpace(string(b)))
+	}
+	chk := &checker{w: w}
+	n, err := io.Copy(chk, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("read stats page %s: %w", target.URL, ctxErr(ctx, err))
+	}
+	if chk.n > 0 && chk.tail[1] == '\n' && chk.tail[0] != '\n' {
+		m, err := chk.Write([]byte{'\n'}) // the CLI's final empty line
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	if err := chk.verify(ShowStat); err != nil {
+		return n, fmt.Errorf("stats page %s: %w", target.URL, err)
+	}
+	return n, nil
+}
