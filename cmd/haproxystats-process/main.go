@@ -210,6 +210,7 @@ func options(cfg *config.Config, host string) stats.Options {
 		AggrServers:       p.AggrServerMetrics,
 		Status:            p.StatusMetrics,
 		ExcludeFromCounts: p.ExcludeFromCounts,
+		StickTables:       p.StickTableMetrics,
 		FrontendMetrics:   p.FrontendMetrics,
 		BackendMetrics:    p.BackendMetrics,
 		ServerMetrics:     p.ServerMetrics,

@@ -28,6 +28,9 @@ func (d *decoder) allMetrics(c *Process) {
 			}
 		}
 	}
+	if d.f.has(s, stickTablesOption) {
+		c.StickTableMetrics, _ = d.bool(s, stickTablesOption)
+	}
 	if d.f.has(s, excludeFromCountsOption) {
 		c.ExcludeFromCounts, _ = d.bool(s, excludeFromCountsOption)
 	}
@@ -38,6 +41,7 @@ func (d *decoder) allMetrics(c *Process) {
 // them out of the counts. New in the Go version: empty and false unless
 // set, not in the original's defaults (-p).
 const (
+	stickTablesOption       = "sticktable-metrics"
 	excludeStatesOption     = "exclude-server-states"
 	excludeFromCountsOption = "exclude-server-states-from-counts"
 )

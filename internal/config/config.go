@@ -210,6 +210,10 @@ type Process struct {
 	// server, and per backend its servers by state. status-metrics, new
 	// in the Go version.
 	StatusMetrics bool
+	// StickTableMetrics adds the stick tables' size and used to
+	// Graphite (PREFIX.sticktable.<table>). sticktable-metrics, new in
+	// the Go version.
+	StickTableMetrics bool
 	// ExcludeServerStates are the status strings (as show stat writes
 	// them, matched case-insensitively) of the servers left out of every
 	// sink; ExcludeFromCounts leaves them out of TotalServers and

@@ -35,9 +35,9 @@ tls-insecure-skip-verify = false
 		t.Errorf("tls-ca-file %q", cfg.Pull.TLSCAFile)
 	}
 	for conf, msg := range map[string]string{
-		"[pull]\nservers = http://:8404/stats\n":                     "host is not set",
-		"[pull]\nservers = http://10.0.0.1:99999/stats\n":            "port",
-		"[pull]\nservers = http://10.0.0.1/stats#x\n":                "no fragment",
+		"[pull]\nservers = http://:8404/stats\n":                      "host is not set",
+		"[pull]\nservers = http://10.0.0.1:99999/stats\n":             "port",
+		"[pull]\nservers = http://10.0.0.1/stats#x\n":                 "no fragment",
 		"[pull]\nservers = http://10.0.0.1/\ntls-cert-file = c.pem\n": "tls-cert-file and tls-key-file",
 	} {
 		if _, _, err := load(t, conf).Config(PullProgram); err == nil || !strings.Contains(err.Error(), msg) {

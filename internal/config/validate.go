@@ -31,7 +31,7 @@ var knownOptions = map[string]map[string]bool{
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
 		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption,
-		statusMetricsOption, excludeStatesOption, excludeFromCountsOption, "source"),
+		statusMetricsOption, stickTablesOption, excludeStatesOption, excludeFromCountsOption, "source"),
 	"graphite": set("loglevel", "server", "port", "retries", "interval",
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",

@@ -36,6 +36,10 @@ const (
 	// nature and scope, which tells how to aggregate it.
 	ShowInfoTyped = "show info typed"
 	ShowStatTyped = "show stat typed"
+
+	// ShowTable without a table name lists the stick tables, one line
+	// each: "# table: <name>, type: <type>, size:<n>, used:<n>".
+	ShowTable = "show table"
 )
 
 // WorkerCommand returns cmd addressed, through the master CLI, to the
@@ -194,6 +198,10 @@ func (c *checker) verify(cmd string) error {
 		return nil // no proxy at all: only the final empty line
 	case strings.HasSuffix(cmd, ShowStatTyped) && (c.n < 2 || strings.IndexByte("FBLS", c.head[0]) < 0 || c.head[1] != '.'):
 		return fmt.Errorf("reply to %q is not a typed show stat dump (starts with %q)", cmd, c.head[:min(c.n, 7)])
+	case strings.HasSuffix(cmd, ShowTable) && c.n == 1 && c.head[0] == '\n':
+		return nil // no stick table
+	case strings.HasSuffix(cmd, ShowTable) && !bytes.Equal(c.head[:], []byte("# table")):
+		return fmt.Errorf("reply to %q is not a list of stick tables (starts with %q)", cmd, c.head[:min(c.n, 7)])
 	case c.n < 2 || c.tail != [2]byte{'\n', '\n'}:
 		return ErrIncomplete
 	}

@@ -27,6 +27,7 @@ type rendering struct {
 	ts      int64
 	o       stats.Options
 	infos   []stats.File // the show info replies, with Data
+	tables  []stats.StickTable
 	steps   []step
 	self    [1]string // the heads of the self-statistics: the prefix
 	missing []string  // the sockets a partial snapshot misses
@@ -45,6 +46,7 @@ type block uint8
 const (
 	selfStat block = iota
 	daemonBlock
+	tableBlock
 	frontendBlock
 	backendBlock
 	serverBlock
@@ -73,6 +75,8 @@ func (r *rendering) walkStep(t stats.Target, sites *stats.Sites, s step) error {
 		t.Value(s.name, s.v)
 	case daemonBlock:
 		return stats.WalkDaemon(t, r.infos, r.ts, &r.o)
+	case tableBlock:
+		stats.WalkStickTables(t, r.tables, r.ts, &r.o)
 	case frontendBlock:
 		sites.WalkFrontends(t, r.ts, &r.o)
 	case backendBlock:
@@ -147,7 +151,11 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	}
 	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}}
 	b := &renderer{r: r, t: t, withSelf: withSelf}
-	daemon := p.addDaemon(b, infos, log)
+	daemon := p.addDaemon(b, infos, len(statFiles) > 0, log)
+	r.tables = stats.StickTables(snap.files(spool.Table))
+	if r.o.StickTables && len(r.tables) > 0 {
+		b.add(step{block: tableBlock}) // cannot fail
+	}
 	sitesOK, err := p.addSites(b, snap, statFiles, log)
 	if err != nil {
 		return nil, nil, err
@@ -181,9 +189,13 @@ func (p *Processor) snapshotOptions(snap Snapshot, prefix string, infos []stats.
 
 // addDaemon adds the daemon block and its timing; it reports whether the
 // show info replies gave any.
-func (p *Processor) addDaemon(b *renderer, infos []stats.File, log *slog.Logger) bool {
+func (p *Processor) addDaemon(b *renderer, infos []stats.File, haveStats bool, log *slog.Logger) bool {
 	if len(infos) == 0 {
-		log.Warn("snapshot doesn't contain any files with HAProxy daemon statistics")
+		if haveStats { // stats pages only: they have no show info
+			log.Debug("snapshot has no show info reply: no daemon statistics")
+		} else {
+			log.Warn("snapshot doesn't contain any files with HAProxy daemon statistics")
+		}
 		return false
 	}
 	t := time.Now()

@@ -52,7 +52,7 @@ func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error
 	for _, k := range []struct {
 		kind   spool.Kind
 		onDisk bool
-	}{{spool.Info, false}, {spool.Stat, stream}, {spool.InfoTyped, false}, {spool.StatTyped, lazy}} {
+	}{{spool.Info, false}, {spool.Stat, stream}, {spool.InfoTyped, false}, {spool.StatTyped, lazy}, {spool.Table, false}} {
 		for _, name := range l.Names(k.kind) {
 			f := stats.File{Name: name}
 			if !k.onDisk {

@@ -66,6 +66,9 @@ func build(x *stats.Exposition) *exposition {
 	for _, bl := range b.blocks {
 		e.parts = bl.close(ts, e.parts)
 	}
+	if len(x.StickTables) > 0 {
+		e.parts = append(e.parts, stickTablePart(a, ts, x.StickTables))
+	}
 	if len(x.Self) > 0 {
 		e.parts = append(e.parts, selfPart(a, ts, x.Self))
 	}
@@ -408,4 +411,29 @@ func selfPart(a *arena, ts []byte, self []stats.Sample) part {
 		m.sample(name, nil, s.spec.label, s.spec.val, s.v, ts) // without a label both are ""
 	}
 	return part{scope: scopeGlobal, gz: m.close()}
+}
+
+// stickTablePart is the member of haproxy_sticktable_size and _used, as
+// promex has them: labels name and type, the tables of size 0 left out.
+func stickTablePart(a *arena, ts []byte, tables []stats.StickTable) part {
+	m := member{arena: a}
+	var labels []byte
+	for _, f := range stickTableFamilies {
+		name := "haproxy_sticktable_" + f.name
+		m.header(name, f.help, f.typ)
+		for _, t := range tables {
+			if t.Size == 0 {
+				continue
+			}
+			labels = appendLabel(labels[:0], "name", t.Name)
+			labels = append(labels, ',')
+			labels = appendLabel(labels, "type", t.Type)
+			v := t.Used
+			if f.name == "size" {
+				v = t.Size
+			}
+			m.sample(name, labels, "", "", v, ts)
+		}
+	}
+	return part{scope: scopeStickTable, gz: m.close()}
 }

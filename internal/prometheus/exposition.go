@@ -15,10 +15,11 @@ const (
 	scopeFrontend
 	scopeBackend
 	scopeServer
-	allScopes = scopeGlobal | scopeFrontend | scopeBackend | scopeServer
+	scopeStickTable
+	allScopes = scopeGlobal | scopeFrontend | scopeBackend | scopeServer | scopeStickTable
 )
 
-var scopeNames = map[string]scope{"global": scopeGlobal, "frontend": scopeFrontend, "backend": scopeBackend, "server": scopeServer}
+var scopeNames = map[string]scope{"global": scopeGlobal, "frontend": scopeFrontend, "backend": scopeBackend, "server": scopeServer, "sticktable": scopeStickTable}
 
 // promName makes s a valid part of a metric name.
 func promName(s string) string {

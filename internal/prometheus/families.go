@@ -344,6 +344,12 @@ var processCombine = map[string]combine{
 	"Nbproc":         combineCount,
 }
 
+// stickTableFamilies are promex's stick table families (scope=sticktable).
+var stickTableFamilies = []family{
+	{name: "size", typ: gauge, help: "Stick table size."},
+	{name: "used", typ: gauge, help: "Number of entries used in this stick table."},
+}
+
 // backendServers is the family haproxystats adds to the backends.
 var backendServers = family{name: "haproxystats_backend_servers", typ: gauge, help: "Servers of the backend (TotalServers in Graphite).", special: serversOf}
 

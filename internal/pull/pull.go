@@ -53,6 +53,7 @@ type Puller struct {
 	suspended bool            // the spool is full; owned by the round loop
 	diskErr   bool            // the last round failed to write; owned by the round loop
 	typed     typedSeen       // typed dumps fetched, per unit (typed.go)
+	noTables  sync.Map        // unit name → true: its refusal of show table was logged
 	notSocket map[string]bool // socket-dir entries warned about as not sockets; owned by the round loop
 }
 
@@ -409,6 +410,7 @@ func (p *Puller) fetchAll(ctx context.Context, targets []config.Server, dir stri
 			}
 			if u.target.Network != "http" {
 				p.fetchTyped(ctx, u, dir, settled)
+				p.fetchTables(ctx, u, dir)
 			}
 			okUnits.Add(1)
 			return nil
@@ -523,6 +525,24 @@ func replyKind(cmd string) spool.Kind {
 		return spool.InfoTyped
 	case haproxy.ShowStatTyped:
 		return spool.StatTyped
+	case haproxy.ShowTable:
+		return spool.Table
 	}
 	return spool.Stat
+}
+
+// fetchTables stores u's list of stick tables, after its show info and
+// show stat replies. It is not needed for the round: a HAProxy that
+// refuses it (or a round out of time) leaves the file out, logged once
+// per socket.
+func (p *Puller) fetchTables(ctx context.Context, u unit, dir string) {
+	path := filepath.Join(dir, spool.FileName(u.name, spool.Table))
+	if err := p.fetchFile(ctx, u, haproxy.ShowTable, path); err != nil {
+		os.Remove(path)
+		if _, logged := p.noTables.LoadOrStore(u.name, true); !logged && ctx.Err() == nil {
+			p.log.Warn("cannot list the stick tables; the round goes on without them", "socket", u.target.Address, "name", u.name, "err", err)
+		}
+		return
+	}
+	p.noTables.Delete(u.name)
 }

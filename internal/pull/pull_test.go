@@ -284,7 +284,7 @@ func TestRunCadence(t *testing.T) {
 
 // Only read-only commands ever reach HAProxy. The typed dumps are asked
 // on first contact; this fake HAProxy does not know them, so they are not
-// asked again.
+// asked again. The stick tables are listed every round.
 func TestOnlyReadOnlyCommands(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.SocketDir = t.TempDir()
@@ -294,11 +294,11 @@ func TestOnlyReadOnlyCommands(t *testing.T) {
 		p.Round(context.Background(), time.Unix(1500000000+i, 0))
 	}
 	cmds := s.Commands()
-	if len(cmds) != 7 {
-		t.Fatalf("commands = %v, want 7", cmds)
+	if len(cmds) != 10 {
+		t.Fatalf("commands = %v, want 10", cmds)
 	}
 	for _, c := range cmds {
-		if c != "show info" && c != "show stat" && c != "show info typed" && c != "show stat typed" {
+		if c != "show info" && c != "show stat" && c != "show info typed" && c != "show stat typed" && c != "show table" {
 			t.Errorf("command %q sent to HAProxy", c)
 		}
 	}
@@ -316,8 +316,8 @@ func TestDuplicateTargetsQueriedOnce(t *testing.T) {
 	}
 	p := newPuller(t, cfg)
 	p.Round(context.Background(), time.Unix(1500000000, 0))
-	if got := len(s.Commands()); got != 3 { // show info, show stat, show info typed
-		t.Errorf("socket reached twice got %d commands, want 3", got)
+	if got := len(s.Commands()); got != 4 { // show info, show stat, show info typed, show table
+		t.Errorf("socket reached twice got %d commands, want 4", got)
 	}
 	got := readDir(t, filepath.Join(cfg.DstDir, "1500000000"))
 	want := []string{".pull-stats", "a.sock_info", "a.sock_stat", "a.sock~2_info", "a.sock~2_stat"}

@@ -25,6 +25,7 @@ const (
 	Stat                  // show stat
 	InfoTyped             // show info typed
 	StatTyped             // show stat typed
+	Table                 // show table: the stick tables, one line each
 	nkinds
 )
 
@@ -35,9 +36,10 @@ const (
 	StatSuffix      = "_stat"
 	InfoTypedSuffix = "_infotyped"
 	StatTypedSuffix = "_stattyped"
+	TableSuffix     = "_table"
 )
 
-var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix}
+var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix, TableSuffix}
 
 // File is one file of a snapshot directory: its base name (for example
 // "admin1.sock_stat") and its raw content.

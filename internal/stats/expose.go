@@ -19,11 +19,13 @@ import (
 // self-statistics, with the options it was processed with. It is
 // read-only; the sink may keep it.
 type Exposition struct {
-	Time    int64
-	Infos   []File   // the show info replies, with Data
-	Sites   *Sites   // nil when no show stat reply was usable
-	Self    []Sample // the self-statistics (PREFIX.haproxystats.<Name>)
-	Options *Options // exclusions, aggr-server-metrics, per-process-metrics
+	Time  int64
+	Infos []File // the show info replies, with Data
+	Sites *Sites // nil when no show stat reply was usable
+	// StickTables are the stick tables of show table, summed.
+	StickTables []StickTable
+	Self        []Sample // the self-statistics (PREFIX.haproxystats.<Name>)
+	Options     *Options // exclusions, aggr-server-metrics, per-process-metrics
 }
 
 // Sample is one named value.

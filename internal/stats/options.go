@@ -37,6 +37,10 @@ type Options struct {
 	// replaced by '_'), compared exactly with the sanitised proxy names.
 	ExcludeFrontends, ExcludeBackends map[string]bool
 
+	// StickTables adds PREFIX.sticktable.<table>.size and .used, from
+	// show table. sticktable-metrics, new in the Go version.
+	StickTables bool
+
 	// ExcludeServerStates are the status strings (NormalizeState) of the
 	// servers left out of every sink: a server in one of them on every
 	// process that reports it is not walked. They still count in

@@ -13,13 +13,14 @@ type Block uint8
 
 // The blocks, with the Graphite path of a datapoint called <field>.
 const (
-	DaemonBlock    Block = iota // HEAD.daemon.<field>
-	ProcessBlock                // HEAD.daemon.process.<process>.<field>
-	FrontendBlock               // HEAD.frontend.<proxy>.<field>
-	BackendBlock                // HEAD.backend.<proxy>.<field>
-	ServerBlock                 // HEAD.backend.<proxy>.server.<server>.<field>
-	ServerAggBlock              // HEAD.server.<server>.<field> (aggr-server-metrics)
-	SelfBlock                   // HEAD.haproxystats.<field>
+	DaemonBlock     Block = iota // HEAD.daemon.<field>
+	ProcessBlock                 // HEAD.daemon.process.<process>.<field>
+	FrontendBlock                // HEAD.frontend.<proxy>.<field>
+	BackendBlock                 // HEAD.backend.<proxy>.<field>
+	ServerBlock                  // HEAD.backend.<proxy>.server.<server>.<field>
+	ServerAggBlock               // HEAD.server.<server>.<field> (aggr-server-metrics)
+	SelfBlock                    // HEAD.haproxystats.<field>
+	StickTableBlock              // HEAD.sticktable.<table>.<field> (sticktable-metrics)
 )
 
 // A Row says where the datapoints that follow it belong, until the next
@@ -93,6 +94,10 @@ func appendStem(b []byte, head string, r *Row) []byte {
 		b = append(b, '.')
 	case SelfBlock:
 		b = append(b, ".haproxystats."...)
+	case StickTableBlock:
+		b = append(b, ".sticktable."...)
+		b = append(b, r.Proxy...)
+		b = append(b, '.')
 	}
 	return b
 }
