@@ -303,3 +303,77 @@ prefix-hostname = false
 		t.Error("a snapshot was quarantined")
 	}
 }
+
+// background starts cmd, a server a test needs (carbon-cache,
+// graphite-web, Prometheus), its output in a log of the test's own; it is
+// killed when the test ends, and its log shown when the test failed.
+func background(t *testing.T, cmd *exec.Cmd, name string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("%s log:\n%.4000s", name, b)
+		}
+	})
+}
+
+// pipeline is a haproxystats-pull and haproxystats-process pair on a
+// spool of its own, pulling every second and sending to carbon on
+// 127.0.0.1:port under namespace (no host name in the paths).
+type pipeline struct {
+	pull     string // the [pull] sources and options: socket-dir = ..., servers = ...
+	process  string // more [process] options
+	sections string // more sections, such as [prometheus]
+	port     int
+	ns       string
+	workers  int  // process workers; 0: 1
+	hostname bool // prefix-hostname: the host name in the paths
+}
+
+// start runs the pair until the test ends.
+func (pl pipeline) start(t *testing.T) {
+	t.Helper()
+	base := t.TempDir()
+	tail := strings.Replace(daemonsConf(base, max(pl.workers, 1), pl.port, pl.ns), "[graphite]\n", pl.process+"\n[graphite]\n", 1)
+	if pl.hostname {
+		tail = strings.Replace(tail, "prefix-hostname = false", "prefix-hostname = true", 1)
+	}
+	conf := filepath.Join(base, "haproxystats.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[DEFAULT]\nloglevel = info\n[pull]\n%s\npull-interval = 1\npull-timeout = 0.8\n%s%s", pl.pull, tail, pl.sections)), 0o644)
+	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
+	daemon(t, "haproxystats-process", "-f", conf)
+	daemon(t, "haproxystats-pull", "-f", conf)
+}
+
+// settled waits up to timeout for two snapshots of second since or
+// later in the relay's file at out that have every path of has, and
+// returns the older one, which the relay has written whole.
+func settled(t *testing.T, out string, since int64, timeout time.Duration, has ...string) (int64, map[string]float64) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		snaps := readGraphite(t, out)
+		var full []int64
+		for ts, lines := range snaps {
+			if ts >= since && !slices.ContainsFunc(has, func(p string) bool { _, ok := lines[p]; return !ok }) {
+				full = append(full, ts)
+			}
+		}
+		if len(full) >= 2 {
+			slices.Sort(full)
+			return full[0], snaps[full[0]]
+		}
+	}
+	t.Fatalf("no snapshot with %v in Graphite within %v", has, timeout)
+	return 0, nil
+}

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,44 +42,10 @@ listen origin
 	}
 	port, out := relay(t, rbin)
 
-	base := t.TempDir()
 	promPort := haproxytest.FreePort(t)
-	conf := filepath.Join(base, "haproxystats.conf")
-	tail := strings.Replace(daemonsConf(base, 2, port, "e2e"), "[graphite]\n",
-		"status-metrics = true\nexclude-server-states = MAINT\n[graphite]\n", 1)
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
-loglevel = info
-[pull]
-socket-dir = %s
-pull-interval = 1
-pull-timeout = 0.8
-%s[prometheus]
-listen = 127.0.0.1:%d
-`, h.SocketDir, tail, promPort)), 0o644)
-	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
-
-	// Graphite: a snapshot with the backend's lines, not the newest one
-	// in the relay's file (that one may be half written yet).
-	var snap map[string]float64
-	deadline := time.Now().Add(30 * time.Second)
-	for ; snap == nil && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		var full []int64
-		snaps := readGraphite(t, out)
-		for ts, lines := range snaps {
-			if _, ok := lines["e2e.haproxy.backend.pool.TotalServers"]; ok {
-				full = append(full, ts)
-			}
-		}
-		if len(full) >= 2 {
-			slices.Sort(full)
-			snap = snaps[full[0]]
-		}
-	}
-	if snap == nil {
-		t.Fatal("no snapshot with backend pool in Graphite within 30 s")
-	}
+	pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true\nexclude-server-states = MAINT",
+		sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e", workers: 2}.start(t)
+	_, snap := settled(t, out, 0, 30*time.Second, "e2e.haproxy.backend.pool.TotalServers")
 	servers := map[string]bool{}
 	for path := range snap {
 		if rest, ok := strings.CutPrefix(path, "e2e.haproxy.backend.pool.server."); ok {

@@ -68,22 +68,9 @@ listen origin
 	startCarbon(t, carbon, dir, linePort, queryPort)
 	web := startGraphiteWeb(t, python, dir, webPort, queryPort)
 
-	base := t.TempDir()
-	conf := filepath.Join(base, "haproxystats.conf")
 	// The dashboard's tree: the host name level, and status-metrics for
 	// its status panels.
-	tail := strings.NewReplacer("prefix-hostname = false", "prefix-hostname = true", "[graphite]\n", "status-metrics = true\n[graphite]\n").
-		Replace(daemonsConf(base, 2, linePort, "e2edash"))
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
-loglevel = info
-[pull]
-socket-dir = %s
-pull-interval = 1
-pull-timeout = 0.8
-%s`, h.SocketDir, tail)), 0o644)
-	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true", port: linePort, ns: "e2edash", workers: 2, hostname: true}.start(t)
 
 	// Traffic until the test ends (at most 2 minutes, 20 requests a
 	// second): 200s, 404s and 503s for the response codes; the checks
@@ -253,21 +240,7 @@ LOG_LISTENER_CONN_SUCCESS = False
 LOG_CACHE_HITS = False
 `, storage, confDir, filepath.Join(dir, "log"), linePort, haproxytest.FreePort(t), queryPort)), 0o644)
 	os.WriteFile(filepath.Join(confDir, "storage-schemas.conf"), []byte("[all]\npattern = .*\nretentions = 1s:1h\n"), 0o644)
-	cmd := haproxytest.Command(bin, "--config="+filepath.Join(confDir, "carbon.conf"), "--nodaemon", "start")
-	logf, _ := os.Create(filepath.Join(dir, "carbon-cache.out"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("carbon-cache output:\n%s", b)
-		}
-	})
+	background(t, haproxytest.Command(bin, "--config="+filepath.Join(confDir, "carbon.conf"), "--nodaemon", "start"), "carbon-cache")
 	waitListening(t, linePort, "carbon-cache")
 }
 
@@ -303,20 +276,7 @@ DEBUG = False
 	}
 	cmd := haproxytest.Command(python, "-m", "django", "runserver", "--noreload", fmt.Sprintf("127.0.0.1:%d", port))
 	cmd.Env, cmd.Dir = env, dir
-	logf, _ := os.Create(filepath.Join(dir, "graphite-web.out"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("graphite-web output:\n%.4000s", b)
-		}
-	})
+	background(t, cmd, "graphite-web")
 	waitListening(t, port, "graphite-web")
 	return &graphiteWeb{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 }

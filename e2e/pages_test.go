@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +27,9 @@ import (
 // HTTPS (a certificate made here, verified with tls-ca-file; the
 // credentials from http-user and http-password). Every frontend, backend
 // and server line of the pages is the socket's, value for value, for the
-// same snapshot second; the pages have no daemon lines (no show info).
+// same snapshot second (but the current rates, which HAProxy computes
+// at the millisecond it is asked); the pages have no daemon lines (no
+// show info).
 func TestStatsPages(t *testing.T) {
 	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
 	dir := t.TempDir()
@@ -65,7 +66,7 @@ listen stats
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	quiet := time.Now().Unix() + 2 // the rates of the requests have gone by then
+	quiet := time.Now().Unix() + 2
 	port, out := relay(t, rbin)
 
 	for _, run := range []struct{ ns, source string }{
@@ -73,54 +74,20 @@ listen stats
 		{"page", fmt.Sprintf("servers = http://ops:s3cret@127.0.0.1:%d/stats", page)},
 		{"tls", fmt.Sprintf("servers = https://127.0.0.1:%d/stats\nhttp-user = ops\nhttp-password = s3cret\ntls-ca-file = %s", tlsPage, ca)},
 	} {
-		base := t.TempDir()
-		conf := filepath.Join(base, "haproxystats.conf")
-		os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
-loglevel = info
-[pull]
-%s
-pull-interval = 1
-pull-timeout = 0.8
-%s`, run.source, daemonsConf(base, 1, port, run.ns))), 0o644)
-		os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-		daemon(t, "haproxystats-process", "-f", conf)
-		daemon(t, "haproxystats-pull", "-f", conf)
+		pipeline{pull: run.source, port: port, ns: run.ns}.start(t)
 	}
-
-	// A second after quiet that all three have, and not the newest one
-	// of the relay's file (it may be half written).
-	var snap map[string]float64
-	var ts int64
-	for deadline := time.Now().Add(40 * time.Second); snap == nil && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		snaps := readGraphite(t, out)
-		var all []int64
-		for s, lines := range snaps {
-			if s < quiet {
-				continue
-			}
-			_, a := lines["sock.haproxy.frontend.www.stot"]
-			_, b := lines["page.haproxy.frontend.www.stot"]
-			_, c := lines["tls.haproxy.frontend.www.stot"]
-			if a && b && c {
-				all = append(all, s)
-			}
-		}
-		if len(all) >= 2 {
-			slices.Sort(all)
-			ts, snap = all[0], snaps[all[0]]
-		}
-	}
-	if snap == nil {
-		t.Fatal("no second with the snapshots of the socket and of both pages within 40 s")
-	}
+	// A second after quiet that all three have.
+	ts, snap := settled(t, out, quiet, 40*time.Second, "sock.haproxy.frontend.www.stot", "page.haproxy.frontend.www.stot", "tls.haproxy.frontend.www.stot")
 	compared, daemonLines := 0, map[string]int{}
 	for path, v := range snap {
 		ns, rest, _ := strings.Cut(path, ".")
 		if strings.HasPrefix(rest, "haproxy.daemon.") {
 			daemonLines[ns]++
 		}
+		field := rest[strings.LastIndexByte(rest, '.')+1:]
 		if ns != "sock" || !(strings.HasPrefix(rest, "haproxy.frontend.") || strings.HasPrefix(rest, "haproxy.backend.")) ||
-			strings.Contains(rest, ".stats.") { // the page's own proxy counts the pages' requests
+			strings.Contains(rest, ".stats.") || // the page's own proxy counts the pages' requests
+			field == "rate" || field == "conn_rate" || field == "req_rate" { // per second, read at another millisecond
 			continue
 		}
 		for _, other := range []string{"page", "tls"} {

@@ -157,21 +157,8 @@ func TestPrometheusEndpoint(t *testing.T) {
 	}
 	adminCommand(t, admin, "set server a.b/drain state drain")
 
-	base := t.TempDir()
 	promPort := haproxytest.FreePort(t)
-	conf := filepath.Join(base, "haproxystats.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
-loglevel = info
-[pull]
-socket-dir = %s
-pull-interval = 1
-pull-timeout = 0.8
-%s[prometheus]
-listen = 127.0.0.1:%d
-`, h.SocketDir, daemonsConf(base, 2, port, "e2e"), promPort)), 0o644)
-	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	pipeline{pull: "socket-dir = " + h.SocketDir, sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e", workers: 2}.start(t)
 	ours := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	theirs := fmt.Sprintf("http://127.0.0.1:%d/metrics", promexPort)
 
@@ -354,20 +341,7 @@ scrape_configs:
 	port := haproxytest.FreePort(t)
 	cmd := haproxytest.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
+	background(t, cmd, "prometheus")
 	data, err := os.ReadFile(filepath.Join("testdata", "haproxy-mixin-queries.txt"))
 	if err != nil {
 		t.Fatal(err)

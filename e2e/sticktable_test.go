@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,40 +50,10 @@ backend per_host
 		resp.Body.Close()
 	}
 	port, out := relay(t, rbin)
-	base := t.TempDir()
 	promPort := haproxytest.FreePort(t)
-	conf := filepath.Join(base, "haproxystats.conf")
-	tail := strings.Replace(daemonsConf(base, 1, port, "e2e"), "[graphite]\n", "sticktable-metrics = true\n[graphite]\n", 1)
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
-loglevel = info
-[pull]
-socket-dir = %s
-pull-interval = 1
-pull-timeout = 0.8
-%s[prometheus]
-listen = 127.0.0.1:%d
-`, h.SocketDir, tail, promPort)), 0o644)
-	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
-
-	var snap map[string]float64
-	for deadline := time.Now().Add(30 * time.Second); snap == nil && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		snaps := readGraphite(t, out)
-		var ts []int64
-		for s, lines := range snaps {
-			if _, ok := lines["e2e.haproxy.sticktable.per_host.used"]; ok {
-				ts = append(ts, s)
-			}
-		}
-		if len(ts) >= 2 {
-			slices.Sort(ts)
-			snap = snaps[ts[0]]
-		}
-	}
-	if snap == nil {
-		t.Fatal("no stick table in Graphite within 30 s")
-	}
+	pipeline{pull: "socket-dir = " + h.SocketDir, process: "sticktable-metrics = true",
+		sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e"}.start(t)
+	_, snap := settled(t, out, 0, 30*time.Second, "e2e.haproxy.sticktable.per_host.used")
 	for path, want := range map[string]float64{
 		"e2e.haproxy.sticktable.per_host.size": 200, "e2e.haproxy.sticktable.per_host.used": 3,
 		"e2e.haproxy.sticktable.per_ip.size": 1024, "e2e.haproxy.sticktable.per_ip.used": 1,
