@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine:
-# Debian's haproxy (2.6 on bookworm), carbon-c-relay, socat, curl and
-# promtool (package prometheus), then the Go modules. Safe to run again:
-# it installs only what is missing.
+# Debian's haproxy (2.6 on bookworm), carbon-c-relay, socat, curl,
+# promtool (package prometheus), systemd-analyze, lintian and a real
+# Graphite (graphite-carbon, graphite-web), then the Go modules. Safe to
+# run again: it installs only what is missing.
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"
@@ -24,8 +25,8 @@ if ((${#missing[@]})); then
 	$sudo apt-get update -qq
 	# Debian's packages try to start their services; none must run here.
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-	# the haproxy and prometheus packages may have started their services: stop them
-	if command -v service >/dev/null; then for s in haproxy prometheus; do $sudo service $s stop >/dev/null 2>&1 || true; done; fi
+	# the haproxy, prometheus and graphite-carbon packages may have started their services: stop them
+	if command -v service >/dev/null; then for s in haproxy prometheus carbon-cache; do $sudo service $s stop >/dev/null 2>&1 || true; done; fi
 fi
 command -v go >/dev/null || { echo "deps: Go is not installed (need Go 1.26)" >&2; exit 1; }
 go mod download
