@@ -138,27 +138,37 @@ func ctxErr(ctx context.Context, err error) error {
 
 func (c Client) dial(ctx context.Context, target config.Server) (net.Conn, error) {
 	d := net.Dialer{Timeout: c.Timeout}
-	var err error
-	attempt := 0
-	for {
-		attempt++
-		var conn net.Conn
+	var conn net.Conn
+	err := connect(ctx, target, c.Retries, c.Interval, func() (bool, error) {
+		var err error
 		conn, err = d.DialContext(ctx, target.Network, target.Address)
+		return true, err
+	})
+	return conn, err
+}
+
+// connect calls try until it succeeds, fails in a way it says is not
+// worth trying again, ctx ends, or it made retries + 1 attempts (retries
+// -1: no bound), pausing interval between attempts; the failure is a
+// *ConnectError with the attempts made. A socket's dial and a stats
+// page's request are tried again the same way.
+func connect(ctx context.Context, target config.Server, retries int, interval time.Duration, try func() (again bool, err error)) error {
+	for attempt := 1; ; attempt++ {
+		again, err := try()
 		if err == nil {
-			return conn, nil
+			return nil
 		}
-		if ctx.Err() != nil || (c.Retries >= 0 && attempt > c.Retries) {
-			break
+		if !again || ctx.Err() != nil || (retries >= 0 && attempt > retries) {
+			return &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
 		}
-		t := time.NewTimer(c.Interval)
+		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
+			return &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
 		case <-t.C:
 		}
 	}
-	return nil, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
 }
 
 // checker passes bytes through and remembers the first and last few, so

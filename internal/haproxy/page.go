@@ -54,26 +54,20 @@ func NewPageClient(cfg config.Pull) (*PageClient, error) {
 // connections are (retries, interval).
 func (c *PageClient) Fetch(ctx context.Context, target config.Server, w io.Writer) (int64, error) {
 	var resp *http.Response
-	for attempt := 1; ; attempt++ {
+	err := connect(ctx, target, c.retries, c.interval, func() (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.URL, nil)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
 		if target.User != "" {
 			req.SetBasicAuth(target.User, target.Password)
 		}
-		if resp, err = c.client.Do(req); err == nil {
-			break
-		}
+		resp, err = c.client.Do(req)
 		var op *net.OpError
-		if ctx.Err() != nil || !errors.As(err, &op) || op.Op != "dial" || (c.retries >= 0 && attempt > c.retries) {
-			return 0, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, &ConnectError{Target: target, Attempts: attempt, Err: ctxErr(ctx, err)}
-		case <-time.After(c.interval):
-		}
+		return errors.As(err, &op) && op.Op == "dial", err // only a connection is tried again
+	})
+	if err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
