@@ -318,6 +318,22 @@ type parser struct {
 	nat             *Natures
 	log             *slog.Logger
 	excludeStates   map[string]bool // Builder.ExcludeStates
+	// stateExcluded remembers ExcludedState of each status string met:
+	// a few distinct ones for thousands of rows, each normalised once.
+	stateExcluded map[string]bool
+}
+
+// excludedState is ExcludedState(status, p.excludeStates), remembered.
+func (p *parser) excludedState(status []byte) bool {
+	if v, ok := p.stateExcluded[string(status)]; ok {
+		return v
+	}
+	if p.stateExcluded == nil {
+		p.stateExcluded = map[string]bool{}
+	}
+	v := ExcludedState(string(status), p.excludeStates)
+	p.stateExcluded[string(status)] = v
+	return v
 }
 
 // file aggregates the rows of one checked reply and returns, per class,
@@ -395,11 +411,11 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			p.extra(s.srv, 2, g, fields, traffic)
 			s.srv.addState(g, state(fields))
 			if p.excludeStates != nil {
-				st := []byte(nil)
+				var st []byte
 				if status >= 0 {
 					st = fields[status]
 				}
-				s.srv.markExcluded(g, st, p.excludeStates)
+				s.srv.markExcluded(g, p.excludedState(st))
 			}
 			if checkStatus >= 0 {
 				s.srv.addCheck(g, fields[checkStatus], fields[checkCode])

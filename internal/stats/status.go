@@ -183,16 +183,16 @@ func NormalizeState(s string) string {
 	return strings.ReplaceAll(s, " (", "(")
 }
 
-// markExcluded records whether a row of group g has a status in
-// exclude: the group stays live as soon as one row has not.
-func (t *table) markExcluded(g int32, status []byte, exclude map[string]bool) {
+// markExcluded records whether a row of group g has an excluded status:
+// the group stays live as soon as one row has not.
+func (t *table) markExcluded(g int32, excluded bool) {
 	if t.live == nil {
 		t.live = make([]bool, 0, cap(t.keys))
 	}
 	for len(t.live) <= int(g) {
 		t.live = append(t.live, false)
 	}
-	if !ExcludedState(string(status), exclude) {
+	if !excluded {
 		t.live[g] = true
 	}
 }
