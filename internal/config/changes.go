@@ -27,6 +27,12 @@ func PullChanges(a, b Pull) []string {
 	add("queue-size", a.QueueSize != b.QueueSize)
 	add("allow-partial", a.AllowPartial != b.AllowPartial)
 	add("max-reply-size", a.MaxReplySize != b.MaxReplySize)
+	add("http-user", a.HTTPUser != b.HTTPUser)
+	add("http-password", a.HTTPPassword != b.HTTPPassword)
+	add("tls-ca-file", a.TLSCAFile != b.TLSCAFile)
+	add("tls-cert-file", a.TLSCertFile != b.TLSCertFile)
+	add("tls-key-file", a.TLSKeyFile != b.TLSKeyFile)
+	add("tls-insecure-skip-verify", a.TLSInsecureSkipVerify != b.TLSInsecureSkipVerify)
 	add("ship", a.Ship != b.Ship)
 	return out
 }

@@ -45,3 +45,14 @@ tls-insecure-skip-verify = false
 		}
 	}
 }
+
+// A reload names the stats pages' options that changed (the password by
+// its name only).
+func TestPullChangesPages(t *testing.T) {
+	a := Pull{HTTPUser: "ops", HTTPPassword: "old", TLSCAFile: "ca.pem"}
+	b := a
+	b.HTTPPassword, b.TLSInsecureSkipVerify = "new", true
+	if got := strings.Join(PullChanges(a, b), " "); got != "http-password tls-insecure-skip-verify" {
+		t.Errorf("PullChanges = %q", got)
+	}
+}
