@@ -152,7 +152,9 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}}
 	b := &renderer{r: r, t: t, withSelf: withSelf}
 	daemon := p.addDaemon(b, infos, len(statFiles) > 0, log)
-	r.tables = stats.StickTables(snap.files(spool.Table))
+	if r.o.StickTables || r.o.Exposed { // Graphite's sticktable-metrics, or the endpoint
+		r.tables = stats.StickTables(snap.files(spool.Table))
+	}
 	if r.o.StickTables && len(r.tables) > 0 {
 		b.add(step{block: tableBlock}) // cannot fail
 	}
