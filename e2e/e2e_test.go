@@ -377,3 +377,12 @@ func settled(t *testing.T, out string, since int64, timeout time.Duration, has .
 	t.Fatalf("no snapshot with %v in Graphite within %v", has, timeout)
 	return 0, nil
 }
+
+// httpDefaults is the defaults section of the tests' haproxy
+// configurations in HTTP mode.
+const httpDefaults = `defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+`

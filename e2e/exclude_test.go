@@ -23,12 +23,7 @@ func TestExcludeServerStates(t *testing.T) {
 	admin := filepath.Join(t.TempDir(), "admin.sock") // not in socket-dir: pulled once, through the user socket
 	h := haproxytest.StartHAProxy(t, hbin, 1, fmt.Sprintf(`global
     stats socket %[1]s mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend www
+`, admin)+httpDefaults+fmt.Sprintf(`frontend www
     bind 127.0.0.1:%[2]d
     default_backend pool
 backend pool

@@ -44,12 +44,7 @@ func TestGraphiteDashboard(t *testing.T) {
 	}
 	hbin := haproxytest.HAProxyBinary(t)
 	front, app, dead := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, hbin, 2, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend www
+	h := haproxytest.StartHAProxy(t, hbin, 2, httpDefaults+fmt.Sprintf(`frontend www
     bind 127.0.0.1:%[1]d
     default_backend app
 backend app

@@ -35,12 +35,7 @@ func TestStatsPages(t *testing.T) {
 	dir := t.TempDir()
 	crt, ca := selfSigned(t, dir)
 	front, origin, page, tlsPage := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, hbin, 1, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend www
+	h := haproxytest.StartHAProxy(t, hbin, 1, httpDefaults+fmt.Sprintf(`frontend www
     bind 127.0.0.1:%[1]d
     default_backend app
 backend app

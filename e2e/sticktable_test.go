@@ -20,12 +20,7 @@ import (
 func TestStickTables(t *testing.T) {
 	hbin, rbin := haproxytest.HAProxyBinary(t), haproxytest.RelayBinary(t)
 	front, promex := haproxytest.FreePort(t), haproxytest.FreePort(t)
-	h := haproxytest.StartHAProxy(t, hbin, 1, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend promex
+	h := haproxytest.StartHAProxy(t, hbin, 1, httpDefaults+fmt.Sprintf(`frontend promex
     bind 127.0.0.1:%[2]d
     http-request use-service prometheus-exporter
 frontend www
