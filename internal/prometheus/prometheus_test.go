@@ -523,9 +523,10 @@ func TestListenErrors(t *testing.T) {
 	}
 }
 
-// 200 scrapes at once all get the snapshot, the same bytes, from one
-// encoding per variant asked for. Before, eight were served at a time and
-// the rest got an undocumented 503.
+// 200 scrapes at once all get the snapshot, the same bytes, from the one
+// encoding made when the snapshot was exposed; a scrape without gzip
+// makes none either. Before, eight were served at a time and the rest
+// got an undocumented 503.
 func TestConcurrentScrapesShareOneEncoding(t *testing.T) {
 	sink := newSink(t, bigExposition(t, 10, 20, ts13))
 	srv := httptest.NewServer(sink)
@@ -564,7 +565,7 @@ func TestConcurrentScrapesShareOneEncoding(t *testing.T) {
 		}
 	}
 	if n := sink.encodings.Load(); n != 1 {
-		t.Errorf("%d encodings for 200 scrapes of one variant, want 1", n)
+		t.Errorf("%d encodings for one snapshot and 200 scrapes, want 1", n)
 	}
 	// A scrape without gzip: encoded as it is written, the same metrics.
 	req, _ := http.NewRequest("GET", srv.URL, nil)
@@ -579,7 +580,7 @@ func TestConcurrentScrapesShareOneEncoding(t *testing.T) {
 		t.Errorf("identity scrape: encoding %q, %d bytes", resp.Header.Get("Content-Encoding"), len(plain))
 	}
 	if n := sink.encodings.Load(); n != 1 {
-		t.Errorf("%d cached encodings after a scrape without gzip, want still 1", n)
+		t.Errorf("%d encodings after a scrape without gzip, want still 1", n)
 	}
 }
 
