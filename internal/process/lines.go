@@ -30,12 +30,18 @@ type snapLines struct {
 	writers int
 	written func()
 
-	mu      sync.Mutex
-	wrote   int          // guarded by mu; first writes done from sites
-	dir     string       // guarded by mu; where the replies are
-	sites   *stats.Sites // guarded by mu; nil once every sink wrote the lines
-	refs    int          // guarded by mu; holders: the processor, and each sink that kept it
-	retired bool         // guarded by mu; dir is in SentDir, removed with the last holder
+	mu    sync.Mutex
+	wrote int          // guarded by mu; first writes done from sites
+	dir   string       // guarded by mu; where the replies are
+	sites *stats.Sites // guarded by mu; nil once every sink wrote the lines
+	// exp is the exposition made of sites (nil without an
+	// ExpositionSink); its Sites go with l's, or the tables stayed
+	// reachable through it until the snapshot was delivered, while the
+	// next snapshot was parsed: two snapshots' tables at once with a
+	// backlog. Guarded by mu.
+	exp     *stats.Exposition
+	refs    int  // guarded by mu; holders: the processor, and each sink that kept it
+	retired bool // guarded by mu; dir is in SentDir, removed with the last holder
 }
 
 // Len returns how many lines WriteTo writes.
@@ -79,6 +85,9 @@ func (l *snapLines) wroteOnce() {
 	done := l.wrote == l.writers
 	if done {
 		l.sites = nil // a later write parses the replies again
+		if l.exp != nil {
+			l.exp.Sites = nil // exposed already: Expose keeps the first exposition of a time
+		}
 	}
 	l.mu.Unlock()
 	if done && l.written != nil {

@@ -294,15 +294,39 @@ func (s *lineSink) written() []metric.Lines {
 	return slices.Clone(s.seen)
 }
 
+// exposeSink is an ExpositionSink that keeps what it was given.
+type exposeSink struct {
+	mu   sync.Mutex
+	seen []*stats.Exposition
+	rows []int // the rows each exposition had when it was exposed
+}
+
+func (s *exposeSink) Name() string      { return "prometheus" }
+func (s *exposeSink) Columns() []string { return nil }
+func (s *exposeSink) Expose(_ context.Context, x *stats.Exposition) error {
+	n := 0
+	if x.Sites != nil {
+		fe, be, srv := x.Sites.Rows()
+		n = fe + be + srv
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, x)
+	s.rows = append(s.rows, n)
+	return nil
+}
+
 // The parsed replies of a snapshot are dropped once every sink wrote its
-// lines, before the sinks accept it (Graphite waits a second for that):
-// the next snapshot is parsed meanwhile, and no more than one snapshot's
-// replies are held at a time.
+// lines or exposed it, before the sinks accept it (Graphite waits a
+// second for that): the next snapshot is parsed meanwhile, and no more
+// than one snapshot's replies are held at a time, also not through the
+// exposition.
 func TestRepliesDroppedOnceWritten(t *testing.T) {
 	src := spoolWith(t, "1500000000", "1500000010")
 	g := &lineSink{sink: newSink("graphite")}
 	g.block = make(chan struct{})
-	p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
+	x := &exposeSink{}
+	p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g, x}, slog.New(slog.DiscardHandler))
 	p.ShutdownTimeout = 5 * time.Second
 	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
 	go func() {
@@ -318,6 +342,16 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 				t.Errorf("snapshot %d: parsed replies held after every sink wrote it", sl.Time())
 			}
 		}
+		x.mu.Lock()
+		if len(x.seen) != 2 {
+			t.Errorf("%d snapshots exposed, want 2", len(x.seen))
+		}
+		for i, e := range x.seen {
+			if x.rows[i] == 0 || e.Sites != nil {
+				t.Errorf("snapshot %d: exposed with %d rows, its parsed replies held through the exposition: %v", e.Time, x.rows[i], e.Sites != nil)
+			}
+		}
+		x.mu.Unlock()
 		close(g.block)
 	}()
 	run(t, p, paths, func() bool { return !exists(paths[0]) && !exists(paths[1]) })

@@ -331,7 +331,9 @@ func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.
 		if err != nil {
 			return nil, nil, err // not a nil *snapLines in an interface
 		}
-		return l, p.exposition(l.r, l.sites), nil
+		x := p.exposition(l.r, l.sites)
+		l.exp = x
+		return l, x, nil
 	}
 	ms, r, sites, err := p.renderSnapshot(snap, p.options().Prefix, p.counters, true, nil, log)
 	if err != nil {
