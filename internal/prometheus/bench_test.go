@@ -13,7 +13,7 @@ import (
 // reports the heap it keeps.
 func BenchmarkExpose(b *testing.B) {
 	x := bigExposition(b, 100, 100, ts13)
-	s := New("bench", "", discard)
+	s := New("bench", "", b.TempDir(), discard)
 	for i := 0; b.Loop(); i++ {
 		x.Time = ts13 + int64(i) + 1
 		s.Expose(context.Background(), x)
@@ -23,6 +23,7 @@ func BenchmarkExpose(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&with)
 	s.mu.Lock()
+	s.latest.store.release()
 	s.latest = nil
 	s.mu.Unlock()
 	runtime.GC()

@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -13,28 +14,39 @@ import (
 
 // exposition is one snapshot's exposition: its text in gzip members, in
 // the order they are served, encoded once when the snapshot is exposed.
+// The members' bytes are in store.
 type exposition struct {
 	ts    int64
 	parts []part
+	store *store
 }
 
 // A part is one gzip member of the exposition.
 type part struct {
 	scope scope
-	maint bool     // the samples of rows in maintenance alone: left out with no-maint
-	gz    [][]byte // the member, in pieces
+	maint bool   // the samples of rows in maintenance alone: left out with no-maint
+	gz    []span // the member, in pieces
+}
+
+// reader reads the pieces gz of e's store one after the other.
+func (e *exposition) reader(gz []span) io.Reader {
+	rs := make([]io.Reader, len(gz))
+	for i, p := range gz {
+		rs[i] = io.NewSectionReader(e.store, p.off, int64(p.n))
+	}
+	return io.MultiReader(rs...)
 }
 
 // selected returns the pieces of the members f asks for and their total
 // size. Gzip members one after the other are one gzip stream.
-func (e *exposition) selected(f filter) (gz [][]byte, n int) {
+func (e *exposition) selected(f filter) (gz []span, n int) {
 	for _, p := range e.parts {
 		if f.scopes&p.scope == 0 || f.noMaint && p.maint {
 			continue
 		}
 		for _, piece := range p.gz {
 			gz = append(gz, piece)
-			n += len(piece)
+			n += piece.n
 		}
 	}
 	return gz, n
@@ -44,11 +56,12 @@ func (e *exposition) selected(f filter) (gz [][]byte, n int) {
 // backends and servers is a member of its own, written as the walk gives
 // its rows, so that every family's samples are together in the text
 // while no value is kept (about 4 MB of gzip for 10 000 servers, where
-// the walk gives row after row).
-func build(x *stats.Exposition) *exposition {
-	e := &exposition{ts: x.Time}
+// the walk gives row after row). The gzip goes to a store in dir (see
+// store).
+func build(x *stats.Exposition, dir string) *exposition {
+	a := newStore(dir)
+	e := &exposition{ts: x.Time, store: a}
 	ts := []byte(" " + strconv.FormatInt(x.Time*1000, 10) + "\n")
-	a := &arena{}
 	e.parts = append(e.parts, processPart(a, ts, x.Infos))
 	b := &builder{ts: ts, blocks: [3]*block{
 		newBlock(a, "haproxy_frontend_", scopeFrontend, false, frontendFamilies),
@@ -72,6 +85,7 @@ func build(x *stats.Exposition) *exposition {
 	if len(x.Self) > 0 {
 		e.parts = append(e.parts, selfPart(a, ts, x.Self))
 	}
+	a.done()
 	return e
 }
 
@@ -126,7 +140,7 @@ func (b *builder) Value(field string, v float64) {
 // A block is the families of one kind of rows, written as the walk gives
 // the rows.
 type block struct {
-	arena  *arena // of the members
+	store  *store // of the members
 	prefix string // haproxy_server_ ...
 	scope  scope
 	server bool // its rows have a server label
@@ -162,8 +176,8 @@ type backendRow struct {
 	nsrv   uint32
 }
 
-func newBlock(a *arena, prefix string, sc scope, server bool, fams []family) *block {
-	b := &block{arena: a, prefix: prefix, scope: sc, server: server, byCol: map[string]*colOuts{}}
+func newBlock(a *store, prefix string, sc scope, server bool, fams []family) *block {
+	b := &block{store: a, prefix: prefix, scope: sc, server: server, byCol: map[string]*colOuts{}}
 	for _, f := range fams {
 		b.addFamily(f)
 	}
@@ -177,7 +191,7 @@ func (b *block) addFamily(f family) {
 	if !strings.HasPrefix(name, "haproxystats_") {
 		name = b.prefix + name
 	}
-	b.fams = append(b.fams, &famOut{name: name, f: f, rows: member{arena: b.arena}, maint: member{arena: b.arena}})
+	b.fams = append(b.fams, &famOut{name: name, f: f, rows: member{store: b.store}, maint: member{store: b.store}})
 	for k, col := range f.cols {
 		out := colOut{fam: i}
 		if f.codes != nil {
@@ -357,7 +371,7 @@ func appendSample(b []byte, name string, labels []byte, k, val string, v float64
 
 // processPart is the member of haproxy_process_*, from the show info
 // replies.
-func processPart(a *arena, ts []byte, infos []stats.File) part {
+func processPart(a *store, ts []byte, infos []stats.File) part {
 	var procs []stats.Info
 	var versions []string
 	for _, f := range infos {
@@ -368,7 +382,7 @@ func processPart(a *arena, ts []byte, infos []stats.File) part {
 			}
 		}
 	}
-	m := member{arena: a}
+	m := member{store: a}
 	for i := range processFamilies {
 		f := &processFamilies[i]
 		if v, ok := combineField(procs, f.cols[0]); ok {
@@ -388,7 +402,7 @@ func processPart(a *arena, ts []byte, infos []stats.File) part {
 }
 
 // selfPart is the member of the self-statistics, one header per family.
-func selfPart(a *arena, ts []byte, self []stats.Sample) part {
+func selfPart(a *store, ts []byte, self []stats.Sample) part {
 	type sampleOf struct {
 		spec selfSpec
 		v    float64
@@ -402,7 +416,7 @@ func selfPart(a *arena, ts []byte, self []stats.Sample) part {
 		samples = append(samples, sampleOf{spec: sp, v: s.Value})
 	}
 	slices.SortStableFunc(samples, func(a, b sampleOf) int { return strings.Compare(a.spec.name, b.spec.name) })
-	m := member{arena: a}
+	m := member{store: a}
 	for i, s := range samples {
 		name := "haproxystats_" + s.spec.name
 		if i == 0 || samples[i-1].spec.name != s.spec.name {
@@ -415,8 +429,8 @@ func selfPart(a *arena, ts []byte, self []stats.Sample) part {
 
 // stickTablePart is the member of haproxy_sticktable_size and _used, as
 // promex has them: labels name and type, the tables of size 0 left out.
-func stickTablePart(a *arena, ts []byte, tables []stats.StickTable) part {
-	m := member{arena: a}
+func stickTablePart(a *store, ts []byte, tables []stats.StickTable) part {
+	m := member{store: a}
 	var labels []byte
 	for _, f := range stickTableFamilies {
 		name := "haproxy_sticktable_" + f.name

@@ -12,14 +12,30 @@ import (
 // chunks (flate.StatelessDeflate), so a member being written holds at most
 // chunk bytes of text beside its compressed output: the exposition of
 // 10 000 servers, 54 MB of text, is never in memory as text, only as its
-// 4 MB of gzip. The compressed bytes go to an arena the members of one
-// exposition share, so that they take no more room than they need.
+// 4 MB of gzip. The compressed bytes go to the store the members of one
+// exposition share (store.go).
 type member struct {
-	arena *arena
+	store *store
 	text  []byte
-	out   [][]byte // pieces of the arena, in order
+	pend  []byte // compressed bytes not yet in the store
+	out   []span // pieces of the store's stream, in order
 	crc   uint32
 	size  uint32 // ISIZE: the text's length modulo 2^32
+}
+
+// pieceSize is the compressed bytes a member gathers before they go to
+// the store as one piece: a scrape reads each piece from the store's
+// file with one pread. The deflate of one chunk gives about 1.2 KB at
+// 10 000 servers; 3 300 preads a scrape, each a blocking system call,
+// took 200 ms of CPU where 250 take ~15 ms. The price is up to
+// pieceSize per family being written (about 70 families of servers
+// reach it: 1.1 MB).
+const pieceSize = 16 << 10
+
+// A span is a piece of a store's stream.
+type span struct {
+	off int64
+	n   int
 }
 
 // chunk is the text deflated at once. Measured on 10 000 servers: 16 KiB
@@ -31,7 +47,7 @@ const chunk = 16 << 10
 var gzipHeader = [10]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
 // empty reports whether nothing was written to m.
-func (m *member) empty() bool { return len(m.text) == 0 && len(m.out) == 0 }
+func (m *member) empty() bool { return len(m.text) == 0 && len(m.pend) == 0 && len(m.out) == 0 }
 
 // header appends a family's HELP and TYPE lines to m.
 func (m *member) header(name, help string, t typ) {
@@ -63,7 +79,7 @@ func (m *member) room(n int) {
 }
 
 func (m *member) deflate(last bool) {
-	if len(m.out) == 0 {
+	if len(m.out) == 0 && len(m.pend) == 0 {
 		m.Write(gzipHeader[:])
 	}
 	m.crc = crc32.Update(m.crc, crc32.IEEETable, m.text)
@@ -72,45 +88,46 @@ func (m *member) deflate(last bool) {
 	m.text = m.text[:0]
 }
 
-// Write appends compressed bytes to m's output in the arena.
+// Write appends compressed bytes to m's output, in the store once
+// pieceSize of them are gathered.
 func (m *member) Write(p []byte) (int, error) {
-	piece := m.arena.put(p)
-	if k := len(m.out) - 1; k >= 0 && adjacent(m.out[k], piece) {
-		m.out[k] = m.out[k][:len(m.out[k])+len(piece)]
-	} else {
-		m.out = append(m.out, piece)
+	if len(m.pend)+len(p) > cap(m.pend) {
+		if len(m.pend) >= pieceSize/2 {
+			m.flush()
+		}
+		if len(m.pend)+len(p) > cap(m.pend) {
+			grown := make([]byte, len(m.pend), max(min(2*cap(m.pend), pieceSize), 512, len(m.pend)+len(p)))
+			copy(grown, m.pend)
+			m.pend = grown
+		}
 	}
+	m.pend = append(m.pend, p...)
 	return len(p), nil
 }
 
-// adjacent reports whether b starts where a ends, in one slab.
-func adjacent(a, b []byte) bool {
-	return cap(a) > len(a) && len(b) > 0 && &a[:len(a)+1][len(a)] == &b[0]
+// flush puts the gathered compressed bytes in the store.
+func (m *member) flush() {
+	if len(m.pend) == 0 {
+		return
+	}
+	off := m.store.put(m.pend)
+	if k := len(m.out) - 1; k >= 0 && m.out[k].off+int64(m.out[k].n) == off {
+		m.out[k].n += len(m.pend)
+	} else {
+		m.out = append(m.out, span{off: off, n: len(m.pend)})
+	}
+	m.pend = m.pend[:0]
 }
 
 // close ends m and returns its pieces.
-func (m *member) close() [][]byte {
+func (m *member) close() []span {
 	m.deflate(true)
 	var trailer [8]byte
 	binary.LittleEndian.PutUint32(trailer[:4], m.crc)
 	binary.LittleEndian.PutUint32(trailer[4:], m.size)
 	m.Write(trailer[:])
+	m.flush()
 	out := m.out
-	m.text, m.out = nil, nil
+	m.text, m.pend, m.out = nil, nil, nil
 	return out
-}
-
-// An arena hands out pieces of slabs filled one after the other.
-type arena struct{ slab []byte }
-
-const slabSize = 256 << 10
-
-// put copies p into the arena.
-func (a *arena) put(p []byte) []byte {
-	if len(p) > cap(a.slab)-len(a.slab) {
-		a.slab = make([]byte, 0, max(slabSize, len(p)))
-	}
-	n := len(a.slab)
-	a.slab = append(a.slab, p...)
-	return a.slab[n:len(a.slab):cap(a.slab)]
 }

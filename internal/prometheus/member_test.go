@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,38 +16,93 @@ import (
 
 // Members are gzip that any reader takes, alone or one after the other,
 // whatever their size: empty, under a chunk, many chunks, a line longer
-// than a chunk.
+// than a chunk; in a store whose stream is in its file, in memory when
+// there is no file, and in both when writing the file failed half-way
+// (a full disk).
 func TestMembersAreGzip(t *testing.T) {
-	a := &arena{}
-	long := strings.Repeat("x", 3*chunk)
-	var want []string
-	var gz [][]byte
-	for _, lines := range []int{0, 1, 100, 5000} {
-		m := member{arena: a}
-		var text strings.Builder
-		for i := range lines {
-			labels := []byte(fmt.Sprintf(`proxy="p%d"`, i))
-			if i == lines/2 {
-				labels = []byte(`proxy="` + long + `"`)
+	for _, where := range []string{"file", "memory", "file failing"} {
+		t.Run(where, func(t *testing.T) {
+			dir := t.TempDir()
+			if where == "memory" {
+				dir = ""
 			}
-			m.sample("haproxy_server_bytes_in_total", labels, "", "", float64(i), []byte(" 1700000000000\n"))
-			fmt.Fprintf(&text, "haproxy_server_bytes_in_total{%s} %d 1700000000000\n", labels, i)
-		}
-		if lines > 0 && cap(m.text) > 2*len(long) {
-			t.Errorf("%d lines: text buffer of %d bytes", lines, cap(m.text))
-		}
-		pieces := m.close()
-		one := bytes.Join(pieces, nil)
-		got, err := io.ReadAll(must(stdgzip.NewReader(bytes.NewReader(one))))
-		if err != nil || string(got) != text.String() {
-			t.Fatalf("%d lines: %d bytes back (%v), want %d", lines, len(got), err, text.Len())
-		}
-		want = append(want, text.String())
-		gz = append(gz, pieces...)
+			a := newStore(dir)
+			defer a.release()
+			if (a.f == nil) != (where == "memory") {
+				t.Fatalf("store in %q: file %v (%v)", dir, a.f, a.err)
+			}
+			long := strings.Repeat("x", 3*chunk)
+			var want []string
+			var members [][]span
+			for k, lines := range []int{0, 1, 100, 5000, 100000, 5000} {
+				if where == "file failing" && k == 5 {
+					// The same file, open for reading only: what is written
+					// from now on cannot go to it, what is in it can be read.
+					ro := must(os.Open(fmt.Sprintf("/proc/self/fd/%d", a.f.Fd()))) // pathcheck: values only, the test's own file
+					a.f.Close()
+					a.f = ro
+				}
+				m := member{store: a}
+				var text strings.Builder
+				for i := range lines {
+					labels := []byte(fmt.Sprintf(`proxy="p%d"`, i))
+					if i == lines/2 {
+						labels = []byte(`proxy="` + long + `"`)
+					}
+					m.sample("haproxy_server_bytes_in_total", labels, "", "", float64(i), []byte(" 1700000000000\n"))
+					fmt.Fprintf(&text, "haproxy_server_bytes_in_total{%s} %d 1700000000000\n", labels, i)
+				}
+				if lines > 0 && cap(m.text) > 2*len(long) {
+					t.Errorf("%d lines: text buffer of %d bytes", lines, cap(m.text))
+				}
+				want = append(want, text.String())
+				members = append(members, m.close())
+			}
+			a.done()
+			switch {
+			case where == "file" && (a.err != nil || a.onFile != a.end || a.slab != nil || len(a.kept) > 0):
+				t.Fatalf("the stream is not all in the file: %v, %d of %d bytes, %d slabs kept", a.err, a.onFile, a.end, len(a.kept))
+			case where == "file failing" && (a.err == nil || a.onFile == 0 || len(a.kept) == 0):
+				t.Fatalf("after the file failed: err %v, %d bytes in the file, %d slabs kept", a.err, a.onFile, len(a.kept))
+			}
+			t.Logf("%d bytes, %d in the file, %d slabs in memory (%v)", a.end, a.onFile, len(a.kept), a.err)
+			e := &exposition{store: a}
+			var gz []span
+			for i, m := range members {
+				got, err := io.ReadAll(must(stdgzip.NewReader(e.reader(m))))
+				if err != nil || string(got) != want[i] {
+					t.Fatalf("member %d: %d bytes back (%v), want %d", i, len(got), err, len(want[i]))
+				}
+				gz = append(gz, m...)
+			}
+			var all bytes.Buffer
+			if err := gunzip(&all, e.reader(gz)); err != nil || all.String() != strings.Join(want, "") {
+				t.Fatalf("the members one after the other: %d bytes (%v), want %d", all.Len(), err, len(strings.Join(want, "")))
+			}
+		})
 	}
-	var all bytes.Buffer
-	if err := gunzip(&all, gz); err != nil || all.String() != strings.Join(want, "") {
-		t.Fatalf("the members one after the other: %d bytes (%v), want %d", all.Len(), err, len(strings.Join(want, "")))
+}
+
+// A scrape that holds an exposition reads it whole after a newer one
+// replaced it; the file is closed when the last reader is done.
+func TestStoreOutlivesItsReplacement(t *testing.T) {
+	a := newStore(t.TempDir())
+	m := member{store: a}
+	for i := range 20000 {
+		m.sample("haproxy_server_up", []byte(fmt.Sprintf(`proxy="p%d"`, i)), "", "", 1, []byte(" 1\n"))
+	}
+	e := &exposition{store: a, parts: []part{{scope: scopeServer, gz: m.close()}}}
+	a.done()
+	a.acquire() // a scrape
+	a.release() // the sink lets it go for a newer one
+	gz, n := e.selected(filter{scopes: allScopes})
+	b, err := io.ReadAll(e.reader(gz))
+	if err != nil || len(b) != n || n == 0 {
+		t.Fatalf("read %d of %d bytes: %v", len(b), n, err)
+	}
+	a.release() // the scrape is done
+	if _, err := a.f.Stat(); err == nil {
+		t.Fatal("the file is still open after its last reader")
 	}
 }
 
@@ -91,7 +147,7 @@ func TestScrapeWaitsForBuild(t *testing.T) {
 	if err := <-gone; err == nil {
 		t.Error("the scrape whose client went away got an answer")
 	}
-	e := build(bigExposition(t, 2, 2, ts13+10))
+	e := build(bigExposition(t, 2, 2, ts13+10), t.TempDir())
 	s.mu.Lock()
 	s.latest = e
 	s.mu.Unlock()

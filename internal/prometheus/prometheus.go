@@ -59,13 +59,19 @@ type Sink struct {
 	// runtime gathers the daemon's own go_*, process_* and
 	// haproxystats_build_info.
 	runtime *prom.Registry
+	// dir is where the expositions' unnamed files are made ("": none,
+	// they are kept in memory).
+	dir      string
+	inMemory atomic.Bool // the last exposition could not be written to a file
 	// encodings counts the expositions encoded, for tests.
 	encodings atomic.Int64
 }
 
 // New returns a Sink. version and revision are the daemon's (cli.Build),
-// for haproxystats_build_info.
-func New(version, revision string, log *slog.Logger) *Sink {
+// for haproxystats_build_info. The expositions are written to unnamed
+// files in dir (beside the spool), or kept in memory when dir is "" or
+// a file cannot be written there.
+func New(version, revision, dir string, log *slog.Logger) *Sink {
 	reg := prom.NewRegistry()
 	build := prom.NewGauge(prom.GaugeOpts{
 		Name:        "haproxystats_build_info",
@@ -74,7 +80,7 @@ func New(version, revision string, log *slog.Logger) *Sink {
 	})
 	build.Set(1)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build)
-	return &Sink{log: log, runtime: reg}
+	return &Sink{log: log, runtime: reg, dir: dir}
 }
 
 // Name returns "prometheus".
@@ -104,27 +110,45 @@ func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
 		return nil
 	}
 	built := make(chan struct{})
+	old := s.latest
 	s.newest, s.latest, s.built = x.Time, nil, built
 	s.mu.Unlock()
 	defer close(built)
+	if old != nil {
+		old.store.release()
+	}
 	start := time.Now()
-	e := build(x)
+	e := build(x, s.dir)
 	s.encodings.Add(1)
+	if err := e.store.err; err == nil {
+		if s.inMemory.Swap(false) {
+			s.log.Info("the exposition is written to a file again", "dir", s.dir)
+		}
+	} else if !s.inMemory.Swap(true) && s.dir != "" {
+		s.log.Warn("the exposition is kept in memory until a file can be written", "err", err)
+	}
 	s.log.Debug("exposition built", "ts", x.Time, "took", time.Since(start))
 	s.mu.Lock()
 	if s.newest == x.Time { // else a newer one is being built
-		s.latest = e
+		s.latest, e = e, nil
 	}
 	s.mu.Unlock()
+	if e != nil {
+		e.store.release()
+	}
 	return nil
 }
 
 // current returns the exposition scrapes get, after waiting for the one
 // being built, if any; nil when there is none yet, or ctx ended first.
+// The caller releases the exposition's store when it is done with it.
 func (s *Sink) current(ctx context.Context) *exposition {
 	for {
 		s.mu.Lock()
 		e, built := s.latest, s.built
+		if e != nil {
+			e.store.acquire()
+		}
 		s.mu.Unlock()
 		if e != nil || built == nil {
 			return e

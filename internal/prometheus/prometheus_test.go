@@ -105,7 +105,7 @@ func bigExposition(t testing.TB, backends, servers int, ts int64) *stats.Exposit
 
 func newSink(t testing.TB, x *stats.Exposition) *Sink {
 	t.Helper()
-	s := New("test", "abc123", discard)
+	s := New("test", "abc123", t.TempDir(), discard)
 	if err := s.Expose(context.Background(), x); err != nil {
 		t.Fatal(err)
 	}

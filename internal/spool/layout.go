@@ -78,6 +78,7 @@ type Layout struct {
 	Sent          string // delivered snapshots a sink may still write again
 	CountersState string // the offsets that keep counters monotonic across reloads
 	NaturesState  string // the field natures learned from typed dumps
+	Scratch       string // where files with no name are made: the Prometheus exposition
 }
 
 // LayoutOf returns the Layout beside the spool directory srcDir.
@@ -88,6 +89,7 @@ func LayoutOf(srcDir string) Layout {
 		Sent:          filepath.Join(parent, "sent"),
 		CountersState: filepath.Join(parent, "counters.state"),
 		NaturesState:  filepath.Join(parent, "natures.state"),
+		Scratch:       parent,
 	}
 }
 

@@ -43,6 +43,7 @@ func TestLayoutOf(t *testing.T) {
 		Sent:          "/srv/hs/sent",
 		CountersState: "/srv/hs/counters.state",
 		NaturesState:  "/srv/hs/natures.state",
+		Scratch:       "/srv/hs",
 	}
 	for _, dir := range []string{"/srv/hs/incoming", "/srv/hs/incoming/", "/srv/hs/./incoming"} {
 		if got := LayoutOf(dir); got != want {
