@@ -61,13 +61,13 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.scopes&scopeGlobal != 0 {
 		runtime = s.runtimeMetrics(gz)
 	}
-	var body io.Reader = bytes.NewReader(nil)
+	body := &readErr{r: bytes.NewReader(nil)}
 	var n int
 	if e := s.current(r.Context()); e != nil {
 		defer e.store.release()
 		var gz []span
 		gz, n = e.selected(f)
-		body = e.reader(gz)
+		body.r = e.reader(gz)
 	}
 	if gz {
 		h.Set("Content-Encoding", "gzip")
@@ -82,17 +82,29 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if n > 0 {
 		err = gunzip(w, body)
 	}
+	if body.err != nil {
+		s.log.Error("a scrape got part of the exposition", "err", body.err)
+	}
 	if err != nil {
-		if !isClientGone(r) {
-			s.log.Error("a scrape got part of the exposition", "err", err)
-		}
-		return // or the client went away
+		return // the client went away, or the exposition could not be read
 	}
 	w.Write(runtime)
 }
 
-// isClientGone reports whether r's client went away.
-func isClientGone(r *http.Request) bool { return r.Context().Err() != nil }
+// readErr is a reader that keeps the error of its reader other than
+// io.EOF: what went wrong on our side of a copy, not the client's.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
 
 // gunzip writes the text of the gzip members in r to w.
 func gunzip(w io.Writer, r io.Reader) error {
