@@ -18,8 +18,9 @@
 // before the snapshot replaces the one scrapes see: a scrape never sees
 // half of one. It is encoded as the rows are walked, each family in a
 // gzip member of its own (build.go), and kept only as gzip: about 4 MB
-// for 10 000 servers. Scrapes that take gzip (Prometheus does) are served
-// those bytes as they are; the others get them decompressed.
+// for 10 000 servers, in a file with no name beside the spool (store.go).
+// Scrapes that take gzip (Prometheus does) are served those bytes as they
+// are; the others get them decompressed.
 //
 // The HTTP server (Listen) uses github.com/prometheus/exporter-toolkit, so
 // TLS and basic authentication are configured with its web configuration
