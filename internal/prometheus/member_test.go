@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +157,32 @@ func TestScrapeWaitsForBuild(t *testing.T) {
 	b := <-got
 	if want := fmt.Sprintf(" %d000\n", ts13+10); !strings.Contains(b, want) {
 		t.Errorf("the waiting scrape did not get the new snapshot (no sample at%q):\n%.500s", want, b)
+	}
+}
+
+// A scrape whose exposition cannot be read back from its file gets an
+// answer cut short, and the daemon's log says why; the next snapshot's
+// exposition is served whole again.
+func TestScrapeOfUnreadableExposition(t *testing.T) {
+	var logged bytes.Buffer
+	s := New("test", "abc123", t.TempDir(), slog.New(slog.NewTextHandler(&logged, nil)))
+	s.Expose(context.Background(), bigExposition(t, 20, 20, ts13))
+	s.mu.Lock()
+	s.latest.store.f.Close() // its reads now fail
+	s.mu.Unlock()
+	get := func() (int, []byte) {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		n, _ := strconv.Atoi(w.Header().Get("Content-Length"))
+		return n, w.Body.Bytes()
+	}
+	if n, body := get(); len(body) >= n || !strings.Contains(logged.String(), "a scrape got part of the exposition") {
+		t.Fatalf("unreadable exposition: %d of %d bytes served; log: %q", len(body), n, logged.String())
+	}
+	s.Expose(context.Background(), bigExposition(t, 20, 20, ts13+10))
+	if n, body := get(); len(body) != n || n == 0 {
+		t.Fatalf("the next exposition: %d of %d bytes", len(body), n)
 	}
 }
