@@ -125,7 +125,7 @@ func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
 		if s.inMemory.Swap(false) {
 			s.log.Info("the exposition is written to a file again", "dir", s.dir)
 		}
-	} else if !s.inMemory.Swap(true) && s.dir != "" {
+	} else if !s.inMemory.Swap(true) {
 		s.log.Warn("the exposition is kept in memory until a file can be written", "err", err)
 	}
 	s.log.Debug("exposition built", "ts", x.Time, "took", time.Since(start))
