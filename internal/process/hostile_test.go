@@ -174,6 +174,36 @@ func TestPermanentReadErrorQuarantined(t *testing.T) {
 	}
 }
 
+// A reply that opens but cannot be read (here a descriptor opened for
+// writing: EBADF at the first pread) fails its snapshot as one that
+// cannot be opened does: quarantined, nothing of it sent, and not
+// taken for a rejected reply whose siblings' sums would be sent alone.
+func TestReplyUnreadableOnceOpenQuarantined(t *testing.T) {
+	src := spoolWith(t, "1500000000")
+	snap := filepath.Join(src, "1500000000")
+	orig := openFile
+	openFile = func(path string) (*os.File, error) {
+		if strings.HasSuffix(path, "admin2.sock_stat") {
+			return os.OpenFile(path, os.O_WRONLY, 0)
+		}
+		return orig(path)
+	}
+	t.Cleanup(func() { openFile = orig })
+	g := newSink("graphite")
+	p := newProcessor(src, 1, g)
+	p.RetryDelay = time.Millisecond
+	run(t, p, []string{snap}, func() bool { return p.Failed.Load() == 1 })
+	if p.Failed.Load() != 1 || !exists(filepath.Join(p.FailedDir(), "1500000000", "admin2.sock_stat")) {
+		t.Errorf("snapshot not quarantined: failed %d", p.Failed.Load())
+	}
+	if sends, _ := g.count(); sends != 0 {
+		t.Errorf("%d sends of a snapshot with a reply that could not be read", sends)
+	}
+	if p.Rejected.Load() != 0 {
+		t.Errorf("%d replies counted as rejected, want none: the reply was never read", p.Rejected.Load())
+	}
+}
+
 // deliveredWhole is how many metrics the worked example's snapshot gives
 // a sink called name when every reply is read.
 func deliveredWhole(t *testing.T, name string) int {

@@ -2,6 +2,7 @@ package process
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -133,19 +134,17 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 		b.Only = o.ExposedColumns // what the exposition needs, not every column
 	}
 	b.ExcludeStates = o.ExcludeServerStates
-	// The replies are read one at a time into one buffer, which is let
-	// go with the snapshot's parsing: kept from one snapshot to the next
-	// (a sync.Pool), its 4 MB for 10 000 servers would still be held
-	// while the snapshot is rendered and exposed, the daemon's peak.
-	var buf []byte
+	// A reply on disk is read 64 KiB at a time, twice (checked, then
+	// aggregated): its 4 MB for 10 000 servers are never in memory,
+	// where they would be beside the rows parsed so far.
 	for _, f := range files {
-		if f.Data == nil && dir != "" {
-			data, err := readInto(buf, filepath.Join(dir, f.Name), maxSize)
-			if err != nil {
+		switch {
+		case f.Data == nil && dir != "":
+			if err := addFile(&b, dir, f.Name, maxSize); err != nil {
 				return nil, &readError{err}
 			}
-			f.Data, buf = data, data // Add keeps no reference to it
-		} else if f.Data == nil && load != nil {
+			continue
+		case f.Data == nil && load != nil:
 			data, err := load(f.Name)
 			if err != nil {
 				return nil, &readError{err}
@@ -155,6 +154,30 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 		b.Add(f)
 	}
 	return b.Sites()
+}
+
+// addFile adds the reply dir/name to b, read from the file. It returns
+// only the errors of reading it: a reply that is not a valid dump is
+// listed in b's rejections.
+func addFile(b *stats.Builder, dir, name string, maxSize int64) error {
+	path := filepath.Join(dir, name)
+	f, err := openFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := spool.CheckSize(path, st.Size(), maxSize); err != nil {
+		return err
+	}
+	var perr *stats.ParseError
+	if err := b.AddFrom(name, f, st.Size()); err != nil && !errors.As(err, &perr) {
+		return fmt.Errorf("in %s: %w", dir, err) // err names the file
+	}
+	return nil
 }
 
 // readInto reads the file at path into buf, grown as needed, and returns

@@ -3,6 +3,8 @@ package stats
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -46,6 +48,38 @@ func BenchmarkParseSites(b *testing.B) {
 	b.SetBytes(size)
 	for b.Loop() {
 		if _, err := ParseSites(files); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddFrom is BenchmarkParseSites with the replies read from
+// files, as haproxystats-process reads them: a window at a time, so that
+// B/op is the parsed rows, not the replies too.
+func BenchmarkAddFrom(b *testing.B) {
+	files, size := snapshot(b)
+	dir := b.TempDir()
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(size)
+	for b.Loop() {
+		var bld Builder
+		for _, f := range files {
+			r, err := os.Open(filepath.Join(dir, f.Name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = bld.AddFrom(f.Name, r, int64(len(f.Data)))
+			r.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := bld.Sites(); err != nil {
 			b.Fatal(err)
 		}
 	}

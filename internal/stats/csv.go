@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 
 	"github.com/haproxystats-go/haproxystats/internal/dump"
@@ -32,15 +34,26 @@ type ParseError = dump.ParseError
 // header, every record has as many fields as the header and every record
 // has a proxy and a server name. Only then may its rows be aggregated, so
 // a truncated or corrupt reply never contributes half its numbers.
+//
+// The reply is either all in memory (data) or read from src a window at
+// a time, once to check it and once more to aggregate it: 64 KiB instead
+// of the whole reply (4 MB for 10 000 servers) are then in memory.
 type stat struct {
-	data     []byte
+	data     []byte      // the whole reply; nil when it is read from src
+	src      io.ReaderAt // the reply's size bytes, when data is nil
+	size     int64
+	win      []byte   // the window src is read through
 	cols     []string // header names, "# " removed; "" for unnamed columns
 	nf       int      // fields per record, the trailing empty one included
-	body     int      // offset of the first record after the header
+	body     int64    // offset of the first record after the header
 	bodyLine int      // lines before body
 	rows     int      // data records
 	px, sv   int      // column indexes of pxname and svname
 }
+
+// window is the size a reply read from a file is read by, grown for a
+// longer record. A line of show stat is under 2 KB.
+const window = 64 << 10
 
 // col returns the index of the first column called name, or -1.
 func (s *stat) col(name string) int {
@@ -52,6 +65,22 @@ func (s *stat) col(name string) int {
 	return -1
 }
 
+// reader returns a reader positioned at offset off of s's reply, line
+// lines into it.
+func (s *stat) reader(off int64, line int) reader {
+	if s.data != nil {
+		return reader{data: s.data, pos: int(off), line: line}
+	}
+	return reader{data: s.win[:0], base: off, src: s.src, size: s.size, line: line}
+}
+
+// keepWindow keeps r's window, grown perhaps, for s's next read.
+func (s *stat) keepWindow(r *reader) {
+	if s.data == nil {
+		s.win = r.data[:0]
+	}
+}
+
 // scanStat checks the structure of a show stat reply (the CSV format of
 // the HAProxy management guide, section 9.1): a first line starting with
 // "# " naming the columns, then one record per line. Blank lines are
@@ -59,15 +88,33 @@ func (s *stat) col(name string) int {
 // field may then hold commas, quotes or newlines). A record whose field
 // count differs from the header's rejects the whole reply.
 func scanStat(data []byte) (*stat, error) {
-	if len(data) == 0 {
+	return scan(&stat{data: data, size: int64(len(data))})
+}
+
+// scanFrom is scanStat for the size bytes of src, read through win
+// (grown as needed; it is left in the stat, for its records and for the
+// next reply). An error that is not a *ParseError is src's: the reply
+// could not be read.
+func scanFrom(src io.ReaderAt, size int64, win []byte) (*stat, error) {
+	if cap(win) == 0 {
+		win = make([]byte, 0, window)
+	}
+	return scan(&stat{src: src, size: size, win: win})
+}
+
+func scan(s *stat) (*stat, error) {
+	if s.size == 0 {
 		return nil, &ParseError{Err: ErrEmpty}
 	}
-	r := reader{data: data}
+	r := s.reader(0, 0)
+	defer s.keepWindow(&r)
 	// The header is the first non-blank line.
 	for {
-		begin := r.pos
-		line, ok := r.nextLine()
+		line, begin, ok := r.nextLine()
 		if !ok {
+			if r.err != nil {
+				return nil, r.err
+			}
 			return nil, &ParseError{Err: ErrNoHeader}
 		}
 		if len(trimCR(line)) == 0 {
@@ -83,7 +130,7 @@ func scanStat(data []byte) (*stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stat{data: data, nf: len(fields), body: r.pos, bodyLine: r.line}
+	s.nf, s.body, s.bodyLine = len(fields), r.offset(), r.line
 	s.cols = make([]string, len(fields))
 	for i, f := range fields {
 		s.cols[i] = string(f)
@@ -98,7 +145,6 @@ func scanStat(data []byte) (*stat, error) {
 	}
 	names := max(s.px, s.sv) + 1
 	for {
-		begin := r.pos
 		fields, line, err := r.record(false, names)
 		if err == errEOF {
 			return s, nil
@@ -106,7 +152,7 @@ func scanStat(data []byte) (*stat, error) {
 		if err != nil {
 			return nil, err
 		}
-		if bytes.HasPrefix(bytes.TrimLeft(s.data[begin:], "\r\n"), []byte("# ")) {
+		if r.hash {
 			return nil, &ParseError{Line: line, Err: ErrSecondHeader}
 		}
 		if r.n != s.nf {
@@ -119,15 +165,27 @@ func scanStat(data []byte) (*stat, error) {
 	}
 }
 
+// errChanged is a reply read from a file that no longer has the records
+// it had when it was checked.
+var errChanged = errors.New("the reply changed since it was checked")
+
 // records calls fn for every data record of s, with fields holding at
 // least the first want fields (all of them when want < 0). The slices are
-// only valid during the call. s has been checked, so no error can occur.
-func (s *stat) records(want int, fn func(fields [][]byte)) {
-	r := reader{data: s.data, pos: s.body, line: s.bodyLine}
+// only valid during the call. s has been checked, so an error is only a
+// reply read from src that could not be read again, or that changed.
+func (s *stat) records(want int, fn func(fields [][]byte)) error {
+	r := s.reader(s.body, s.bodyLine)
+	defer s.keepWindow(&r)
 	for {
-		fields, _, err := r.record(true, want)
+		fields, line, err := r.record(true, want)
+		if err == errEOF {
+			return nil
+		}
 		if err != nil {
-			return
+			return err
+		}
+		if len(fields) < want {
+			return fmt.Errorf("%w: line %d has %d fields", errChanged, line, len(fields))
 		}
 		fn(fields)
 	}
@@ -138,27 +196,80 @@ var errEOF = errors.New("EOF")
 // reader splits CSV records out of a reply without copying unquoted
 // fields: they are sub-slices of data.
 type reader struct {
-	data    []byte
-	pos     int // offset of the next unread byte
-	line    int // number of lines started so far
-	n       int // field count of the last record
+	data    []byte      // the reply, or the window of it read so far
+	pos     int         // offset in data of the next unread byte
+	base    int64       // offset in the reply of data[0]
+	src     io.ReaderAt // where the rest of the reply is read from; nil: data is all of it
+	size    int64       // the reply's size, when src is not nil
+	err     error       // why src could not be read
+	line    int         // number of lines started so far
+	n       int         // field count of the last record
+	hash    bool        // the last record starts with "# "
 	fields  [][]byte
 	scratch []byte // unquoted text of quoted records
 	ends    []int  // field ends in scratch
 }
 
-func (r *reader) nextLine() ([]byte, bool) {
-	if r.pos >= len(r.data) {
-		return nil, false
+// offset is the offset in the reply of the next unread byte.
+func (r *reader) offset() int64 { return r.base + int64(r.pos) }
+
+// more reads the next part of the reply into the window, keeping what
+// follows pos (which becomes 0), and reports whether it read anything.
+// The window doubles when what it keeps fills it. A read that fails sets
+// err.
+func (r *reader) more() bool {
+	end := r.base + int64(len(r.data))
+	if r.src == nil || r.err != nil || end >= r.size {
+		return false
 	}
-	rest := r.data[r.pos:]
-	r.line++
-	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-		r.pos += i + 1
-		return rest[:i], true
+	buf := r.data[:cap(r.data)]
+	n := copy(buf, r.data[r.pos:])
+	if n == len(buf) {
+		buf = slices.Grow(buf, len(buf))
+		buf = buf[:cap(buf)]
 	}
-	r.pos = len(r.data)
-	return rest, true
+	want := int(min(int64(len(buf)-n), r.size-end))
+	m, err := r.src.ReadAt(buf[n:n+want], end)
+	if m < want {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		r.err = fmt.Errorf("read at offset %d: %w", end, err)
+		return false
+	}
+	r.base += int64(r.pos)
+	r.data, r.pos = buf[:n+m], 0
+	return true
+}
+
+// nextLine returns the next line and its offset in data, reading more
+// of the reply as needed. It returns false at the end of the reply, and
+// when more of it could not be read (err).
+func (r *reader) nextLine() ([]byte, int, bool) {
+	for r.pos >= len(r.data) {
+		if !r.more() {
+			return nil, 0, false
+		}
+	}
+	for {
+		rest := r.data[r.pos:]
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			begin := r.pos
+			r.line++
+			r.pos += i + 1
+			return rest[:i], begin, true
+		}
+		if r.more() {
+			continue
+		}
+		if r.err != nil {
+			return nil, 0, false
+		}
+		begin := r.pos
+		r.line++
+		r.pos = len(r.data)
+		return rest, begin, true
+	}
 }
 
 func trimCR(b []byte) []byte {
@@ -174,9 +285,11 @@ func trimCR(b []byte) []byte {
 // true, at least want fields (all when want < 0).
 func (r *reader) record(split bool, want int) ([][]byte, int, error) {
 	for {
-		begin := r.pos
-		line, ok := r.nextLine()
+		line, begin, ok := r.nextLine()
 		if !ok {
+			if r.err != nil {
+				return nil, 0, r.err
+			}
 			return nil, 0, errEOF
 		}
 		line = trimCR(line)
@@ -187,6 +300,7 @@ func (r *reader) record(split bool, want int) ([][]byte, int, error) {
 			r.pos, r.line = begin, r.line-1
 			return r.quoted()
 		}
+		r.hash = bytes.HasPrefix(line, []byte("# "))
 		start := r.line
 		if !split {
 			r.n = bytes.Count(line, []byte{','}) + 1
@@ -250,9 +364,17 @@ func splitFields(fields [][]byte, line []byte, want int) [][]byte {
 // quoted reads a record that holds a double quote, which may span lines.
 // A field that starts with '"' runs to the next lone '"' ("" is one
 // quote); it must be followed by ',' or the end of the record. A quote
-// inside an unquoted field is an ordinary character.
+// inside an unquoted field is an ordinary character. A reply read from
+// a file is read to its end first: HAProxy never quotes, so only an odd
+// reply costs its whole size in memory.
 func (r *reader) quoted() ([][]byte, int, error) {
+	for r.more() {
+	}
+	if r.err != nil {
+		return nil, 0, r.err
+	}
 	d := r.data
+	r.hash = bytes.HasPrefix(d[r.pos:], []byte("# "))
 	i := r.pos
 	r.line++
 	start := r.line

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,6 +26,15 @@ func addSeeds(f *testing.F, pattern string) {
 	}
 }
 
+// renderSites is the Graphite lines of s's frontends, backends and
+// servers.
+func renderSites(s *Sites) []byte {
+	o := &Options{Prefix: "p", AggrServers: true}
+	ms := s.Frontends(nil, 1, o)
+	ms = s.Backends(ms, 1, o)
+	return appendLines(nil, s.Servers(ms, 1, o))
+}
+
 func FuzzParseStat(f *testing.F) {
 	addSeeds(f, "testdata/*/*_stat")
 	f.Add(GenerateStat(1, 2, 2, 2, 1)[0])
@@ -32,6 +42,17 @@ func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("# pxname,svname,\nweb,FRONTEND,1,\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s, err := ParseStat(in)
+		// Read from a file through a small window, the same reply gives
+		// the same rows or the same rejection.
+		var b Builder
+		streamErr := addFrom(&b, "stat", in, 7)
+		streamed, _ := b.Sites()
+		if fmt.Sprint(streamErr) != fmt.Sprint(err) {
+			t.Fatalf("read through a window: %v; in memory: %v", streamErr, err)
+		}
+		if err == nil && !bytes.Equal(renderSites(streamed), renderSites(s)) {
+			t.Fatalf("read through a window, %q gives other rows", in)
+		}
 		if err != nil {
 			if s != nil {
 				t.Fatal("result and error")

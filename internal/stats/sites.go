@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -241,12 +242,40 @@ type Builder struct {
 	s       *Sites
 	p       parser
 	replies int
+	win     []byte // the window AddFrom reads replies through
+	err     error  // a reply AddFrom could not read: the Sites are incomplete
 }
 
 // Add checks one reply and, if it is a valid dump, aggregates its rows.
 // A reply that is not is listed in Rejected, contributes nothing, and
 // its *ParseError is returned. Add keeps no reference to f.Data.
 func (b *Builder) Add(f File) error {
+	return b.add(f.Name, func() (*stat, error) { return scanStat(f.Data) })
+}
+
+// AddFrom is Add for a reply of size bytes read from src (a file, read
+// with pread), 64 KiB at a time: once to check the reply, once more to
+// aggregate it, so that the reply is never all in memory. An error that
+// is not a *ParseError is src's: the reply could not be read, or no
+// longer has what it had when it was checked. The Builder then holds
+// part of it, and Sites returns that error.
+func (b *Builder) AddFrom(name string, src io.ReaderAt, size int64) error {
+	return b.add(name, func() (*stat, error) {
+		st, err := scanFrom(src, size, b.win)
+		var perr *ParseError
+		if err != nil && !errors.As(err, &perr) {
+			b.err = fmt.Errorf("%s: %w", name, err)
+			return nil, b.err
+		}
+		return st, err
+	})
+}
+
+// add aggregates the reply scan checks, named name.
+func (b *Builder) add(name string, scan func() (*stat, error)) error {
+	if b.err != nil {
+		return b.err
+	}
 	b.replies++
 	b.p.excludeStates = b.ExcludeStates
 	if b.s == nil {
@@ -257,9 +286,12 @@ func (b *Builder) Add(f File) error {
 		}
 	}
 	s := b.s
-	st, err := scanStat(f.Data)
+	st, err := scan()
+	if b.err != nil {
+		return b.err
+	}
 	if err != nil {
-		s.Rejected = append(s.Rejected, Rejection{Name: f.Name, Err: err})
+		s.Rejected = append(s.Rejected, Rejection{Name: name, Err: err})
 		return err
 	}
 	if s.srv == nil {
@@ -269,8 +301,18 @@ func (b *Builder) Add(f File) error {
 			s.srv.x.hint = st.rows
 		}
 	}
-	s.Files = append(s.Files, f.Name)
-	s.absent = append(s.absent, b.p.file(s, st))
+	s.Files = append(s.Files, name)
+	absent, err := b.p.file(s, st)
+	b.win = st.win
+	var perr *ParseError
+	if errors.As(err, &perr) { // read again, a checked reply no longer parses
+		err = fmt.Errorf("%w: %v", errChanged, err)
+	}
+	if err != nil {
+		b.err = fmt.Errorf("%s: %w", name, err)
+		return b.err
+	}
+	s.absent = append(s.absent, absent)
 	return nil
 }
 
@@ -292,6 +334,9 @@ func (b *Builder) Sites() (*Sites, error) {
 		s.srv = newTable(serverClass, 0)
 	}
 	b.s = nil
+	if b.err != nil {
+		return nil, b.err
+	}
 	if len(s.Files) == 0 {
 		errs := make([]error, 0, len(s.Rejected)+1)
 		errs = append(errs, fmt.Errorf("no usable show stat reply among %d", b.replies))
@@ -338,7 +383,7 @@ func (p *parser) excludedState(status []byte) bool {
 
 // file aggregates the rows of one checked reply and returns, per class,
 // the columns it lacks.
-func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
+func (p *parser) file(s *Sites, st *stat) (absent [3][]string, err error) {
 	classes := [3]*table{s.fe, s.be, s.srv}
 	want := max(st.px, st.sv) + 1
 	for k, t := range classes {
@@ -374,7 +419,7 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 		}
 		return parseState(fields[status])
 	}
-	st.records(want, func(fields [][]byte) {
+	err = st.records(want, func(fields [][]byte) {
 		px, sv := fields[st.px], fields[st.sv]
 		isFe, isBe := string(sv) == "FRONTEND", string(sv) == "BACKEND"
 		isSrv := false
@@ -422,7 +467,7 @@ func (p *parser) file(s *Sites, st *stat) (absent [3][]string) {
 			}
 		}
 	})
-	return absent
+	return absent, err
 }
 
 func (p *parser) row(t *table, k int, key []byte, fields [][]byte, traffic bool) int32 {
