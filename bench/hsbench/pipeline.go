@@ -27,11 +27,12 @@ const (
 	// modeEncoder formats the lines directly with stats.Encoder into one
 	// buffer per snapshot.
 	modeEncoder = "encoder"
-	// modeStream reads and aggregates one reply file at a time
-	// (stats.Builder) and hands the lines to a writer in 64 KiB pieces,
-	// so that one reply and one piece of lines are all it holds: what
-	// haproxystats-process does when every sink takes lines (Graphite,
-	// local-store), less its line-counting pass.
+	// modeStream reads and aggregates one reply file at a time, 64 KiB
+	// at a time (stats.Builder.AddFrom), and hands the lines to a
+	// writer in 64 KiB pieces, so that the tables, a window of a reply
+	// and one piece of lines are all it holds: what haproxystats-process
+	// does when every sink takes lines (Graphite, local-store), less its
+	// line-counting pass.
 	modeStream = "stream"
 )
 
@@ -234,17 +235,34 @@ func encodeStream(e *stats.Encoder, dir string, ts int64) error {
 	}
 	var b stats.Builder
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
+		if err := addFrom(&b, p); err != nil {
 			return err
 		}
-		b.Add(stats.File{Name: filepath.Base(p), Data: data})
 	}
 	s, err := b.Sites()
 	if err != nil {
 		return err
 	}
 	return encodeSites(e, s, ts)
+}
+
+// addFrom adds the reply at path to b as haproxystats-process does: read
+// from the file 64 KiB at a time (stats.Builder.AddFrom).
+func addFrom(b *stats.Builder, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var perr *stats.ParseError
+	if err := b.AddFrom(filepath.Base(path), f, st.Size()); err != nil && !errors.As(err, &perr) {
+		return err
+	}
+	return nil
 }
 
 // measurePipeline runs the child for mode and returns its result.
