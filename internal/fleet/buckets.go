@@ -53,7 +53,7 @@ type Bucket struct {
 	Cluster string
 	Start   int64                    // epoch of the bucket's start, seconds
 	Hosts   map[string]record.Record // one snapshot per host (a newer epoch replaces an older)
-	Raw     map[string][]byte        // the record of each host as read, when Add was given it
+	Raw     map[string]*rawRecord    // the record of each host as read, when Add was given it
 	Expect  []string                 // hosts it waited for, sorted (set by Due)
 	first   time.Time
 }
@@ -89,7 +89,7 @@ func (b *Buckets) Bucket(r record.Record) int64 { return b.start(r.Epoch) }
 // Add puts r into its bucket, received at now, and reports false if it
 // is late (then it is counted and not merged). raw, when not nil, is r
 // as read (record.Encode's form), kept in Bucket.Raw.
-func (b *Buckets) Add(r record.Record, raw []byte, now time.Time) bool {
+func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 	c := b.cluster(r.Cluster)
 	s := b.start(r.Epoch)
 	if s < c.floor || c.emitted[s] || c.closing[s] {
@@ -99,7 +99,7 @@ func (b *Buckets) Add(r record.Record, raw []byte, now time.Time) bool {
 	c.newest = max(c.newest, s)
 	bk := c.open[s]
 	if bk == nil {
-		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, Raw: map[string][]byte{}, first: now}
+		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, Raw: map[string]*rawRecord{}, first: now}
 		c.open[s] = bk
 	}
 	if old, ok := bk.Hosts[r.Host]; !ok || r.Epoch >= old.Epoch {

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -79,6 +78,12 @@ type Consumer struct {
 	// (one delivery may always go).
 	MaxInFlight        int
 	MaxInFlightMetrics int64
+	// SpillDir is where records of SpillSize bytes or more are kept, in
+	// files with no name, while their bucket and their lines need them
+	// (see rawRecord); "" keeps them in memory.
+	SpillDir    string
+	SpillSize   int64
+	spillFailed atomic.Bool // the last record to spill was kept in memory
 
 	// Counters since start, reported under each cluster's prefix.
 	Records  atomic.Int64 // records read
@@ -187,6 +192,7 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		// sinks wrote them, the record to write them again), a metric
 		// about 100 bytes.
 		MaxInFlightMetrics: 1 << 20,
+		SpillSize:          DefaultSpillSize,
 		buckets:            Buckets{Interval: interval, Grace: grace, Window: window},
 		pending:            map[int32][]*pendingRecord{},
 		parts:              map[string]int32{},
@@ -256,9 +262,8 @@ func (c *Consumer) handle(ctx context.Context, r kafka.Record) bool {
 		tracker, _ = counters.Open("") // in memory: a new owner starts from zero
 		c.trackers[rec.Host] = tracker
 	}
-	// The record as read, kept for its bucket and to render it again: a
-	// copy, as r.Value holds on to the client's whole fetch.
-	raw := bytes.Clone(r.Value)
+	// The record as read, kept for its bucket and to render it again.
+	raw := c.keep(r.Value)
 	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raw)}
 	d, err := c.render(snap, c.paths.HostPrefix(rec.Host), tracker, true, nil, log)
 	if err != nil {
@@ -329,9 +334,9 @@ func loadAll(snap *process.Snapshot) error {
 // hostLoader reads a file of a host's record from raw, the record as
 // read, decoding it for that file alone: a record of 10 000 servers is 15
 // MB decoded, one of its replies 4.
-func hostLoader(raw []byte) func(string) ([]byte, error) {
+func hostLoader(raw *rawRecord) func(string) ([]byte, error) {
 	return func(name string) ([]byte, error) {
-		rec, err := record.DecodeKeep(raw, func(n string) bool { return n == name })
+		rec, err := raw.decode(func(n string) bool { return n == name })
 		if err != nil {
 			return nil, err
 		}
@@ -458,12 +463,12 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 	}
 	slices.Sort(hosts)
 	snap := process.Snapshot{Name: bk.Cluster + "/" + spool.Name(bk.Start), Time: bk.Start}
-	raw := map[string][]byte{}
+	raw := map[string]*rawRecord{}
 	for _, h := range hosts {
 		raw[h] = bk.Raw[h]
 		files := bk.Hosts[h].Files
 		if files == nil && raw[h] != nil {
-			rec, err := record.DecodeKeep(raw[h], notStat)
+			rec, err := raw[h].decode(notStat)
 			if err != nil {
 				return delivery{}, fmt.Errorf("record of %s: %w", h, err)
 			}

@@ -3,6 +3,8 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,21 +30,41 @@ func (linesSink) Send(context.Context, []metric.Metric) error   { return nil }
 // A host record and a cluster bucket go to line sinks as lines rendered
 // as they are written, not as metrics: the same lines as the metrics
 // path gives, and the same again when written a second time (a Graphite
-// replay), after the parsed replies were dropped, from the records.
+// replay), after the parsed replies were dropped, from the records:
+// kept in memory, and kept in files with no name (a big record's way).
 func TestRecordsAsLines(t *testing.T) {
+	for _, spill := range []bool{false, true} {
+		t.Run(fmt.Sprint("in a file ", spill), func(t *testing.T) { testRecordsAsLines(t, spill) })
+	}
+}
+
+func testRecordsAsLines(t *testing.T, spill bool) {
 	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{linesSink{}}, discard)
 	c := NewConsumer(proc, Paths{Namespace: "lb", PrefixHostname: true}, time.Second, time.Second, 3, discard)
-	var raws [][]byte
-	bk := &Bucket{Cluster: "dc1", Start: 1500000000, Hosts: map[string]record.Record{}, Raw: map[string][]byte{}}
+	if spill {
+		c.SpillDir, c.SpillSize = t.TempDir(), 1
+	}
+	var raws []*rawRecord
+	bk := &Bucket{Cluster: "dc1", Start: 1500000000, Hosts: map[string]record.Record{}, Raw: map[string]*rawRecord{}}
 	for _, h := range []string{"lb-a.dc1", "lb-b.dc1"} {
 		rec := record.Record{Host: h, Cluster: "dc1", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
-		raw, err := record.Encode(rec)
+		b, err := record.Encode(rec)
 		if err != nil {
 			t.Fatal(err)
+		}
+		raw := c.keep(b)
+		clear(b) // kept as a copy or in the file, not as the fetch's bytes
+		if inFile := raw.f != nil; inFile != spill || (raw.b == nil) != spill {
+			t.Fatalf("record kept in a file: %v, want %v", inFile, spill)
 		}
 		raws = append(raws, raw)
 		bk.Hosts[h] = record.Record{Host: h, Cluster: "dc1", Epoch: rec.Epoch}
 		bk.Raw[h] = raw
+	}
+	if spill {
+		if names, err := os.ReadDir(c.SpillDir); err != nil || len(names) != 0 {
+			t.Errorf("the records' files have names in %s: %v %v", c.SpillDir, names, err)
+		}
 	}
 	write := func(l metric.Lines) string {
 		var b bytes.Buffer
@@ -63,7 +85,7 @@ func TestRecordsAsLines(t *testing.T) {
 		return out
 	}
 
-	rec, _ := record.Decode(raws[0])
+	rec, _ := raws[0].decode(nil)
 	snap := process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raws[0])}
 	d, err := c.render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if err != nil || d.l == nil {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // A store holds the compressed bytes of one exposition, as one stream the
@@ -43,27 +43,9 @@ func newStore(dir string) *store {
 	s := &store{}
 	s.refs.Store(1)
 	if dir != "" {
-		s.f, s.err = unnamedFile(dir)
+		s.f, s.err = spool.UnnamedFile(dir)
 	}
 	return s
-}
-
-// unnamedFile opens a file in dir that has no name: O_TMPFILE, or where
-// the filesystem has none, a file removed as soon as it is made.
-func unnamedFile(dir string) (*os.File, error) {
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err == nil {
-		return os.NewFile(uintptr(fd), dir+"/(exposition)"), nil
-	}
-	f, err := os.CreateTemp(dir, ".prometheus-exposition-*")
-	if err != nil {
-		return nil, fmt.Errorf("a file for the exposition in %s: %w", dir, err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("a file for the exposition in %s: %w", dir, err)
-	}
-	return f, nil
 }
 
 // put appends p to the stream and returns where it starts.

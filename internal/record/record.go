@@ -100,10 +100,29 @@ func DecodeKeep(b []byte, keep func(name string) bool) (Record, error) {
 	if len(b) == 0 {
 		return Record{}, errors.New("fleet: decode: empty record")
 	}
-	if b[0] != Version {
-		return Record{}, fmt.Errorf("%w %d", ErrVersion, b[0])
+	return decode(b[0], bytes.NewReader(b[1:]), keep)
+}
+
+// DecodeKeepAt is DecodeKeep for a record of size bytes read from ra (a
+// file, read 64 KiB at a time), so that the record need not be in
+// memory.
+func DecodeKeepAt(ra io.ReaderAt, size int64, keep func(name string) bool) (Record, error) {
+	if size == 0 {
+		return Record{}, errors.New("fleet: decode: empty record")
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(b[1:]))
+	var version [1]byte
+	if _, err := ra.ReadAt(version[:], 0); err != nil {
+		return Record{}, fmt.Errorf("fleet: decode: %w", err)
+	}
+	return decode(version[0], bufio.NewReaderSize(io.NewSectionReader(ra, 1, size-1), 64<<10), keep)
+}
+
+// decode decodes a record of version version whose gzip stream is body.
+func decode(version byte, body io.Reader, keep func(name string) bool) (Record, error) {
+	if version != Version {
+		return Record{}, fmt.Errorf("%w %d", ErrVersion, version)
+	}
+	zr, err := gzip.NewReader(body)
 	if err != nil {
 		return Record{}, fmt.Errorf("fleet: decode: %w", err)
 	}

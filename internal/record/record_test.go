@@ -3,6 +3,9 @@ package record
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -70,10 +73,16 @@ func TestDecodeErrors(t *testing.T) {
 	if _, err := Decode(append([]byte{2}, good[1:]...)); !errors.Is(err, ErrVersion) {
 		t.Errorf("version 2: err = %v, want ErrVersion", err)
 	}
+	if _, err := decodeFile(t, append([]byte{2}, good[1:]...), nil); !errors.Is(err, ErrVersion) {
+		t.Errorf("version 2 from a file: err = %v, want ErrVersion", err)
+	}
 	f := func(name string, b []byte) {
 		t.Helper()
 		if _, err := Decode(b); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+		if _, err := decodeFile(t, b, nil); err == nil {
+			t.Errorf("%s: accepted from a file", name)
 		}
 	}
 	f("empty", nil)
@@ -143,4 +152,26 @@ func TestDecodeKeep(t *testing.T) {
 	if _, err := DecodeKeep(b[:len(b)-4], func(string) bool { return false }); err == nil {
 		t.Error("a truncated record decoded, keeping nothing")
 	}
+	fromFile, err := decodeFile(t, b, func(n string) bool { return n != "a.sock_stat" })
+	if err != nil || fmt.Sprint(fromFile) != fmt.Sprint(got) {
+		t.Errorf("DecodeKeepAt of a file = %+v, %v; want %+v", fromFile, err, got)
+	}
+	if _, err := decodeFile(t, b[:len(b)-4], func(string) bool { return false }); err == nil {
+		t.Error("a truncated record decoded from a file, keeping nothing")
+	}
+}
+
+// decodeFile is DecodeKeepAt of b written to a file.
+func decodeFile(t *testing.T, b []byte, keep func(string) bool) (Record, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "record")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return DecodeKeepAt(f, int64(len(b)), keep)
 }

@@ -78,7 +78,7 @@ type Layout struct {
 	Sent          string // delivered snapshots a sink may still write again
 	CountersState string // the offsets that keep counters monotonic across reloads
 	NaturesState  string // the field natures learned from typed dumps
-	Scratch       string // where files with no name are made: the Prometheus exposition
+	Scratch       string // where files with no name are made (UnnamedFile): the Prometheus exposition, fleet records
 }
 
 // LayoutOf returns the Layout beside the spool directory srcDir.
@@ -369,4 +369,24 @@ func CheckSize(path string, size, maxSize int64) error {
 		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, size, maxSize)
 	}
 	return nil
+}
+
+// UnnamedFile opens a file in dir that has no name, for bytes that need
+// not be on the heap: O_TMPFILE, or where the filesystem has none, a
+// file removed as soon as it is made. Its blocks are freed when it is
+// closed.
+func UnnamedFile(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		return os.NewFile(uintptr(fd), dir+"/(unnamed)"), nil
+	}
+	f, err := os.CreateTemp(dir, ".haproxystats-unnamed-*")
+	if err != nil {
+		return nil, fmt.Errorf("a file with no name in %s: %w", dir, err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("a file with no name in %s: %w", dir, err)
+	}
+	return f, nil
 }

@@ -1,0 +1,62 @@
+package fleet
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/haproxystats-go/haproxystats/internal/record"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
+)
+
+// A rawRecord is a record as read from the topic (record.Encode's form), kept
+// for its cluster bucket and for the sinks that write its lines again
+// (Graphite's replay window, 10 s after the one-second confirmation):
+// with records of 10 000 servers, 6.7 MB each, that is a dozen records
+// at once. A big one is kept in a file with no name beside the spool,
+// so that its bytes are in the page cache, which the kernel can drop,
+// and not on the heap; a small one, or one that cannot be written, in
+// memory. The file is closed when the rawRecord is no longer reachable (the
+// last lines that read it were let go): *os.File closes itself then.
+type rawRecord struct {
+	b    []byte   // in memory; nil when in f
+	f    *os.File // nil: in memory
+	size int64
+}
+
+// DefaultSpillSize is the size from which a record is kept in a file.
+const DefaultSpillSize = 1 << 20
+
+// keep returns value, a record as read, as a rawRecord: in a file in
+// c.SpillDir when it is at least c.SpillSize bytes, else a copy in
+// memory (value holds on to the client's whole fetch). A file that
+// cannot be made or written is logged once, and the record kept in
+// memory.
+func (c *Consumer) keep(value []byte) *rawRecord {
+	if c.SpillDir == "" || int64(len(value)) < c.SpillSize {
+		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
+	}
+	f, err := spool.UnnamedFile(c.SpillDir)
+	if err == nil {
+		if _, err = f.Write(value); err != nil {
+			f.Close()
+			err = fmt.Errorf("writing a record to %s: %w", c.SpillDir, err)
+		}
+	}
+	if err != nil {
+		if !c.spillFailed.Swap(true) {
+			c.log.Warn("records are kept in memory until a file can be written", "err", err)
+		}
+		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
+	}
+	c.spillFailed.Store(false)
+	return &rawRecord{f: f, size: int64(len(value))}
+}
+
+// decode decodes the record, the files keep says no to without their
+// Data (record.DecodeKeep).
+func (r *rawRecord) decode(keep func(name string) bool) (record.Record, error) {
+	if r.f != nil {
+		return record.DecodeKeepAt(r.f, r.size, keep)
+	}
+	return record.DecodeKeep(r.b, keep)
+}

@@ -1,0 +1,46 @@
+package fleet
+
+import (
+	"bytes"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/record"
+)
+
+// A record that cannot be written to a file (here its directory is
+// missing) is kept in memory, decodes as it was, and the log says so
+// once, not for every record; a small one is kept in memory without a
+// word.
+func TestKeepWithoutAFile(t *testing.T) {
+	var log bytes.Buffer
+	c := NewConsumer(nil, Paths{}, time.Second, time.Second, 3, slog.New(slog.NewTextHandler(&log, nil)))
+	c.SpillDir, c.SpillSize = filepath.Join(t.TempDir(), "missing"), 1
+	want := record.Record{Host: "lb-a", Cluster: "dc1", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
+	b, err := record.Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		raw := c.keep(b)
+		if raw.f != nil || !bytes.Equal(raw.b, b) {
+			t.Fatalf("kept in a file %v, in memory %d of %d bytes", raw.f != nil, len(raw.b), len(b))
+		}
+		got, err := raw.decode(nil)
+		if err != nil || got.Host != want.Host || len(got.Files) != len(want.Files) {
+			t.Fatalf("decoded %s with %d files, %v", got.Host, len(got.Files), err)
+		}
+	}
+	if n := strings.Count(log.String(), "records are kept in memory until a file can be written"); n != 1 || !strings.Contains(log.String(), "missing") {
+		t.Errorf("%d warnings, want 1 naming the directory:\n%s", n, log.String())
+	}
+	log.Reset()
+	c.SpillSize = int64(len(b)) + 1
+	if raw := c.keep(b); raw.f != nil || log.Len() != 0 {
+		t.Errorf("a record under SpillSize: in a file %v, log %q", raw.f != nil, log.String())
+	}
+}
