@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"slices"
@@ -267,7 +268,7 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	// records of 10 000 servers a fetch is 6.7 MB.
 	raw := c.keep(r.Value)
 	r.Value, r.Key = nil, nil // the key is a slice of the fetch too
-	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raw)}
+	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raw), Open: c.opener(raw)}
 	d, err := c.render(snap, c.paths.HostPrefix(rec.Host), tracker, true, nil, log)
 	if err != nil {
 		c.Rejected.Add(1)
@@ -492,6 +493,12 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 	snap.Load = func(name string) ([]byte, error) {
 		h, file, _ := strings.Cut(name, "~")
 		return hostLoader(raw[h])(file)
+	}
+	if c.SpillDir != "" {
+		snap.Open = func(name string) (io.ReaderAt, int64, error) {
+			h, file, _ := strings.Cut(name, "~")
+			return c.opener(raw[h])(file)
+		}
 	}
 	missing := 0
 	for _, h := range bk.Expect {

@@ -1,7 +1,10 @@
 package fleet
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/haproxystats-go/haproxystats/internal/record"
@@ -29,8 +32,7 @@ const DefaultSpillSize = 1 << 20
 // keep returns value, a record as read, as a rawRecord: in a file in
 // c.SpillDir when it is at least c.SpillSize bytes, else a copy in
 // memory (value holds on to the client's whole fetch). A file that
-// cannot be made or written is logged once, and the record kept in
-// memory.
+// cannot be made or written keeps the record in memory (inMemory).
 func (c *Consumer) keep(value []byte) *rawRecord {
 	if c.SpillDir == "" || int64(len(value)) < c.SpillSize {
 		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
@@ -43,13 +45,57 @@ func (c *Consumer) keep(value []byte) *rawRecord {
 		}
 	}
 	if err != nil {
-		if !c.spillFailed.Swap(true) {
-			c.log.Warn("records are kept in memory until a file can be written", "err", err)
-		}
+		c.inMemory(err)
 		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
 	}
 	c.spillFailed.Store(false)
 	return &rawRecord{f: f, size: int64(len(value))}
+}
+
+// opener returns what reads a show stat reply of raw's record for
+// process.Snapshot.Open: the reply written, as it is decoded, to a file
+// with no name in c.SpillDir, so that it (4 MB for 10 000 servers) is
+// never on the heap. Where that file cannot be made or written, the
+// reply is decoded into memory (hostLoader; inMemory).
+// nil when c.SpillDir is "".
+func (c *Consumer) opener(raw *rawRecord) func(string) (io.ReaderAt, int64, error) {
+	if c.SpillDir == "" {
+		return nil
+	}
+	return func(name string) (io.ReaderAt, int64, error) {
+		f, err := spool.UnnamedFile(c.SpillDir)
+		if err == nil {
+			bw := bufio.NewWriterSize(f, 64<<10)
+			var n int64
+			if n, err = raw.decodeFileTo(name, bw); err == nil {
+				if err = bw.Flush(); err == nil {
+					c.spillFailed.Store(false)
+					return f, n, nil
+				}
+			}
+			f.Close()
+		}
+		c.inMemory(err)
+		data, err := hostLoader(raw)(name)
+		return bytes.NewReader(data), int64(len(data)), err
+	}
+}
+
+// inMemory logs, once until a file is written again, that err keeps
+// records and replies in memory.
+func (c *Consumer) inMemory(err error) {
+	if !c.spillFailed.Swap(true) {
+		c.log.Warn("big records and their show stat replies are kept in memory until a file can be written", "err", err)
+	}
+}
+
+// decodeFileTo writes the data of the record's file name to w
+// (record.DecodeFileTo) and returns its size.
+func (r *rawRecord) decodeFileTo(name string, w io.Writer) (int64, error) {
+	if r.f != nil {
+		return record.DecodeFileTo(r.f, r.size, name, w)
+	}
+	return record.DecodeFileTo(bytes.NewReader(r.b), r.size, name, w)
 }
 
 // decode decodes the record, the files keep says no to without their

@@ -13,9 +13,9 @@ import (
 )
 
 // A record that cannot be written to a file (here its directory is
-// missing) is kept in memory, decodes as it was, and the log says so
-// once, not for every record; a small one is kept in memory without a
-// word.
+// missing) is kept in memory and decodes as it was, a reply that cannot
+// be is decoded into memory, and the log says so once, not for every
+// record; a small record is kept in memory without a word.
 func TestKeepWithoutAFile(t *testing.T) {
 	var log bytes.Buffer
 	c := NewConsumer(nil, Paths{}, time.Second, time.Second, 3, slog.New(slog.NewTextHandler(&log, nil)))
@@ -35,7 +35,19 @@ func TestKeepWithoutAFile(t *testing.T) {
 			t.Fatalf("decoded %s with %d files, %v", got.Host, len(got.Files), err)
 		}
 	}
-	if n := strings.Count(log.String(), "records are kept in memory until a file can be written"); n != 1 || !strings.Contains(log.String(), "missing") {
+	// A reply that cannot be written to a file is decoded into memory.
+	stat := want.Files[1]
+	for range 2 {
+		r, size, err := c.opener(c.keep(b))(stat.Name)
+		got := make([]byte, size)
+		if err == nil {
+			_, err = r.ReadAt(got, 0)
+		}
+		if err != nil || !bytes.Equal(got, stat.Data) {
+			t.Fatalf("%s without a file: %d bytes, %v; want its %d bytes", stat.Name, size, err, len(stat.Data))
+		}
+	}
+	if n := strings.Count(log.String(), "big records and their show stat replies are kept in memory until a file can be written"); n != 1 || !strings.Contains(log.String(), "missing") {
 		t.Errorf("%d warnings, want 1 naming the directory:\n%s", n, log.String())
 	}
 	log.Reset()

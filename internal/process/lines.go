@@ -19,10 +19,10 @@ import (
 // last holder calls Release.
 type snapLines struct {
 	r       *rendering
-	stat    []stats.File                 // the show stat replies, without Data
-	maxSize int64                        // max-reply-size
-	load    func(string) ([]byte, error) // Snapshot.Load: replies read from elsewhere than dir
-	n       int                          // lines
+	stat    []stats.File // the show stat replies, without Data
+	maxSize int64        // max-reply-size
+	there   elsewhere    // Snapshot.Open or Load: replies read from elsewhere than dir
+	n       int          // lines
 
 	// writers is how many sinks will write the lines or take the
 	// exposition; once each has from the parsed replies, those are
@@ -59,7 +59,7 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	fromMemory := sites != nil
 	if sites == nil && l.r.needsSites() {
 		var err error
-		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize, l.load); err != nil {
+		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize, l.there); err != nil {
 			return 0, &metric.SourceError{Err: err}
 		}
 	}

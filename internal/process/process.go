@@ -409,7 +409,7 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 		if !ok {
 			continue
 		}
-		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0, nil)
+		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0, elsewhere{})
 		if err != nil {
 			continue
 		}
@@ -664,7 +664,7 @@ func (p *Processor) forget(path string) {
 // counter offsets apply), it returns the lines, rendered as each sink
 // writes them, and true; else nil and false, and the caller uses Render.
 // The show stat replies of snap may come without Data when snap.Load
-// reads them: the lines keep Load, not the replies, to render again
+// (or snap.Open) reads them: the lines keep those, not the replies, to render again
 // later (a Graphite replay), and the parsed replies only until every
 // sink wrote them. extra are self-statistics added after the snapshot's
 // own (all of them when self is false).

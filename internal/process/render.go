@@ -310,7 +310,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 
 // renderLines turns snap into lines that are rendered as they are
 // written, under prefix. The show stat replies are read again, for a later write, from snap's
-// directory, or through snap.Load when snap has one (they are then not
+// directory, or through snap.Open or snap.Load when snap has one (they are then not
 // kept in the lines). extra are self-statistics added after the
 // snapshot's own (all of them when self is false).
 func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (*snapLines, error) {
@@ -321,11 +321,11 @@ func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra [
 	}
 	r.addSelf(&count, extra)
 	stat := snap.files(spool.Stat)
-	if snap.Load != nil {
+	if snap.elsewhere().some() {
 		for i := range stat {
-			stat[i].Data = nil // read again through Load
+			stat[i].Data = nil // read again through Open or Load
 		}
 	}
-	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: stat, load: snap.Load,
+	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: stat, there: snap.elsewhere(),
 		sites: sites, refs: 1, writers: len(p.sinks)}, nil
 }

@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,6 +26,11 @@ type Snapshot struct {
 	// fleet record, decoded again), so that only one reply need be
 	// decoded at a time.
 	Load func(name string) ([]byte, error)
+	// Open, when not nil, is preferred to Load where the reply can be
+	// read in pieces (the show stat replies rendered as lines): it gives
+	// the reply as size bytes of a file (closed once read), so that it
+	// is not in memory.
+	Open func(name string) (f io.ReaderAt, size int64, err error)
 
 	// dir is the directory the Files without Data are read from, when
 	// they are needed: the typed show stat dumps of a snapshot being
@@ -121,11 +127,23 @@ func isWorker(name string) bool { return strings.Contains(filepath.Base(name), "
 // one is in memory at once. With o.AllMetrics the Sites keep the extra
 // columns (stats.ParseSitesAll).
 func (s Snapshot) sites(files []stats.File, o *stats.Options) (*stats.Sites, error) {
-	return sitesFrom(s.dir, files, o, s.maxSize, s.Load)
+	return sitesFrom(s.dir, files, o, s.maxSize, s.elsewhere())
 }
 
-// sitesFrom is Snapshot.sites for replies in dir, or read by load.
-func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, load func(string) ([]byte, error)) (*stats.Sites, error) {
+// elsewhere is where the replies of a snapshot that is not in a
+// directory are read from: Snapshot.Open, or Snapshot.Load.
+type elsewhere struct {
+	load func(string) ([]byte, error)
+	open func(string) (io.ReaderAt, int64, error)
+}
+
+func (s Snapshot) elsewhere() elsewhere { return elsewhere{load: s.Load, open: s.Open} }
+
+// some reports whether the replies are read from elsewhere.
+func (e elsewhere) some() bool { return e.load != nil || e.open != nil }
+
+// sitesFrom is Snapshot.sites for replies in dir, or read from there.
+func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, there elsewhere) (*stats.Sites, error) {
 	b := stats.Builder{}
 	if o.AllMetrics || o.Exposed {
 		b = stats.Builder{All: true, Natures: o.Natures, Log: o.Log}
@@ -144,8 +162,13 @@ func sitesFrom(dir string, files []stats.File, o *stats.Options, maxSize int64, 
 				return nil, &readError{err}
 			}
 			continue
-		case f.Data == nil && load != nil:
-			data, err := load(f.Name)
+		case f.Data == nil && there.open != nil:
+			if err := addOpened(&b, f.Name, there.open); err != nil {
+				return nil, &readError{err}
+			}
+			continue
+		case f.Data == nil && there.load != nil:
+			data, err := there.load(f.Name)
 			if err != nil {
 				return nil, &readError{err}
 			}
@@ -176,6 +199,23 @@ func addFile(b *stats.Builder, dir, name string, maxSize int64) error {
 	var perr *stats.ParseError
 	if err := b.AddFrom(name, f, st.Size()); err != nil && !errors.As(err, &perr) {
 		return fmt.Errorf("in %s: %w", dir, err) // err names the file
+	}
+	return nil
+}
+
+// addOpened adds the reply name, given by open, to b, and closes it.
+// It returns only the errors of reading it, as addFile does.
+func addOpened(b *stats.Builder, name string, open func(string) (io.ReaderAt, int64, error)) error {
+	r, size, err := open(name)
+	if err != nil {
+		return err
+	}
+	if c, ok := r.(io.Closer); ok {
+		defer c.Close()
+	}
+	var perr *stats.ParseError
+	if err := b.AddFrom(name, r, size); err != nil && !errors.As(err, &perr) {
+		return err
 	}
 	return nil
 }

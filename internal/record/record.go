@@ -101,13 +101,45 @@ func DecodeKeep(b []byte, keep func(name string) bool) (Record, error) {
 	if len(b) == 0 {
 		return Record{}, errors.New("fleet: decode: empty record")
 	}
-	return decode(b[0], bytes.NewReader(b[1:]), keep)
+	return decode(b[0], bytes.NewReader(b[1:]), keep, "", nil)
 }
 
 // DecodeKeepAt is DecodeKeep for a record of size bytes read from ra (a
 // file, read 64 KiB at a time), so that the record need not be in
 // memory.
 func DecodeKeepAt(ra io.ReaderAt, size int64, keep func(name string) bool) (Record, error) {
+	return decodeAt(ra, size, keep, "", nil)
+}
+
+// DecodeFileTo decodes the record of size bytes in ra, checked whole as
+// Decode checks it, and writes the data of its file name to w instead of
+// keeping it: no file of the record is in memory. It returns the size of
+// that file.
+func DecodeFileTo(ra io.ReaderAt, size int64, name string, w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	rec, err := decodeAt(ra, size, func(string) bool { return false }, name, cw)
+	if err != nil {
+		return 0, err
+	}
+	if !slices.ContainsFunc(rec.Files, func(f spool.File) bool { return f.Name == name }) {
+		return 0, fmt.Errorf("%s not in the record", name)
+	}
+	return cw.n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// decodeAt is decode for the record of size bytes in ra.
+func decodeAt(ra io.ReaderAt, size int64, keep func(name string) bool, toName string, to io.Writer) (Record, error) {
 	if size == 0 {
 		return Record{}, errors.New("fleet: decode: empty record")
 	}
@@ -115,11 +147,12 @@ func DecodeKeepAt(ra io.ReaderAt, size int64, keep func(name string) bool) (Reco
 	if _, err := ra.ReadAt(version[:], 0); err != nil {
 		return Record{}, fmt.Errorf("fleet: decode: %w", err)
 	}
-	return decode(version[0], bufio.NewReaderSize(io.NewSectionReader(ra, 1, size-1), 64<<10), keep)
+	return decode(version[0], bufio.NewReaderSize(io.NewSectionReader(ra, 1, size-1), 64<<10), keep, toName, to)
 }
 
-// decode decodes a record of version version whose gzip stream is body.
-func decode(version byte, body io.Reader, keep func(name string) bool) (Record, error) {
+// decode decodes a record of version version whose gzip stream is body;
+// the data of file toName goes to to, when to is not nil.
+func decode(version byte, body io.Reader, keep func(name string) bool, toName string, to io.Writer) (Record, error) {
 	if version != Version {
 		return Record{}, fmt.Errorf("%w %d", ErrVersion, version)
 	}
@@ -151,7 +184,7 @@ func decode(version byte, body io.Reader, keep func(name string) bool) (Record, 
 		p, err = readN(r, p, int(n))
 		return p, err
 	}
-	skipBytes := func(limit uint64) error {
+	copyBytes := func(w io.Writer, limit uint64) error {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
 			return err
@@ -159,7 +192,7 @@ func decode(version byte, body io.Reader, keep func(name string) bool) (Record, 
 		if n > limit {
 			return fmt.Errorf("length %d above %d", n, limit)
 		}
-		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+		if _, err := io.CopyN(w, r, int64(n)); err != nil {
 			return err
 		}
 		return nil
@@ -201,7 +234,11 @@ func decode(version byte, body io.Reader, keep func(name string) bool) (Record, 
 			return fail("file name", err)
 		}
 		if keep != nil && !keep(fn) {
-			if err := skipBytes(maxFileBytes); err != nil {
+			w := io.Discard
+			if to != nil && fn == toName {
+				w = to
+			}
+			if err := copyBytes(w, maxFileBytes); err != nil {
 				return fail("file "+fn, err)
 			}
 			rec.Files = append(rec.Files, spool.File{Name: fn})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -174,4 +175,26 @@ func decodeFile(t *testing.T, b []byte, keep func(string) bool) (Record, error) 
 	}
 	defer f.Close()
 	return DecodeKeepAt(f, int64(len(b)), keep)
+}
+
+// DecodeFileTo writes the one file asked for, as DecodeKeep gives it,
+// checks the whole record, and says when the file is not in it.
+func TestDecodeFileTo(t *testing.T) {
+	r := exampleRecord(t)
+	b, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.Files[1]
+	var w bytes.Buffer
+	n, err := DecodeFileTo(bytes.NewReader(b), int64(len(b)), want.Name, &w)
+	if err != nil || n != int64(len(want.Data)) || !bytes.Equal(w.Bytes(), want.Data) {
+		t.Errorf("DecodeFileTo(%s) = %d bytes, %v; want its %d bytes", want.Name, n, err, len(want.Data))
+	}
+	if _, err := DecodeFileTo(bytes.NewReader(b), int64(len(b)), "nothere_stat", io.Discard); err == nil {
+		t.Error("a file not in the record was written")
+	}
+	if _, err := DecodeFileTo(bytes.NewReader(b[:len(b)-4]), int64(len(b)-4), want.Name, io.Discard); err == nil {
+		t.Error("a truncated record gave its file")
+	}
 }
