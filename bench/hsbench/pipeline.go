@@ -247,22 +247,14 @@ func encodeStream(e *stats.Encoder, dir string, ts int64) error {
 }
 
 // addFrom adds the reply at path to b as haproxystats-process does: read
-// from the file 64 KiB at a time (stats.Builder.AddFrom).
+// from the file 64 KiB at a time (stats.Builder.AddFile).
 func addFrom(b *stats.Builder, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var perr *stats.ParseError
-	if err := b.AddFrom(filepath.Base(path), f, st.Size()); err != nil && !errors.As(err, &perr) {
-		return err
-	}
-	return nil
+	return b.AddFile(filepath.Base(path), f, nil)
 }
 
 // measurePipeline runs the child for mode and returns its result.

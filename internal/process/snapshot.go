@@ -2,7 +2,6 @@ package process
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -189,18 +188,7 @@ func addFile(b *stats.Builder, dir, name string, maxSize int64) error {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := spool.CheckSize(path, st.Size(), maxSize); err != nil {
-		return err
-	}
-	var perr *stats.ParseError
-	if err := b.AddFrom(name, f, st.Size()); err != nil && !errors.As(err, &perr) {
-		return fmt.Errorf("in %s: %w", dir, err) // err names the file
-	}
-	return nil
+	return b.AddFile(name, f, func(size int64) error { return spool.CheckSize(path, size, maxSize) })
 }
 
 // addOpened adds the reply name, given by open, to b, and closes it.

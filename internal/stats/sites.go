@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -269,6 +270,26 @@ func (b *Builder) AddFrom(name string, src io.ReaderAt, size int64) error {
 		}
 		return st, err
 	})
+}
+
+// AddFile is AddFrom for the open file f, of the size it has now, which
+// check (when not nil) may refuse first. It returns only the errors of
+// reading f: a reply that is not a valid dump is listed in Rejected.
+func (b *Builder) AddFile(name string, f *os.File, check func(size int64) error) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(st.Size()); err != nil {
+			return err
+		}
+	}
+	var perr *ParseError
+	if err := b.AddFrom(name, f, st.Size()); err != nil && !errors.As(err, &perr) {
+		return err
+	}
+	return nil
 }
 
 // add aggregates the reply scan checks, named name.
