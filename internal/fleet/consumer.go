@@ -97,7 +97,7 @@ type Consumer struct {
 	pending  map[int32][]*pendingRecord   // partition → records not committed, in offset order; guarded by mu
 	parts    map[string]int32             // cluster → its partition; guarded by mu
 	trackers map[string]*counters.Tracker // host → counter offsets (memory only); guarded by mu
-	crashed  bool                         // guarded by mu; tests: stop without committing
+	crashed  bool                         // guarded by mu; tests: read and commit nothing more
 	lag      map[int32]int64              // partition → records behind its end after the last one read; guarded by mu
 	rate     rateMeter                    // records read per second; guarded by mu
 	gens     map[int32]int                // partition → times it was forgotten: a delivery of an older one marks nothing; guarded by mu
@@ -221,8 +221,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		cancel()
 		c.mu.Lock()
 		for i := range recs {
-			if !c.handle(ctx, &recs[i]) {
-				break // shutting down: the rest stays uncommitted
+			if c.crashed || !c.handle(ctx, &recs[i]) {
+				break // shutting down (or killed, in tests): the rest stays uncommitted
 			}
 			recs[i] = kafka.Record{} // what still needs it holds it
 		}

@@ -7,10 +7,16 @@ func (c *Consumer) peakInFlight() int {
 	return c.flight.peak
 }
 
-// Crash makes the consumer stop, when its context ends, without
-// committing anything more: what a killed process does.
-func (c *Consumer) Crash() {
+// Crash makes the consumer read and commit nothing more, and stop when
+// its context ends: what a killed process does. It returns the records
+// read and not committed then, which a new owner reads again.
+func (c *Consumer) Crash() int {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.crashed = true
-	c.mu.Unlock()
+	n := 0
+	for _, recs := range c.pending {
+		n += len(recs)
+	}
+	return n
 }
