@@ -329,9 +329,30 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 	p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g, x}, slog.New(slog.DiscardHandler))
 	p.ShutdownTimeout = 5 * time.Second
 	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
+	// dropped reports whether every snapshot written so far let go of
+	// its parsed replies.
+	dropped := func() bool {
+		for _, l := range g.written() {
+			sl := l.(*snapLines)
+			sl.mu.Lock()
+			held := sl.sites != nil
+			sl.mu.Unlock()
+			if held {
+				return false
+			}
+		}
+		return true
+	}
+	exposed := func() int {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		return len(x.seen)
+	}
 	go func() {
+		// The two sinks take a snapshot concurrently: wait for both, and
+		// for the replies to be let go after the second.
 		deadline := time.Now().Add(5 * time.Second)
-		for len(g.written()) < 2 && time.Now().Before(deadline) {
+		for (len(g.written()) < 2 || exposed() < 2 || !dropped()) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if n := len(g.written()); n != 2 {
