@@ -201,11 +201,7 @@ func addOpened(b *stats.Builder, name string, open func(string) (io.ReaderAt, in
 	if c, ok := r.(io.Closer); ok {
 		defer c.Close()
 	}
-	var perr *stats.ParseError
-	if err := b.AddFrom(name, r, size); err != nil && !errors.As(err, &perr) {
-		return err
-	}
-	return nil
+	return b.AddRead(name, r, size)
 }
 
 // readInto reads the file at path into buf, grown as needed, and returns

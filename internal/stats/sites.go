@@ -272,9 +272,18 @@ func (b *Builder) AddFrom(name string, src io.ReaderAt, size int64) error {
 	})
 }
 
-// AddFile is AddFrom for the open file f, of the size it has now, which
-// check (when not nil) may refuse first. It returns only the errors of
-// reading f: a reply that is not a valid dump is listed in Rejected.
+// AddRead is AddFrom returning only the errors of reading src: a reply
+// that is not a valid dump is listed in Rejected.
+func (b *Builder) AddRead(name string, src io.ReaderAt, size int64) error {
+	var perr *ParseError
+	if err := b.AddFrom(name, src, size); err != nil && !errors.As(err, &perr) {
+		return err
+	}
+	return nil
+}
+
+// AddFile is AddRead for the open file f, of the size it has now, which
+// check (when not nil) may refuse first.
 func (b *Builder) AddFile(name string, f *os.File, check func(size int64) error) error {
 	st, err := f.Stat()
 	if err != nil {
@@ -285,11 +294,7 @@ func (b *Builder) AddFile(name string, f *os.File, check func(size int64) error)
 			return err
 		}
 	}
-	var perr *ParseError
-	if err := b.AddFrom(name, f, st.Size()); err != nil && !errors.As(err, &perr) {
-		return err
-	}
-	return nil
+	return b.AddRead(name, f, st.Size())
 }
 
 // add aggregates the reply scan checks, named name.
