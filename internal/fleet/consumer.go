@@ -494,10 +494,13 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 		h, file, _ := strings.Cut(name, "~")
 		return hostLoader(raw[h])(file)
 	}
-	if c.SpillDir != "" {
+	if slices.ContainsFunc(hosts, func(h string) bool { return raw[h] != nil && raw[h].f != nil }) {
 		snap.Open = func(name string) (io.ReaderAt, int64, error) {
 			h, file, _ := strings.Cut(name, "~")
-			return c.opener(raw[h])(file)
+			if open := c.opener(raw[h]); open != nil {
+				return open(file)
+			}
+			return loadReply(raw[h], file)
 		}
 	}
 	missing := 0

@@ -3,7 +3,6 @@ package fleet
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,14 +30,16 @@ func (linesSink) Send(context.Context, []metric.Metric) error   { return nil }
 // as they are written, not as metrics: the same lines as the metrics
 // path gives, and the same again when written a second time (a Graphite
 // replay), after the parsed replies were dropped, from the records:
-// kept in memory, and kept in files with no name (a big record's way).
+// kept in memory, kept in files with no name (a big record's way), and
+// a bucket of one of each.
 func TestRecordsAsLines(t *testing.T) {
-	for _, spill := range []bool{false, true} {
-		t.Run(fmt.Sprint("in a file ", spill), func(t *testing.T) { testRecordsAsLines(t, spill) })
+	for _, mode := range []string{"in memory", "in files", "mixed"} {
+		t.Run(mode, func(t *testing.T) { testRecordsAsLines(t, mode) })
 	}
 }
 
-func testRecordsAsLines(t *testing.T, spill bool) {
+func testRecordsAsLines(t *testing.T, mode string) {
+	spill := mode != "in memory"
 	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{linesSink{}}, discard)
 	c := NewConsumer(proc, Paths{Namespace: "lb", PrefixHostname: true}, time.Second, time.Second, 3, discard)
 	if spill {
@@ -52,10 +53,15 @@ func testRecordsAsLines(t *testing.T, spill bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		wantFile := spill && (mode != "mixed" || h == "lb-a.dc1")
+		if !wantFile {
+			c.SpillSize = int64(len(b)) + 1
+		}
 		raw := c.keep(b)
+		c.SpillSize = 1
 		clear(b) // kept as a copy or in the file, not as the fetch's bytes
-		if inFile := raw.f != nil; inFile != spill || (raw.b == nil) != spill {
-			t.Fatalf("record kept in a file: %v, want %v", inFile, spill)
+		if inFile := raw.f != nil; inFile != wantFile || (raw.b == nil) != wantFile {
+			t.Fatalf("%s: record kept in a file: %v, want %v", h, inFile, wantFile)
 		}
 		raws = append(raws, raw)
 		bk.Hosts[h] = record.Record{Host: h, Cluster: "dc1", Epoch: rec.Epoch}

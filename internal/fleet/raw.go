@@ -3,7 +3,6 @@ package fleet
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 
@@ -32,53 +31,66 @@ const DefaultSpillSize = 1 << 20
 // keep returns value, a record as read, as a rawRecord: in a file in
 // c.SpillDir when it is at least c.SpillSize bytes, else a copy in
 // memory (value holds on to the client's whole fetch). A file that
-// cannot be made or written keeps the record in memory (inMemory).
+// cannot be made or written keeps the record in memory (spill).
 func (c *Consumer) keep(value []byte) *rawRecord {
-	if c.SpillDir == "" || int64(len(value)) < c.SpillSize {
-		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
-	}
-	f, err := spool.UnnamedFile(c.SpillDir)
-	if err == nil {
-		if _, err = f.Write(value); err != nil {
-			f.Close()
-			err = fmt.Errorf("writing a record to %s: %w", c.SpillDir, err)
+	if c.SpillDir != "" && int64(len(value)) >= c.SpillSize {
+		f, n, ok := c.spill(func(w io.Writer) (int64, error) {
+			n, err := w.Write(value)
+			return int64(n), err
+		})
+		if ok {
+			return &rawRecord{f: f, size: n}
 		}
 	}
-	if err != nil {
-		c.inMemory(err)
-		return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
-	}
-	c.spillFailed.Store(false)
-	return &rawRecord{f: f, size: int64(len(value))}
+	return &rawRecord{b: append([]byte(nil), value...), size: int64(len(value))}
 }
 
 // opener returns what reads a show stat reply of raw's record for
-// process.Snapshot.Open: the reply written, as it is decoded, to a file
-// with no name in c.SpillDir, so that it (4 MB for 10 000 servers) is
-// never on the heap. Where that file cannot be made or written, the
-// reply is decoded into memory (hostLoader; inMemory).
-// nil when c.SpillDir is "".
+// process.Snapshot.Open, when the record is in a file (nil when it is in
+// memory: its replies are small, or no file could be written, and
+// hostLoader reads them; a bucket of both kinds uses loadReply). The reply is written, as it is decoded, to a
+// file with no name in c.SpillDir, so that it (4 MB for 10 000 servers)
+// is never on the heap; where that file cannot be made or written, it is
+// decoded into memory.
 func (c *Consumer) opener(raw *rawRecord) func(string) (io.ReaderAt, int64, error) {
-	if c.SpillDir == "" {
+	if raw.f == nil {
 		return nil
 	}
 	return func(name string) (io.ReaderAt, int64, error) {
-		f, err := spool.UnnamedFile(c.SpillDir)
-		if err == nil {
-			bw := bufio.NewWriterSize(f, 64<<10)
-			var n int64
-			if n, err = raw.decodeFileTo(name, bw); err == nil {
-				if err = bw.Flush(); err == nil {
-					c.spillFailed.Store(false)
-					return f, n, nil
-				}
-			}
-			f.Close()
+		f, n, ok := c.spill(func(w io.Writer) (int64, error) { return raw.decodeFileTo(name, w) })
+		if ok {
+			return f, n, nil
 		}
-		c.inMemory(err)
-		data, err := hostLoader(raw)(name)
-		return bytes.NewReader(data), int64(len(data)), err
+		return loadReply(raw, name)
 	}
+}
+
+// loadReply is the reply name of raw's record decoded into memory
+// (hostLoader), as process.Snapshot.Open gives it.
+func loadReply(raw *rawRecord, name string) (io.ReaderAt, int64, error) {
+	data, err := hostLoader(raw)(name)
+	return bytes.NewReader(data), int64(len(data)), err
+}
+
+// spill writes, with write, a file with no name in c.SpillDir, and
+// returns it and the bytes written. When the file cannot be made or
+// written it returns false, and the log says so once until a file is
+// written again (inMemory).
+func (c *Consumer) spill(write func(io.Writer) (int64, error)) (*os.File, int64, bool) {
+	f, err := spool.UnnamedFile(c.SpillDir)
+	if err == nil {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		var n int64
+		if n, err = write(bw); err == nil {
+			if err = bw.Flush(); err == nil {
+				c.spillFailed.Store(false)
+				return f, n, true
+			}
+		}
+		f.Close()
+	}
+	c.inMemory(err)
+	return nil, 0, false
 }
 
 // inMemory logs, once until a file is written again, that err keeps
