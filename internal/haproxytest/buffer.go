@@ -2,10 +2,7 @@ package haproxytest
 
 import (
 	"bytes"
-	"fmt"
 	"sync"
-	"testing"
-	"time"
 )
 
 // Buffer is a bytes.Buffer safe for concurrent use: a daemon's log that
@@ -25,17 +22,4 @@ func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// WaitFor polls ok every 20 ms until it holds, and fails t with what and
-// log when it does not within timeout.
-func WaitFor(t testing.TB, what string, timeout time.Duration, log fmt.Stringer, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; log:\n%s", what, timeout, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -1,5 +1,7 @@
 // Package haproxytest holds test helpers shared by several packages: a fake
 // HAProxy stats socket (UNIX or TCP) that replays captured replies and can
-// misbehave on demand, and a fake carbon listener that records Graphite
-// lines. Only _test.go files import it.
+// misbehave on demand, a fake carbon listener that records Graphite lines,
+// the real haproxy and carbon-c-relay started for a test, and WaitFor, the
+// one way a test against a real process waits for an event. Only _test.go
+// files import it.
 package haproxytest
