@@ -110,8 +110,8 @@ func (c *Carbon) Stop() {
 	c.CloseConns()
 }
 
-// Start listens again on the same port after Stop, retrying for a few
-// seconds while the port is busy. Starting a running Carbon does nothing.
+// Start listens again on the same port after Stop, retrying while the
+// port is busy, for up to 30 s. Starting a running Carbon does nothing.
 // Call it from the test's goroutine.
 func (c *Carbon) Start(t testing.TB) {
 	t.Helper()
@@ -121,18 +121,15 @@ func (c *Carbon) Start(t testing.TB) {
 	if running {
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", c.addr)
-		if err == nil {
-			c.serve(ln)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("carbon: listen again on %s: %v", c.addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var ln net.Listener
+	var err error
+	if !Poll(30*time.Second, func() bool {
+		ln, err = net.Listen("tcp", c.addr)
+		return err == nil
+	}) {
+		t.Fatalf("carbon: listen again on %s: %v", c.addr, err)
 	}
+	c.serve(ln)
 }
 
 // CloseConns closes every accepted connection but keeps listening, and
@@ -164,7 +161,9 @@ func (c *Carbon) serve(ln net.Listener) {
 				return
 			}
 			if err != nil {
-				time.Sleep(time.Millisecond) // e.g. too many open files
+				// A transient error, such as too many open files: back
+				// off a little rather than spin. No test waits on this.
+				time.Sleep(time.Millisecond)
 				continue
 			}
 			reader := make(chan struct{})

@@ -63,6 +63,7 @@ type HAProxy struct {
 	SocketDir string
 	Sockets   []string // one stats socket per process
 	cmds      []*exec.Cmd
+	logs      []*Buffer // what each process of cmds writes, shown when it does not come up
 	bin, file string
 }
 
@@ -81,8 +82,9 @@ func StartHAProxy(t testing.TB, bin string, n int, cfg string) *HAProxy {
 	h.write(t, h.file, cfg)
 	for i := range n {
 		h.Sockets = append(h.Sockets, filepath.Join(h.SocketDir, "admin"+strconv.Itoa(i+1)+".sock"))
-		h.cmds = append(h.cmds, h.start(t, h.Sockets[i]))
-		waitSocket(t, h.Sockets[i], nil)
+		cmd, log := h.start(t, h.Sockets[i])
+		h.cmds, h.logs = append(h.cmds, cmd), append(h.logs, log)
+		waitSocket(t, h.Sockets[i], log)
 	}
 	return h
 }
@@ -117,10 +119,14 @@ func (h *HAProxy) WriteConfig(t testing.TB, cfg string) {
 	}
 }
 
-func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {
+// start starts one process with the stats socket sock, and returns it
+// with what it writes.
+func (h *HAProxy) start(t testing.TB, sock string, extra ...string) (*exec.Cmd, *Buffer) {
 	t.Helper()
 	cmd := Command(h.bin, append([]string{"-db", "-f", h.file}, extra...)...)
 	cmd.Env = append(os.Environ(), "SOCK="+sock)
+	log := new(Buffer)
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +134,7 @@ func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	return cmd
+	return cmd, log
 }
 
 // Reload replaces process i the way an init script reloads HAProxy: a
@@ -137,8 +143,8 @@ func (h *HAProxy) start(t testing.TB, sock string, extra ...string) *exec.Cmd {
 // returns once the old process is gone.
 func (h *HAProxy) Reload(t testing.TB, i int) {
 	t.Helper()
-	old := h.cmds[i]
-	h.cmds[i] = h.start(t, h.Sockets[i], "-sf", strconv.Itoa(old.Process.Pid))
+	old, oldLog := h.cmds[i], h.logs[i]
+	h.cmds[i], h.logs[i] = h.start(t, h.Sockets[i], "-sf", strconv.Itoa(old.Process.Pid))
 	done := make(chan struct{})
 	go func() {
 		old.Wait()
@@ -146,26 +152,24 @@ func (h *HAProxy) Reload(t testing.TB, i int) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("old haproxy process did not exit after -sf")
+	case <-time.After(30 * time.Second): // bounds a failing test only
+		t.Fatalf("old haproxy process did not exit after -sf; its log:\n%s", oldLog)
 	}
-	waitSocket(t, h.Sockets[i], nil)
+	waitSocket(t, h.Sockets[i], h.logs[i])
 }
 
-func waitSocket(t testing.TB, path string, logs fmt.Stringer) {
-	if logs == nil {
-		logs = &strings.Builder{}
-	}
+// waitSocket waits until the stats socket at path accepts connections;
+// log is what its process wrote, shown when it does not.
+func waitSocket(t testing.TB, path string, log fmt.Stringer) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return
+	WaitFor(t, "haproxy stats socket "+path+" comes up", 30*time.Second, log, func() bool {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("haproxy stats socket %s did not come up:\n%s", path, logs)
+		c.Close()
+		return true
+	})
 }
 
 // Query sends one command to a stats socket the way socat would and

@@ -100,6 +100,8 @@ func (c *SlowCarbon) read(nc *net.TCPConn, i int, limit int64) {
 			return
 		}
 		total += int64(n)
+		// The rate limit itself, the behaviour this carbon simulates:
+		// no test waits on it, they wait on what it received.
 		time.Sleep(time.Until(start.Add(time.Duration(total) * time.Second / time.Duration(c.rate))))
 	}
 }

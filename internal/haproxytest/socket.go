@@ -37,6 +37,7 @@ type Socket struct {
 	replies  map[string][]byte // command → reply; guarded by mu
 	behavior Behavior          // guarded by mu
 	delay    time.Duration     // guarded by mu
+	changed  chan struct{}     // guarded by mu; closed and replaced by Set
 	commands []string          // every command received; guarded by mu
 	conns    map[net.Conn]bool // open connections; guarded by mu
 	wg       sync.WaitGroup
@@ -73,6 +74,7 @@ func serve(t testing.TB, ln net.Listener, info, stat []byte) *Socket {
 		ln:      ln,
 		replies: map[string][]byte{"show info": info, "show stat": stat},
 		conns:   map[net.Conn]bool{},
+		changed: make(chan struct{}),
 		closing: make(chan struct{}),
 	}
 	s.wg.Add(1)
@@ -87,6 +89,8 @@ func (s *Socket) Set(b Behavior, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.behavior, s.delay = b, delay
+	close(s.changed) // a hung answer looks again
+	s.changed = make(chan struct{})
 }
 
 // SetReply makes the socket answer cmd with reply, as a master CLI
@@ -160,23 +164,31 @@ func (s *Socket) answer(c net.Conn) {
 		reply = []byte("Unknown command. Please enter one of the following commands only :\n\n")
 	}
 	if delay > 0 {
-		time.Sleep(delay)
+		// The scripted delay of a slow HAProxy, not a wait for an
+		// event; Close ends it.
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-s.closing:
+			timer.Stop()
+			return
+		}
 	}
 	switch b {
 	case Hang:
 		// Like a stuck HAProxy: ignore the client, whatever it does,
 		// until the test ends or the behaviour changes.
 		for {
-			select {
-			case <-s.closing:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
 			s.mu.Lock()
-			still := s.behavior == Hang
+			still, changed := s.behavior == Hang, s.changed
 			s.mu.Unlock()
 			if !still {
 				return
+			}
+			select {
+			case <-s.closing:
+				return
+			case <-changed:
 			}
 		}
 	case Truncate:
