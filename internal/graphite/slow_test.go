@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
@@ -20,30 +21,27 @@ func bigBatch(prefix string, size int) []metric.Metric {
 // checkDelivered fails unless every line of ms reached carbon, and
 // returns how many lines carbon received in all. What carbon's kernel
 // acknowledged may still wait in its receive buffer for a moment after
-// Send returned, so it looks again for a while.
+// Send returned, so it waits for the lines to be read.
 func checkDelivered(t *testing.T, carbon *haproxytest.SlowCarbon, ms []metric.Metric) int {
 	t.Helper()
 	want := linesOf(ms)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		got := carbon.Lines()
+	var got []string
+	missing := func() int {
+		got = carbon.Lines()
 		seen := make(map[string]bool, len(got))
 		for _, l := range got {
 			seen[l] = true
 		}
-		missing := 0
+		n := 0
 		for _, l := range want {
 			if !seen[l] {
-				missing++
+				n++
 			}
 		}
-		if missing == 0 {
-			return len(got)
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("%d of %d lines never reached carbon (%d received)", missing, len(ms), len(got))
-			return len(got)
-		}
+		return n
 	}
+	haproxytest.WaitFor(t, "every line of the batch read by carbon", waitLong, nil, func() bool { return missing() == 0 })
+	return len(got)
 }
 
 // A carbon reading at a steady 2 MB/s gets a 6 MB batch whole, on one
@@ -80,33 +78,50 @@ func TestSlowCarbonGetsEverything(t *testing.T) {
 // what was confirmed, so no line is lost, none is skipped, and few are
 // received twice. Before, every connection started the batch again from
 // its first line, and a relay that kept doing so never got it whole.
+//
+// It runs on virtual time, against carbon in memory reading 1 MB/s: each
+// connection lasts two seconds, and lines are confirmed 200 ms after
+// carbon read them, so however busy the machine, each connection's
+// first lines are confirmed before carbon cuts it.
 func TestResumeAfterConfirmed(t *testing.T) {
-	carbon := haproxytest.NewSlowCarbon(t, 1<<20, 2<<20, nil)
-	// Each connection lasts about two seconds, and lines are confirmed
-	// 200 ms after carbon's kernel acknowledged them, so that a
-	// connection's first lines are confirmed before it is cut even on a
-	// loaded machine (at 2 MB/s and a one-second confirmation, a CI run
-	// with other packages' tests beside this one once confirmed none).
-	s := newTestSender(t, testConfig(carbon.Port()), WithReplayWindow(200*time.Millisecond), WithConfirmAfter(200*time.Millisecond))
-	ms := bigBatch("resume", 6<<20)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.Send(ctx, ms); err != nil {
-		t.Fatalf("Send: %v (%d connections)", err, carbon.Connections())
-	}
-	n := checkDelivered(t, carbon, ms)
-	if conns := carbon.Connections(); conns != 4 {
-		t.Errorf("%d connections, want 4: three cut after 2 MB, then one to the end", conns)
-	}
-	for i, first := range carbon.FirstLines()[1:] {
-		if first == ms[0].String() {
-			t.Errorf("connection %d started the batch again from its first line", i+2)
+	synctest.Test(t, func(t *testing.T) {
+		carbon := newMemCarbon(t)
+		carbon.rate, carbon.cutAfter, carbon.cuts = 1<<20, 2<<20, haproxytest.CutConns
+		s := newMemSender(t, carbon, testConfig(3002), WithReplayWindow(200*time.Millisecond), WithConfirmAfter(200*time.Millisecond))
+		ms := bigBatch("resume", 6<<20)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Send(ctx, ms); err != nil {
+			t.Fatalf("Send: %v (%d connections)", err, carbon.Connections())
 		}
-	}
-	if n > 2*len(ms) {
-		t.Errorf("carbon received %d lines for %d: resumed too far back", n, len(ms))
-	}
-	t.Logf("%d lines over 4 connections: %d received (%.2f×)", len(ms), n, float64(n)/float64(len(ms)))
+		synctest.Wait() // carbon keeps what it read
+		got := carbon.Lines()
+		seen := make(map[string]bool, len(got))
+		for _, l := range got {
+			seen[l] = true
+		}
+		missing := 0
+		for _, l := range linesOf(ms) {
+			if !seen[l] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			t.Errorf("%d of %d lines never reached carbon (%d received)", missing, len(ms), len(got))
+		}
+		if conns := carbon.Connections(); conns != 4 {
+			t.Errorf("%d connections, want 4: three cut after 2 MB, then one to the end", conns)
+		}
+		for i, first := range carbon.FirstLines()[1:] {
+			if first == ms[0].String() {
+				t.Errorf("connection %d started the batch again from its first line", i+2)
+			}
+		}
+		if n := len(got); n > 2*len(ms) {
+			t.Errorf("carbon received %d lines for %d: resumed too far back", n, len(ms))
+		}
+		t.Logf("%d lines over 4 connections: %d received (%.2f×)", len(ms), len(got), float64(len(got))/float64(len(ms)))
+	})
 }
 
 // A sender that gives up a connection in the middle of a line resets it,
@@ -120,20 +135,13 @@ func TestCutLineResets(t *testing.T) {
 	s := newTestSender(t, cfg)
 	ms := bigBatch("cut", 16<<20)
 	ch := sendAsync(s, context.Background(), ms)
-	deadline := time.Now().Add(waitLong)
-	for s.Stats().Writes == 0 || !gaveUp(s) {
-		if time.Now().After(deadline) {
-			t.Fatal("the sender never gave up the stalled connection")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	haproxytest.WaitFor(t, "the sender gives up the stalled connection", waitLong, nil, func() bool {
+		return s.Stats().Writes > 0 && gaveUp(s)
+	})
 	close(stall)
-	deadline = time.Now().Add(waitLong)
-	for carbon.Resets() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("carbon saw %d resets, want 1: the cut connection was closed cleanly", carbon.Resets())
-		}
-		time.Sleep(10 * time.Millisecond)
+	haproxytest.WaitFor(t, "carbon sees the cut connection end", waitLong, nil, func() bool { return carbon.Resets() > 0 })
+	if n := carbon.Resets(); n != 1 {
+		t.Fatalf("carbon saw %d resets, want 1: the cut connection was closed cleanly", n)
 	}
 	select {
 	case err := <-ch:

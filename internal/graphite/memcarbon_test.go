@@ -1,0 +1,222 @@
+package graphite
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/config"
+)
+
+// memCarbon is a carbon in memory, for tests inside a synctest bubble,
+// where time is virtual: a real socket is not, since a goroutine blocked
+// on one is not durably blocked. Its dial hands the Sender one end of a
+// net.Pipe and reads the other in the bubble, at rate bytes per second
+// (0: at once). Each connection also holds a unix socketpair, of which
+// the Sender's end stands for the TCP socket: peerClosed peeks at it and
+// unsent reads its queue, which is always empty (what carbon read, it
+// acknowledged). When carbon closes a connection it closes the far end of
+// the socketpair and goes on reading the pipe at the same rate without
+// keeping anything, as a kernel does for a socket whose reader went away:
+// writes still "succeed", only a check finds the connection dead.
+//
+// The first cuts connections close themselves after cutAfter bytes, like
+// a relay that keeps restarting. Stop makes dials fail and closes every
+// connection, Start lets dials succeed again. Its methods are safe for
+// concurrent use; call them from the bubble.
+type memCarbon struct {
+	t        *testing.T
+	rate     int   // bytes per second; 0: at once
+	cutAfter int64 // the first cuts connections close after this many bytes
+	cuts     int
+
+	mu    sync.Mutex
+	down  bool       // guarded by mu; dials fail
+	conns []*memSide // guarded by mu; in the order they were dialled
+}
+
+// memSide is carbon's side of one connection.
+type memSide struct {
+	far    int    // carbon's end of the socketpair; -1 once closed
+	data   []byte // guarded by memCarbon.mu; what carbon read while open
+	closed bool   // guarded by memCarbon.mu
+}
+
+func newMemCarbon(t *testing.T) *memCarbon { return &memCarbon{t: t} }
+
+// dial is the Sender's dialer.
+func (c *memCarbon) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return nil, syscall.ECONNREFUSED
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		c.t.Errorf("memCarbon: socketpair: %v", err)
+		return nil, err
+	}
+	// peerClosed's peek must not wait: Go's sockets are non-blocking.
+	syscall.SetNonblock(fds[0], true)
+	near, far := net.Pipe()
+	side := &memSide{far: fds[1]}
+	i := len(c.conns)
+	c.conns = append(c.conns, side)
+	limit := int64(0)
+	if i < c.cuts {
+		limit = c.cutAfter
+	}
+	go c.read(far, side, limit) // ends when the Sender closes its end
+	return &memConn{Conn: near, fd: fds[0], port: 40000 + i}, nil
+}
+
+// read reads p until the Sender closes it, keeping what arrives until
+// the connection is closed on carbon's side or limit bytes were kept.
+func (c *memCarbon) read(p net.Conn, side *memSide, limit int64) {
+	defer p.Close()
+	buf := make([]byte, 16<<10)
+	var total int64
+	for {
+		piece := buf
+		if limit > 0 && total < limit {
+			piece = buf[:min(int64(len(buf)), limit-total)]
+		}
+		n, err := p.Read(piece)
+		c.mu.Lock()
+		if !side.closed {
+			side.data = append(side.data, piece[:n]...)
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.closeSide(side)
+			return
+		}
+		total += int64(n)
+		if limit > 0 && total >= limit {
+			c.closeSide(side)
+		}
+		if c.rate > 0 {
+			time.Sleep(time.Duration(n) * time.Second / time.Duration(c.rate))
+		}
+	}
+}
+
+func (c *memCarbon) closeSide(side *memSide) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !side.closed {
+		side.closed = true
+		syscall.Close(side.far)
+		side.far = -1
+	}
+}
+
+// CloseConns closes every connection on carbon's side.
+func (c *memCarbon) CloseConns() {
+	c.mu.Lock()
+	conns := c.conns
+	c.mu.Unlock()
+	for _, side := range conns {
+		c.closeSide(side)
+	}
+}
+
+// Stop closes every connection and makes dials fail until Start.
+func (c *memCarbon) Stop() {
+	c.mu.Lock()
+	c.down = true
+	c.mu.Unlock()
+	c.CloseConns()
+}
+
+// Start lets dials succeed again.
+func (c *memCarbon) Start() {
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+}
+
+// Connections returns how many connections were dialled.
+func (c *memCarbon) Connections() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.conns)
+}
+
+// Lines returns the whole lines carbon kept, connection by connection:
+// the cut line a connection may end with is not one.
+func (c *memCarbon) Lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, side := range c.conns {
+		if i := bytes.LastIndexByte(side.data, '\n'); i >= 0 {
+			out = append(out, strings.Split(string(side.data[:i]), "\n")...)
+		}
+	}
+	return out
+}
+
+// FirstLines returns the first line each connection delivered.
+func (c *memCarbon) FirstLines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.conns))
+	for i, side := range c.conns {
+		out[i], _, _ = strings.Cut(string(side.data), "\n")
+	}
+	return out
+}
+
+// memConn is the Sender's end of a memCarbon connection.
+type memConn struct {
+	net.Conn // the pipe
+	fd       int
+	port     int
+	once     sync.Once
+}
+
+func (c *memConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { syscall.Close(c.fd) })
+	return err
+}
+
+func (c *memConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: c.port}
+}
+
+func (c *memConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3002}
+}
+
+func (c *memConn) SyscallConn() (syscall.RawConn, error) { return rawFD(c.fd), nil }
+
+// rawFD runs each function once on the socket, which never waits: the
+// socket is non-blocking and nothing is ever written to it.
+type rawFD int
+
+func (fd rawFD) Control(f func(uintptr)) error    { f(uintptr(fd)); return nil }
+func (fd rawFD) Read(f func(uintptr) bool) error  { f(uintptr(fd)); return nil }
+func (fd rawFD) Write(f func(uintptr) bool) error { f(uintptr(fd)); return nil }
+
+// newMemSender returns a Sender to carbon, closed at the end of the
+// test. Call it in the bubble.
+func newMemSender(t *testing.T, carbon *memCarbon, cfg config.Graphite, opts ...Option) *Sender {
+	t.Helper()
+	s := newSender(cfg, testLogger(t), carbon.dial, opts...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
