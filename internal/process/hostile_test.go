@@ -48,7 +48,7 @@ func TestIrregularFilesQuarantined(t *testing.T) {
 	p := newProcessor(src, 1, g)
 	start := time.Now()
 	run(t, p, paths, func() bool { return p.Failed.Load() == 3 && !exists(good) })
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > waitLong {
 		t.Errorf("took %v", took)
 	}
 	if p.Failed.Load() != 3 {
@@ -83,7 +83,7 @@ func TestOpenRefusesFIFO(t *testing.T) {
 		if err == nil || transient(err) {
 			t.Errorf("reading a FIFO = %v, want a permanent error", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(waitLong):
 		t.Fatal("reading a FIFO blocked")
 	}
 }
@@ -297,7 +297,7 @@ func TestExclusionFileNotRegular(t *testing.T) {
 			if len(got) != c.want {
 				t.Errorf("%s: %d names, want %d", c.path, len(got), c.want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(waitLong):
 			t.Fatalf("%s: reading the exclusion file blocked", c.path)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
@@ -322,39 +323,19 @@ func (s *exposeSink) Expose(_ context.Context, x *stats.Exposition) error {
 // than one snapshot's replies are held at a time, also not through the
 // exposition.
 func TestRepliesDroppedOnceWritten(t *testing.T) {
-	src := spoolWith(t, "1500000000", "1500000010")
-	g := &lineSink{sink: newSink("graphite")}
-	g.block = make(chan struct{})
-	x := &exposeSink{}
-	p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g, x}, slog.New(slog.DiscardHandler))
-	p.ShutdownTimeout = 5 * time.Second
-	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
-	// dropped reports whether every snapshot written so far let go of
-	// its parsed replies.
-	dropped := func() bool {
-		for _, l := range g.written() {
-			sl := l.(*snapLines)
-			sl.mu.Lock()
-			held := sl.sites != nil
-			sl.mu.Unlock()
-			if held {
-				return false
-			}
-		}
-		return true
-	}
-	exposed := func() int {
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		return len(x.seen)
-	}
-	go func() {
-		// The two sinks take a snapshot concurrently: wait for both, and
-		// for the replies to be let go after the second.
-		deadline := time.Now().Add(5 * time.Second)
-		for (len(g.written()) < 2 || exposed() < 2 || !dropped()) && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+	synctest.Test(t, func(t *testing.T) {
+		src := spoolWith(t, "1500000000", "1500000010")
+		g := &lineSink{sink: newSink("graphite")}
+		g.block = make(chan struct{})
+		x := &exposeSink{}
+		p := New(config.Process{SrcDir: src, Workers: 2}, stats.Options{Prefix: prefix}, []Sink{g, x}, slog.New(slog.DiscardHandler))
+		p.ShutdownTimeout = 5 * time.Second
+		paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
+		stop := start(t, p, paths)
+		defer stop()
+		// Both snapshots were taken, written to both sinks, and are held
+		// by Graphite: nothing moves until g.block is closed.
+		synctest.Wait()
 		if n := len(g.written()); n != 2 {
 			t.Errorf("%d snapshots written while the sink held the first, want both", n)
 		}
@@ -374,11 +355,14 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 		}
 		x.mu.Unlock()
 		close(g.block)
-	}()
-	run(t, p, paths, func() bool { return !exists(paths[0]) && !exists(paths[1]) })
-	if _, acc := g.count(); acc != 2 {
-		t.Errorf("sink accepted %d snapshots, want 2", acc)
-	}
+		synctest.Wait()
+		if exists(paths[0]) || exists(paths[1]) {
+			t.Error("snapshots not removed once the sink accepted them")
+		}
+		if _, acc := g.count(); acc != 2 {
+			t.Errorf("sink accepted %d snapshots, want 2", acc)
+		}
+	})
 }
 
 // When sent/ cannot be made, delivered snapshots are removed at once, and
@@ -460,32 +444,35 @@ func (s *confirmingSink) SendLines(ctx context.Context, l metric.Lines) error {
 // as the last one's lines were written, and the confirmations overlap.
 // Before, the worker waited for each, so 40 snapshots took 40 × 300 ms.
 func TestConfirmationsOverlap(t *testing.T) {
-	var names, paths []string
-	for i := range 40 {
-		names = append(names, fmt.Sprint(1500000000+i))
-	}
-	src := spoolWith(t, names...)
-	for _, n := range names {
-		paths = append(paths, filepath.Join(src, n))
-	}
-	g := &confirmingSink{delay: 300 * time.Millisecond}
-	p := newProcessor(src, 1, g)
-	run(t, p, paths, func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		var names, paths []string
+		for i := range 40 {
+			names = append(names, fmt.Sprint(1500000000+i))
+		}
+		src := spoolWith(t, names...)
+		for _, n := range names {
+			paths = append(paths, filepath.Join(src, n))
+		}
+		g := &confirmingSink{delay: 300 * time.Millisecond}
+		p := newProcessor(src, 1, g)
+		stop := start(t, p, paths)
+		defer stop()
+		// Virtual time: long enough for the backlog even one confirmation
+		// at a time; how many waited at once says whether they overlapped.
+		time.Sleep(time.Duration(len(names)) * g.delay)
+		synctest.Wait()
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		return g.delivered == len(names) && !slices.ContainsFunc(paths, exists)
-	})
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.delivered != len(names) {
-		t.Fatalf("%d of %d snapshots delivered", g.delivered, len(names))
-	}
-	if g.most < 10 {
-		t.Errorf("at most %d snapshots waited for their confirmation at once, want them to overlap (≥ 10)", g.most)
-	}
-	for _, path := range paths {
-		if exists(path) {
-			t.Errorf("%s still queued after delivery", path)
+		if g.delivered != len(names) {
+			t.Fatalf("%d of %d snapshots delivered", g.delivered, len(names))
 		}
-	}
+		if g.most < 10 {
+			t.Errorf("at most %d snapshots waited for their confirmation at once, want them to overlap (≥ 10)", g.most)
+		}
+		for _, path := range paths {
+			if exists(path) {
+				t.Errorf("%s still queued after delivery", path)
+			}
+		}
+	})
 }

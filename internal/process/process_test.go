@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
@@ -109,8 +110,23 @@ func newProcessor(src string, workers int, sinks ...Sink) *Processor {
 	return p
 }
 
-// run feeds paths to p and stops it once cond holds (or after 10s).
+// waitLong bounds every wait for an event that must come: it only ends
+// a failing test, so it is generous for a busy machine.
+const waitLong = 30 * time.Second
+
+// run feeds paths to p, waits until cond holds (failing the test if it
+// does not within waitLong), then stops p and waits for Run to return.
 func run(t *testing.T, p *Processor, paths []string, cond func() bool) {
+	t.Helper()
+	stop := start(t, p, paths)
+	defer stop()
+	haproxytest.WaitFor(t, "the processor reaches the state the test waits for", waitLong, nil, cond)
+}
+
+// start feeds paths to p in a new Run, and returns the function that
+// stops it and waits for Run to return. In a synctest bubble, start it
+// in the bubble.
+func start(t *testing.T, p *Processor, paths []string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan string, len(paths))
@@ -122,15 +138,14 @@ func run(t *testing.T, p *Processor, paths []string, cond func() bool) {
 		p.Run(ctx, ch)
 		close(done)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(waitLong):
+			t.Fatal("Run did not return after cancel")
+		}
 	}
 }
 
@@ -188,31 +203,40 @@ func TestDeliversThenRemoves(t *testing.T) {
 // A sink that refuses keeps the snapshot on disk; it is retried, and the
 // sink that already accepted it is not sent it again.
 func TestRefusedSnapshotStaysAndIsRetried(t *testing.T) {
-	src := spoolWith(t, "1500000000")
-	g, l := newSink("graphite"), newSink("local-store")
-	l.setFail(errors.New("disk full"))
-	p := newProcessor(src, 1, g, l)
-	snap := filepath.Join(src, "1500000000")
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		src := spoolWith(t, "1500000000")
+		g, l := newSink("graphite"), newSink("local-store")
+		l.setFail(errors.New("disk full"))
+		p := newProcessor(src, 1, g, l)
+		snap := filepath.Join(src, "1500000000")
+		stop := start(t, p, []string{snap})
+		defer stop()
+		// Virtual time: past several retries (RetryDelay is 20 ms), each
+		// a chance to remove the snapshot wrongly.
 		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if sends, _ := l.count(); sends < 2 {
+			t.Fatalf("local-store: %d sends after 200 ms, want retries", sends)
+		}
 		if !exists(snap) {
-			t.Error("snapshot removed while a sink refused it")
+			t.Fatal("snapshot removed while a sink refused it")
 		}
 		l.setFail(nil)
-	}()
-	run(t, p, []string{snap}, func() bool { return !exists(snap) })
-	if exists(snap) {
-		t.Fatal("snapshot not removed once the sink recovered")
-	}
-	if sends, acc := l.count(); sends < 2 || acc != 1 {
-		t.Errorf("local-store: %d sends, %d accepted; want retries then one acceptance", sends, acc)
-	}
-	if sends, acc := g.count(); sends != 1 || acc != 1 {
-		t.Errorf("graphite: %d sends, %d accepted; want exactly one of each (no duplicate)", sends, acc)
-	}
-	if p.Retries.Load() == 0 {
-		t.Error("retries not counted")
-	}
+		time.Sleep(time.Minute) // virtual: past the longest retry pause
+		synctest.Wait()
+		if exists(snap) {
+			t.Fatal("snapshot not removed once the sink recovered")
+		}
+		if sends, acc := l.count(); sends < 2 || acc != 1 {
+			t.Errorf("local-store: %d sends, %d accepted; want retries then one acceptance", sends, acc)
+		}
+		if sends, acc := g.count(); sends != 1 || acc != 1 {
+			t.Errorf("graphite: %d sends, %d accepted; want exactly one of each (no duplicate)", sends, acc)
+		}
+		if p.Retries.Load() == 0 {
+			t.Error("retries not counted")
+		}
+	})
 }
 
 func TestGarbageIsQuarantined(t *testing.T) {
@@ -293,31 +317,44 @@ func TestOldestFirst(t *testing.T) {
 // On shutdown a snapshot whose sink does not answer stays on disk, and Run
 // returns within the shutdown bound.
 func TestShutdownKeepsUndelivered(t *testing.T) {
-	src := spoolWith(t, "1500000000")
-	g := newSink("graphite")
-	g.block = make(chan struct{}) // never released
-	p := newProcessor(src, 1, g)
-	snap := filepath.Join(src, "1500000000")
-	start := time.Now()
-	run(t, p, []string{snap}, func() bool { s, _ := g.count(); return s == 1 })
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("shutdown took %v", took)
-	}
-	if !exists(snap) {
-		t.Fatal("undelivered snapshot removed on shutdown")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := spoolWith(t, "1500000000")
+		g := newSink("graphite")
+		g.block = make(chan struct{}) // never released
+		p := newProcessor(src, 1, g)
+		snap := filepath.Join(src, "1500000000")
+		stop := start(t, p, []string{snap})
+		synctest.Wait()
+		if s, _ := g.count(); s != 1 {
+			t.Fatalf("%d sends, want the snapshot in the sink's hands", s)
+		}
+		began := time.Now()
+		stop()
+		if took := time.Since(began); took > p.ShutdownTimeout {
+			t.Errorf("shutdown took %v, bound %v", took, p.ShutdownTimeout)
+		}
+		if !exists(snap) {
+			t.Fatal("undelivered snapshot removed on shutdown")
+		}
+	})
 }
 
 func TestDuplicateAnnouncementsProcessedOnce(t *testing.T) {
-	src := spoolWith(t, "1500000000")
-	g := newSink("graphite")
-	p := newProcessor(src, 2, g)
-	snap := filepath.Join(src, "1500000000")
-	run(t, p, []string{snap, snap, snap}, func() bool { return !exists(snap) })
-	time.Sleep(50 * time.Millisecond)
-	if _, acc := g.count(); acc != 1 {
-		t.Fatalf("snapshot delivered %d times, want once", acc)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := spoolWith(t, "1500000000")
+		g := newSink("graphite")
+		p := newProcessor(src, 2, g)
+		snap := filepath.Join(src, "1500000000")
+		stop := start(t, p, []string{snap, snap, snap})
+		defer stop()
+		synctest.Wait() // every announcement taken, and the workers idle
+		if exists(snap) {
+			t.Fatal("snapshot not removed")
+		}
+		if _, acc := g.count(); acc != 1 {
+			t.Fatalf("snapshot delivered %d times, want once", acc)
+		}
+	})
 }
 
 func TestExcludeFileReadPerSnapshot(t *testing.T) {
