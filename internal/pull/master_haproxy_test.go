@@ -39,13 +39,13 @@ backend app
 `, dir, front, silent.Addr())), 0o644)
 	master := filepath.Join(dir, "master.sock")
 	cmd := haproxytest.Command(bin, "-W", "-db", "-S", master, "-f", cfgFile)
-	var logs bytes.Buffer
+	var logs haproxytest.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, "master CLI up", func() bool {
+	haproxytest.WaitFor(t, "master CLI up", waitLong, &logs, func() bool {
 		c, err := net.Dial("unix", master)
 		if err == nil {
 			c.Close()
@@ -60,7 +60,7 @@ backend app
 	}
 	defer client.Close()
 	fmt.Fprintf(client, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, "request reached the backend", func() bool { return silent.Held() > 0 })
+	haproxytest.WaitFor(t, "request reached the backend", waitLong, &logs, func() bool { return silent.Held() > 0 })
 
 	// reload is sent by the test (an operator), never by pull. The master
 	// re-executes itself: its CLI refuses connections for a moment.
@@ -70,12 +70,7 @@ backend app
 	cfg.Servers = []config.Server{{Network: "unix", Address: master, Name: "master.sock", Master: true}}
 	p := newPuller(t, cfg)
 	var snap string
-	for deadline := time.Now().Add(15 * time.Second); workers(master) != 2; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			out, err := query(master, "show proc")
-			t.Fatalf("no old worker after reload: show proc %q %v\nhaproxy:\n%s", out, err, logs.String())
-		}
-	}
+	haproxytest.WaitFor(t, "an old worker listed after reload", waitLong, showProc{master, &logs}, func() bool { return workers(master) == 2 })
 	p.Round(context.Background(), time.Unix(1500000000, 0))
 	snap = filepath.Join(cfg.DstDir, "1500000000")
 	st, err := spool.ReadPullStats(snap)
@@ -105,7 +100,7 @@ backend app
 	// The request ends: the old worker exits and is no longer listed.
 	silent.Release()
 	client.Close()
-	waitFor(t, "old worker gone", func() bool { return workers(master) == 1 })
+	haproxytest.WaitFor(t, "old worker gone", waitLong, &logs, func() bool { return workers(master) == 1 })
 	p.Round(context.Background(), time.Unix(1500000001, 0))
 	st, _ = spool.ReadPullStats(filepath.Join(cfg.DstDir, "1500000001"))
 	if st["MasterOldWorkers"] != 0 || st["MasterWorkers"] != 1 {
@@ -140,12 +135,14 @@ func workers(master string) int {
 	return len(procs.Workers)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting: %s", what)
+// showProc is what WaitFor shows when the master's workers are not as
+// awaited: its show proc, then haproxy's output.
+type showProc struct {
+	master string
+	logs   fmt.Stringer
+}
+
+func (s showProc) String() string {
+	out, err := query(s.master, "show proc")
+	return fmt.Sprintf("show proc %q %v\nhaproxy:\n%s", out, err, s.logs)
 }

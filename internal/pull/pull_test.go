@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
@@ -23,6 +24,10 @@ var (
 	info = []byte("Name: HAProxy\nVersion: 2.6.12\nProcess_num: 1\nIdle_pct: 90\n\n")
 	stat = []byte("# pxname,svname,scur,stot,\nweb,FRONTEND,1,10,\n\n")
 )
+
+// waitLong bounds every wait for an event that must come: it only ends
+// a failing test, so it is generous for a busy machine.
+const waitLong = 30 * time.Second
 
 func testConfig(t *testing.T) config.Pull {
 	base := t.TempDir()
@@ -160,12 +165,28 @@ func TestRetriesThenSuccess(t *testing.T) {
 	cfg.Retries = 20
 	cfg.Interval = 20 * time.Millisecond
 	cfg.PullTimeout = 2 * time.Second
-	p := newPuller(t, cfg)
+	// The socket is made outside the bubble, when the round asks for it:
+	// its accept loop waits on the network, which is no durable block
+	// and would keep the bubble's clock still.
+	ask, made := make(chan struct{}), make(chan struct{})
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		<-ask
 		haproxytest.UnixSocket(t, dir, "late.sock", info, stat)
+		close(made)
 	}()
-	p.Round(context.Background(), time.Unix(1500000000, 0))
+	synctest.Test(t, func(t *testing.T) {
+		p := newPuller(t, cfg)
+		done := make(chan struct{})
+		go func() {
+			p.Round(context.Background(), time.Unix(1500000000, 0))
+			close(done)
+		}()
+		time.Sleep(100 * time.Millisecond) // virtual: five failed attempts
+		synctest.Wait()                    // the round waits for its next attempt
+		close(ask)
+		<-made
+		<-done
+	})
 	if got := readDir(t, cfg.DstDir); !slices.Equal(got, []string{"1500000000"}) {
 		t.Fatalf("dst-dir = %v, want the round committed after retries", got)
 	}
@@ -215,16 +236,19 @@ func TestQueueSizeSuspendsAndResumes(t *testing.T) {
 
 func TestShutdownMidRound(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.PullTimeout = 10 * time.Second
-	cfg.PullInterval = 20 * time.Second
+	// Far longer than any wait below: a shutdown that waited for the
+	// pull-timeout or the next round would show.
+	cfg.PullTimeout = time.Hour
+	cfg.PullInterval = 2 * time.Hour
 	cfg.SocketDir = t.TempDir()
 	haproxytest.UnixSocket(t, cfg.SocketDir, "good.sock", info, stat)
-	haproxytest.UnixSocket(t, cfg.SocketDir, "hung.sock", info, stat).Set(haproxytest.Hang, 0)
+	hung := haproxytest.UnixSocket(t, cfg.SocketDir, "hung.sock", info, stat)
+	hung.Set(haproxytest.Hang, 0)
 	p := New(cfg, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- p.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond) // the round is waiting on hung.sock
+	haproxytest.WaitFor(t, "the round asks hung.sock", waitLong, nil, func() bool { return len(hung.Commands()) > 0 })
 	stopped := time.Now()
 	cancel()
 	select {
@@ -232,11 +256,11 @@ func TestShutdownMidRound(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Run = %v, want nil on shutdown", err)
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Run did not return within 2s of the signal")
+	case <-time.After(waitLong):
+		t.Fatalf("Run did not return within %v of the signal", waitLong)
 	}
-	if took := time.Since(stopped); took > time.Second {
-		t.Errorf("shutdown took %v, want < 1s", took)
+	if took := time.Since(stopped); took >= cfg.PullTimeout {
+		t.Errorf("shutdown took %v, want it not to wait for the pull-timeout (%v)", took, cfg.PullTimeout)
 	}
 	if got := readDir(t, cfg.DstDir); len(got) != 0 {
 		t.Errorf("dst-dir = %v, want nothing partial", got)
