@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -106,6 +107,10 @@ func TestFiles(t *testing.T) {
 	}
 }
 
+// waitLong bounds every wait for an event that must come: it only ends
+// a failing test, so it is generous for a busy machine.
+const waitLong = 30 * time.Second
+
 func next(t *testing.T, ch <-chan string) string {
 	t.Helper()
 	select {
@@ -114,8 +119,8 @@ func next(t *testing.T, ch <-chan string) string {
 			t.Fatal("watch channel closed")
 		}
 		return p
-	case <-time.After(5 * time.Second):
-		t.Fatal("no snapshot announced within 5s")
+	case <-time.After(waitLong):
+		t.Fatalf("no snapshot announced within %v", waitLong)
 	}
 	return ""
 }
@@ -126,7 +131,8 @@ func TestWatch(t *testing.T) {
 	mkdirs(t, base, "incoming/1500000002", "incoming/1500000001", "tmp/1500000003")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch, err := Watch(ctx, dir, slog.New(slog.DiscardHandler))
+	gone := &onMessage{msg: "watched directory disappeared; waiting for it to come back", seen: make(chan struct{})}
+	ch, err := Watch(ctx, dir, slog.New(gone))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +158,11 @@ func TestWatch(t *testing.T) {
 	}
 	// The spool directory is removed and recreated: the watch follows.
 	os.RemoveAll(dir)
-	time.Sleep(100 * time.Millisecond)
+	select { // the watch must see it gone before it comes back
+	case <-gone.seen:
+	case <-time.After(waitLong):
+		t.Fatal("the watch did not see the spool directory go")
+	}
 	mkdirs(t, dir, "1500000005")
 	if got := next(t, ch); got != filepath.Join(dir, "1500000005") {
 		t.Fatalf("after recreate = %s", got)
@@ -163,9 +173,28 @@ func TestWatch(t *testing.T) {
 		for ok {
 			_, ok = <-ch
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(waitLong):
 		t.Fatal("channel not closed after cancel")
 	}
+}
+
+// onMessage is a slog.Handler that closes seen when msg is logged: a
+// test waits on it for an event only the log tells.
+type onMessage struct {
+	msg  string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *onMessage) WithGroup(string) slog.Handler            { return h }
+
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
 }
 
 func TestWatchMissingDir(t *testing.T) {
