@@ -94,19 +94,17 @@ func TestRunAndStop(t *testing.T) {
 	conf := filepath.Join(base, "h.conf")
 	os.WriteFile(conf, []byte("[paths]\nbase-dir = "+base+"\n[pull]\nsocket-dir = "+sockets+
 		"\ndst-dir = ${paths:base-dir}/incoming\ntmp-dst-dir = ${paths:base-dir}/incoming.tmp\npull-interval = 1\n"), 0o644)
+	const bound = 30 * time.Second // only ends a failing test
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	var stderr bytes.Buffer
+	var stderr haproxytest.Buffer
 	go func() {
 		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if n, _ := spool.Count(filepath.Join(base, "incoming")); n > 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	haproxytest.WaitFor(t, "a snapshot committed", bound, &stderr, func() bool {
+		n, _ := spool.Count(filepath.Join(base, "incoming"))
+		return n > 0
+	})
 	// A second puller on the same spool would commit rounds the first
 	// is pulling: it exits 1 at once, naming the first, and cleans
 	// nothing.
@@ -120,8 +118,8 @@ func TestRunAndStop(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d after signal, want 0; log:\n%s", code, stderr.String())
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no exit within 2s of the signal")
+	case <-time.After(bound):
+		t.Fatalf("no exit within %v of the signal; log:\n%s", bound, stderr.String())
 	}
 	if n, _ := spool.Count(filepath.Join(base, "incoming")); n == 0 {
 		t.Fatalf("no snapshot committed; log:\n%s", stderr.String())
@@ -160,10 +158,11 @@ func TestReloadOnHUP(t *testing.T) {
 		}
 		return false
 	}
+	const bound = 30 * time.Second // only ends a failing test
 	var stderr haproxytest.Buffer
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		haproxytest.WaitFor(t, what, 10*time.Second, &stderr, ok)
+		haproxytest.WaitFor(t, what, bound, &stderr, ok)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	reload := make(chan struct{}, 1)
@@ -198,7 +197,7 @@ func TestReloadOnHUP(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, stderr.String())
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("no exit within 3 s of SIGTERM")
+	case <-time.After(bound):
+		t.Fatalf("no exit within %v of SIGTERM; log:\n%s", bound, stderr.String())
 	}
 }
