@@ -32,8 +32,10 @@ const waitLong = 30 * time.Second
 func testConfig(t *testing.T) config.Pull {
 	base := t.TempDir()
 	return config.Pull{
-		Retries: 0, Timeout: 200 * time.Millisecond, Interval: 10 * time.Millisecond,
-		PullTimeout: 500 * time.Millisecond, PullInterval: time.Second,
+		// Timeouts far past what a fake socket takes to answer on a busy
+		// machine: a test that wants one to expire sets it shorter.
+		Retries: 0, Timeout: waitLong / 3, Interval: 10 * time.Millisecond,
+		PullTimeout: waitLong / 2, PullInterval: time.Second,
 		BufferLimit: 6291456, Workers: 8, QueueSize: 10,
 		DstDir: filepath.Join(base, "incoming"), TmpDstDir: filepath.Join(base, "incoming.tmp"),
 	}
@@ -132,6 +134,10 @@ func TestRoundDiscarded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.PullTimeout = 300 * time.Millisecond
+			// Only the pull-timeout can end a hung socket's round: one
+			// that took the socket timeout instead would take a minute,
+			// far past the bound below, which no load reaches.
+			cfg.Timeout = time.Minute
 			cfg.SocketDir = t.TempDir()
 			haproxytest.UnixSocket(t, cfg.SocketDir, "good.sock", info, stat)
 			bad := haproxytest.UnixSocket(t, cfg.SocketDir, "bad.sock", info, stat)
@@ -140,7 +146,7 @@ func TestRoundDiscarded(t *testing.T) {
 
 			start := time.Now()
 			p.Round(context.Background(), time.Unix(1500000000, 0))
-			if took := time.Since(start); took > cfg.PullTimeout+time.Second {
+			if took := time.Since(start); took >= waitLong {
 				t.Errorf("round took %v, pull-timeout is %v", took, cfg.PullTimeout)
 			}
 			if got := readDir(t, cfg.DstDir); len(got) != 0 {
@@ -281,18 +287,24 @@ func TestPrepareCleansLeftovers(t *testing.T) {
 }
 
 // Rounds start at start + k × pull-interval: each second gets one
-// snapshot, named after consecutive seconds.
+// snapshot, named after consecutive seconds. It runs on synctest's clock.
 func TestRunCadence(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.PullInterval = time.Second
 	cfg.SocketDir = t.TempDir()
+	// The socket answers from outside the bubble: its accept loop waits
+	// on the network, which is no durable block. While a round waits for
+	// its reply the bubble's clock stands still, so however slowly the
+	// machine answers, a round takes no time on it.
 	haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
-	p := New(cfg, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
-	defer cancel()
-	if err := p.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p := New(cfg, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+		defer cancel()
+		if err := p.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 	names := readDir(t, cfg.DstDir)
 	if len(names) != 4 {
 		t.Fatalf("snapshots = %v, want 4 in 3.5 s at 1 s interval", names)
