@@ -20,7 +20,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
-const waitLong = 10 * time.Second // bound of every wait that should succeed
+const waitLong = 30 * time.Second // bound of every wait that should succeed: it only ends a failing test
 
 func testConfig(port int) config.Graphite {
 	return config.Graphite{
