@@ -102,30 +102,58 @@ func relay(t *testing.T, bin string) (port int, out string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, _ := os.ReadFile(filepath.Join(dir, "relay.log")); bytes.Contains(b, []byte("startup sequence complete")) {
-			return port, out
-		}
-		time.Sleep(50 * time.Millisecond)
+	log := relayLog(out)
+	haproxytest.WaitFor(t, "carbon-c-relay starts", 30*time.Second, log, func() bool {
+		b, _ := os.ReadFile(string(log))
+		return bytes.Contains(b, []byte("startup sequence complete"))
+	})
+	return port, out
+}
+
+// relayLog is the log of the carbon-c-relay relay started to write out.
+func relayLog(out string) haproxytest.LogFile {
+	return haproxytest.LogFile(filepath.Join(filepath.Dir(out), "relay.log"))
+}
+
+// logOf is the log of a command daemon started.
+func logOf(cmd *exec.Cmd) haproxytest.LogFile {
+	return haproxytest.LogFile(cmd.Stdout.(*os.File).Name())
+}
+
+// logs are the logs of a test's daemons, shown one after the other, as
+// WaitFor shows one.
+type logs []haproxytest.LogFile
+
+func (l logs) String() string {
+	var b strings.Builder
+	for _, f := range l {
+		fmt.Fprintf(&b, "==> %s <==\n%s\n", filepath.Base(string(f)), f)
 	}
-	t.Fatal("carbon-c-relay did not start")
-	return 0, ""
+	return b.String()
+}
+
+// committedRounds returns how many snapshots the haproxystats-pull whose
+// log is log committed.
+func committedRounds(log haproxytest.LogFile) int {
+	b, _ := os.ReadFile(string(log))
+	return bytes.Count(b, []byte(`msg="statistics are stored"`))
 }
 
 var lineRE = regexp.MustCompile(`^[A-Za-z0-9_.:~-]+ -?[0-9]+(\.[0-9]+)? [0-9]+$`)
 
 // readGraphite parses the relay's file into snapshot time → path → value,
-// checking that every line is well formed.
+// checking that every line is well formed. A last line without its
+// newline is one the relay is still writing: it is left for the next
+// read.
 func readGraphite(t *testing.T, file string) map[int64]map[string]float64 {
 	t.Helper()
-	f, err := os.Open(file)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
+	b = b[:bytes.LastIndexByte(b, '\n')+1]
 	snaps := map[int64]map[string]float64{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := sc.Text()
 		if !lineRE.MatchString(line) {
@@ -141,6 +169,52 @@ func readGraphite(t *testing.T, file string) map[int64]map[string]float64 {
 		snaps[ts][fs[0]] = v
 	}
 	return snaps
+}
+
+// completeSnapshots returns the seconds of the complete snapshots under
+// prefix in the relay's file at out, oldest first, and the file's
+// snapshots as readGraphite returns them. A snapshot is complete once its
+// TotalWallClockTime is there: the process daemon sends it last.
+func completeSnapshots(t *testing.T, out, prefix string) ([]int64, map[int64]map[string]float64) {
+	t.Helper()
+	snaps := readGraphite(t, out)
+	var stamps []int64
+	for ts, m := range snaps {
+		if _, ok := m[prefix+"haproxystats.TotalWallClockTime"]; ok {
+			stamps = append(stamps, ts)
+		}
+	}
+	slices.Sort(stamps)
+	return stamps, snaps
+}
+
+// statField returns the value of column col in the row pxname/svname of
+// socket's show stat, "" when there is none.
+func statField(t *testing.T, socket, pxname, svname, col string) string {
+	t.Helper()
+	reply := haproxytest.Query(t, socket, "show stat")
+	idx := columnIndex(reply, col)
+	for _, l := range strings.Split(string(reply), "\n")[1:] {
+		if f := strings.Split(l, ","); idx >= 0 && len(f) > idx && f[0] == pxname && f[1] == svname {
+			return f[idx]
+		}
+	}
+	return ""
+}
+
+// idle reports whether socket's show stat shows no current session
+// (scur 0) on every row of the proxies for which counted is true: their
+// counters of the requests made so far are final.
+func idle(t *testing.T, socket string, counted func(pxname string) bool) bool {
+	t.Helper()
+	reply := haproxytest.Query(t, socket, "show stat")
+	scur := columnIndex(reply, "scur")
+	for _, l := range strings.Split(strings.TrimSpace(string(reply)), "\n")[1:] {
+		if f := strings.Split(l, ","); counted(f[0]) && (scur < 0 || len(f) <= scur || f[scur] != "0") {
+			return false
+		}
+	}
+	return true
 }
 
 // columnIndex returns the position of column col in the header of the
@@ -199,6 +273,13 @@ listen app-server
 			t.Fatalf("request %d: status %d", i, resp.StatusCode)
 		}
 	}
+	// Every request has ended in haproxy too: the counters compared
+	// below are final.
+	for _, sock := range h.Sockets {
+		haproxytest.WaitFor(t, "no session left in www.example.com and app on "+sock, time.Minute, nil, func() bool {
+			return idle(t, sock, func(px string) bool { return px == "www.example.com" || px == "app" })
+		})
+	}
 
 	base := t.TempDir()
 	conf := filepath.Join(base, "haproxystats.conf")
@@ -224,43 +305,20 @@ namespace = e2e
 prefix-hostname = false
 `, base, h.SocketDir, port)), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	proc := daemon(t, "haproxystats-process", "-f", conf)
+	pull := daemon(t, "haproxystats-pull", "-f", conf)
+	dlogs := logs{logOf(pull), logOf(proc), relayLog(out)}
 
 	const prefix = "e2e.haproxy."
+	var stamps []int64
 	var snaps map[int64]map[string]float64
-	deadline := time.Now().Add(40 * time.Second)
-	for ; time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		snaps = readGraphite(t, out)
-		complete := 0
-		for _, m := range snaps {
-			if _, ok := m[prefix+"haproxystats.TotalWallClockTime"]; ok {
-				complete++
-			}
-		}
-		if complete >= 3 {
-			break
-		}
-	}
-	if len(snaps) < 3 {
-		t.Fatalf("carbon-c-relay received %d snapshots in 40s, want at least 3", len(snaps))
-	}
-	var last int64
-	for ts := range snaps {
-		last = max(last, ts)
-	}
+	haproxytest.WaitFor(t, "3 complete snapshots in carbon-c-relay's file", 2*time.Minute, dlogs, func() bool {
+		stamps, snaps = completeSnapshots(t, out, prefix)
+		return len(stamps) >= 3
+	})
 	// The newest complete snapshot: no traffic since the burst, so the
 	// counters equal what the sockets report now.
-	var m map[string]float64
-	for ts := last; ts > last-5; ts-- {
-		if s := snaps[ts]; s[prefix+"haproxystats.TotalWallClockTime"] != 0 || s[prefix+"haproxystats.MetricsServer"] != 0 {
-			m = s
-			break
-		}
-	}
-	if m == nil {
-		t.Fatal("no complete snapshot found")
-	}
+	m := snaps[stamps[len(stamps)-1]]
 	for _, c := range []struct {
 		path string
 		want float64
@@ -295,19 +353,32 @@ prefix-hostname = false
 		}
 	}
 	// The spool is drained: nothing lost on the way, nothing left behind.
-	time.Sleep(1500 * time.Millisecond)
-	if n, _ := spool.Count(filepath.Join(base, "incoming")); n > 2 {
-		t.Errorf("%d snapshots still queued in incoming/", n)
-	}
+	// Pull goes on committing, and the sender confirms a snapshot a
+	// second after writing it, at its next write: a snapshot Graphite
+	// had whole leaves the spool then, and those before it are gone.
+	newest := stamps[len(stamps)-1]
+	haproxytest.WaitFor(t, fmt.Sprintf("no snapshot of second %d or earlier in incoming/", newest), time.Minute, dlogs, func() bool {
+		paths, err := spool.Scan(filepath.Join(base, "incoming"))
+		if err != nil {
+			return false
+		}
+		for _, p := range paths {
+			if ts, _ := spool.ParseName(filepath.Base(p)); ts <= newest {
+				return false
+			}
+		}
+		return true
+	})
 	if _, err := os.Stat(filepath.Join(base, "failed")); err == nil {
 		t.Error("a snapshot was quarantined")
 	}
 }
 
 // background starts cmd, a server a test needs (carbon-cache,
-// graphite-web, Prometheus), its output in a log of the test's own; it is
-// killed when the test ends, and its log shown when the test failed.
-func background(t *testing.T, cmd *exec.Cmd, name string) {
+// graphite-web, Prometheus), its output in a log of the test's own,
+// which it returns; it is killed when the test ends, and its log shown
+// when the test failed.
+func background(t *testing.T, cmd *exec.Cmd, name string) haproxytest.LogFile {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
@@ -326,6 +397,7 @@ func background(t *testing.T, cmd *exec.Cmd, name string) {
 			t.Logf("%s log:\n%.4000s", name, b)
 		}
 	})
+	return haproxytest.LogFile(logf.Name())
 }
 
 // pipeline is a haproxystats-pull and haproxystats-process pair on a
@@ -341,8 +413,9 @@ type pipeline struct {
 	hostname bool // prefix-hostname: the host name in the paths
 }
 
-// start runs the pair until the test ends.
-func (pl pipeline) start(t *testing.T) {
+// start runs the pair until the test ends, and returns their logs, pull's
+// first.
+func (pl pipeline) start(t *testing.T) logs {
 	t.Helper()
 	base := t.TempDir()
 	tail := strings.Replace(daemonsConf(base, max(pl.workers, 1), pl.port, pl.ns), "[graphite]\n", pl.process+"\n[graphite]\n", 1)
@@ -352,16 +425,20 @@ func (pl pipeline) start(t *testing.T) {
 	conf := filepath.Join(base, "haproxystats.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[DEFAULT]\nloglevel = info\n[pull]\n%s\npull-interval = 1\npull-timeout = 0.8\n%s%s", pl.pull, tail, pl.sections)), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	proc := daemon(t, "haproxystats-process", "-f", conf)
+	pull := daemon(t, "haproxystats-pull", "-f", conf)
+	return logs{logOf(pull), logOf(proc)}
 }
 
 // settled waits up to timeout for two snapshots of second since or
 // later in the relay's file at out that have every path of has, and
-// returns the older one, which the relay has written whole.
-func settled(t *testing.T, out string, since int64, timeout time.Duration, has ...string) (int64, map[string]float64) {
+// returns the older one, which the relay has written whole. log, when
+// not nil, is shown if they do not come.
+func settled(t *testing.T, out string, since int64, timeout time.Duration, log fmt.Stringer, has ...string) (int64, map[string]float64) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+	var ts int64
+	var snap map[string]float64
+	haproxytest.WaitFor(t, fmt.Sprintf("two snapshots of second %d or later with %v in Graphite", since, has), timeout, log, func() bool {
 		snaps := readGraphite(t, out)
 		var full []int64
 		for ts, lines := range snaps {
@@ -369,13 +446,14 @@ func settled(t *testing.T, out string, since int64, timeout time.Duration, has .
 				full = append(full, ts)
 			}
 		}
-		if len(full) >= 2 {
-			slices.Sort(full)
-			return full[0], snaps[full[0]]
+		if len(full) < 2 {
+			return false
 		}
-	}
-	t.Fatalf("no snapshot with %v in Graphite within %v", has, timeout)
-	return 0, nil
+		slices.Sort(full)
+		ts, snap = full[0], snaps[full[0]]
+		return true
+	})
+	return ts, snap
 }
 
 // httpDefaults is the defaults section of the tests' haproxy

@@ -38,9 +38,9 @@ listen origin
 	port, out := relay(t, rbin)
 
 	promPort := haproxytest.FreePort(t)
-	pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true\nexclude-server-states = MAINT",
+	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true\nexclude-server-states = MAINT",
 		sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e", workers: 2}.start(t)
-	_, snap := settled(t, out, 0, 30*time.Second, "e2e.haproxy.backend.pool.TotalServers")
+	_, snap := settled(t, out, 0, 2*time.Minute, append(dlogs, relayLog(out)), "e2e.haproxy.backend.pool.TotalServers")
 	servers := map[string]bool{}
 	for path := range snap {
 		if rest, ok := strings.CutPrefix(path, "e2e.haproxy.backend.pool.server."); ok {
@@ -71,13 +71,11 @@ listen origin
 	for _, query := range []string{"", "?no-maint"} {
 		var s *promScrape
 		var err error
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-			if s, err = scrapeProm(t, fmt.Sprintf("http://127.0.0.1:%d/metrics%s", promPort, query)); err == nil && s.ts > 0 {
-				break
-			}
-		}
-		if s == nil {
-			t.Fatalf("scrape%s: %v", query, err)
+		if !haproxytest.Poll(time.Minute, func() bool {
+			s, err = scrapeProm(t, fmt.Sprintf("http://127.0.0.1:%d/metrics%s", promPort, query))
+			return err == nil && s.ts > 0
+		}) {
+			t.Fatalf("scrape%s: no snapshot exposed within a minute (err %v); logs:\n%s", query, err, dlogs)
 		}
 		exposed := map[string]bool{}
 		for id := range s.samples {

@@ -61,18 +61,25 @@ listen stats
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	quiet := time.Now().Unix() + 2
 	port, out := relay(t, rbin)
 
+	dlogs := logs{relayLog(out)}
 	for _, run := range []struct{ ns, source string }{
 		{"sock", "socket-dir = " + h.SocketDir},
 		{"page", fmt.Sprintf("servers = http://ops:s3cret@127.0.0.1:%d/stats", page)},
 		{"tls", fmt.Sprintf("servers = https://127.0.0.1:%d/stats\nhttp-user = ops\nhttp-password = s3cret\ntls-ca-file = %s", tlsPage, ca)},
 	} {
-		pipeline{pull: run.source, port: port, ns: run.ns}.start(t)
+		dlogs = append(dlogs, pipeline{pull: run.source, port: port, ns: run.ns}.start(t)...)
 	}
+	// The counters stop moving once haproxy holds no connection but the
+	// pages' own (the backend's idle ones to origin too, which close on
+	// their timeout): the rounds of every later second see the same.
+	haproxytest.WaitFor(t, "no connection in haproxy but the stats pages'", time.Minute, nil, func() bool {
+		return idle(t, h.Sockets[0], func(px string) bool { return px != "stats" })
+	})
+	quiet := time.Now().Unix() + 1
 	// A second after quiet that all three have.
-	ts, snap := settled(t, out, quiet, 40*time.Second, "sock.haproxy.frontend.www.stot", "page.haproxy.frontend.www.stot", "tls.haproxy.frontend.www.stot")
+	ts, snap := settled(t, out, quiet, 2*time.Minute, dlogs, "sock.haproxy.frontend.www.stot", "page.haproxy.frontend.www.stot", "tls.haproxy.frontend.www.stot")
 	compared, daemonLines := 0, map[string]int{}
 	for path, v := range snap {
 		ns, rest, _ := strings.Cut(path, ".")

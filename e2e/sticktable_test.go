@@ -46,9 +46,9 @@ backend per_host
 	}
 	port, out := relay(t, rbin)
 	promPort := haproxytest.FreePort(t)
-	pipeline{pull: "socket-dir = " + h.SocketDir, process: "sticktable-metrics = true",
+	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, process: "sticktable-metrics = true",
 		sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e"}.start(t)
-	_, snap := settled(t, out, 0, 30*time.Second, "e2e.haproxy.sticktable.per_host.used")
+	_, snap := settled(t, out, 0, 2*time.Minute, append(dlogs, relayLog(out)), "e2e.haproxy.sticktable.per_host.used")
 	for path, want := range map[string]float64{
 		"e2e.haproxy.sticktable.per_host.size": 200, "e2e.haproxy.sticktable.per_host.used": 3,
 		"e2e.haproxy.sticktable.per_ip.size": 1024, "e2e.haproxy.sticktable.per_ip.used": 1,
@@ -58,6 +58,16 @@ backend per_host
 		}
 	}
 
+	// The endpoint exposes a snapshot: the Graphite sink and the
+	// exposition take each snapshot concurrently.
+	var err error
+	if !haproxytest.Poll(time.Minute, func() bool {
+		s, e := scrapeProm(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort))
+		err = e
+		return e == nil && s.ts > 0
+	}) {
+		t.Fatalf("no snapshot exposed within a minute (err %v); logs:\n%s", err, dlogs)
+	}
 	ours, err := scrapeProm(t, fmt.Sprintf("http://127.0.0.1:%d/metrics?scope=sticktable", promPort))
 	if err != nil {
 		t.Fatal(err)
