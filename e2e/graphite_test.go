@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,16 +61,17 @@ listen origin
 
 	dir := t.TempDir()
 	linePort, queryPort, webPort := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
-	startCarbon(t, carbon, dir, linePort, queryPort)
+	carbonLog := startCarbon(t, carbon, dir, linePort, queryPort)
 	web := startGraphiteWeb(t, python, dir, webPort, queryPort)
 
 	// The dashboard's tree: the host name level, and status-metrics for
 	// its status panels.
-	pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true", port: linePort, ns: "e2edash", workers: 2, hostname: true}.start(t)
+	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true", port: linePort, ns: "e2edash", workers: 2, hostname: true}.start(t)
+	dlogs = append(dlogs, carbonLog, web.log)
 
 	// Traffic until the test ends (at most 2 minutes, 20 requests a
 	// second): 200s, 404s and 503s for the response codes; the checks
-	// begin after 8 rounds.
+	// begin once 8 rounds are in Graphite.
 	stopTraffic := make(chan struct{})
 	trafficDone := make(chan struct{})
 	go func() {
@@ -79,7 +81,7 @@ listen origin
 			select {
 			case <-stopTraffic:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond): // the traffic's pace, not a wait
 			}
 			path := [...]string{"/", "/", "/", "/missing", "/", "/", "/fail", "/", "/", "/"}[i%10]
 			if resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", front, path)); err == nil {
@@ -89,7 +91,15 @@ listen origin
 		}
 	}()
 	t.Cleanup(func() { close(stopTraffic); <-trafficDone })
-	time.Sleep(8 * time.Second)
+	// Pull's log first, a file read, so that graphite-web is asked only
+	// once the rounds are there.
+	haproxytest.WaitFor(t, "8 rounds committed", 2*time.Minute, dlogs, func() bool {
+		return committedRounds(dlogs[0]) >= 8
+	})
+	const rounds = "e2edash.*.haproxy.haproxystats.TotalWallClockTime"
+	haproxytest.WaitFor(t, "8 rounds in Graphite: graphite-web renders 8 points of "+rounds, 2*time.Minute, dlogs, func() bool {
+		return web.nonNull(t, rounds) >= 8
+	})
 
 	var d struct {
 		Templating struct {
@@ -129,12 +139,10 @@ listen origin
 		}
 		q := subst(v.Query)
 		var found []string
-		deadline := time.Now().Add(30 * time.Second)
-		for ; time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-			if found = web.find(t, q); len(found) > 0 && (prefer[v.Name] == "" || slices.Contains(found, prefer[v.Name])) {
-				break
-			}
-		}
+		haproxytest.Poll(30*time.Second, func() bool {
+			found = web.find(t, q)
+			return len(found) > 0 && (prefer[v.Name] == "" || slices.Contains(found, prefer[v.Name]))
+		})
 		if len(found) == 0 {
 			t.Fatalf("variable $%s: graphite-web finds nothing for %s", v.Name, q)
 		}
@@ -158,12 +166,10 @@ listen origin
 		}
 		for _, target := range targets {
 			var n int
-			deadline := time.Now().Add(15 * time.Second)
-			for ; time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-				if n = web.nonNull(t, target); n > 0 {
-					break
-				}
-			}
+			haproxytest.Poll(30*time.Second, func() bool {
+				n = web.nonNull(t, target)
+				return n > 0
+			})
 			checked++
 			if n == 0 {
 				empty++
@@ -205,8 +211,8 @@ func expandBraces(s string) []string {
 
 // startCarbon runs carbon-cache with its configuration and whisper files
 // under dir, receiving lines on 127.0.0.1:linePort and answering
-// graphite-web's cache queries on queryPort.
-func startCarbon(t *testing.T, bin, dir string, linePort, queryPort int) {
+// graphite-web's cache queries on queryPort, and returns its log.
+func startCarbon(t *testing.T, bin, dir string, linePort, queryPort int) haproxytest.LogFile {
 	t.Helper()
 	confDir, storage := filepath.Join(dir, "conf"), filepath.Join(dir, "storage")
 	for _, d := range []string{confDir, filepath.Join(storage, "whisper"), filepath.Join(dir, "log")} {
@@ -235,12 +241,16 @@ LOG_LISTENER_CONN_SUCCESS = False
 LOG_CACHE_HITS = False
 `, storage, confDir, filepath.Join(dir, "log"), linePort, haproxytest.FreePort(t), queryPort)), 0o644)
 	os.WriteFile(filepath.Join(confDir, "storage-schemas.conf"), []byte("[all]\npattern = .*\nretentions = 1s:1h\n"), 0o644)
-	background(t, haproxytest.Command(bin, "--config="+filepath.Join(confDir, "carbon.conf"), "--nodaemon", "start"), "carbon-cache")
-	waitListening(t, linePort, "carbon-cache")
+	log := background(t, haproxytest.Command(bin, "--config="+filepath.Join(confDir, "carbon.conf"), "--nodaemon", "start"), "carbon-cache")
+	waitListening(t, linePort, "carbon-cache", log)
+	return log
 }
 
 // graphiteWeb is a running graphite-web.
-type graphiteWeb struct{ base string }
+type graphiteWeb struct {
+	base string
+	log  haproxytest.LogFile
+}
 
 // startGraphiteWeb runs graphite-web (Django's server) on 127.0.0.1:port,
 // reading the whisper files under dir and carbon-cache's points not yet
@@ -271,9 +281,9 @@ DEBUG = False
 	}
 	cmd := haproxytest.Command(python, "-m", "django", "runserver", "--noreload", fmt.Sprintf("127.0.0.1:%d", port))
 	cmd.Env, cmd.Dir = env, dir
-	background(t, cmd, "graphite-web")
-	waitListening(t, port, "graphite-web")
-	return &graphiteWeb{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	log := background(t, cmd, "graphite-web")
+	waitListening(t, port, "graphite-web", log)
+	return &graphiteWeb{base: fmt.Sprintf("http://127.0.0.1:%d", port), log: log}
 }
 
 // find returns the names of the nodes query matches, as Grafana's
@@ -333,19 +343,16 @@ func (g *graphiteWeb) get(t *testing.T, path string, v any) bool {
 	return true
 }
 
-// waitListening waits up to 30 s for something to listen on
-// 127.0.0.1:port.
-func waitListening(t *testing.T, port int, what string) {
+// waitListening waits for what to listen on 127.0.0.1:port; log is
+// its log, shown if it does not.
+func waitListening(t *testing.T, port int, what string, log fmt.Stringer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := (&http.Client{Timeout: time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
-			c.Body.Close()
-			return
-		} else if !strings.Contains(err.Error(), "connection refused") {
-			return // something answers, if not in HTTP
+	haproxytest.WaitFor(t, fmt.Sprintf("%s listens on 127.0.0.1:%d", what, port), 2*time.Minute, log, func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s does not listen on 127.0.0.1:%d after 30 s", what, port)
+		c.Close()
+		return true
+	})
 }
