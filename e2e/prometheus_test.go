@@ -141,6 +141,13 @@ func TestPrometheusEndpoint(t *testing.T) {
 	admin := filepath.Join(t.TempDir(), "admin.sock") // not in socket-dir: pull must not read it too
 	h := haproxytest.StartHAProxy(t, hbin, 1, promexConf(admin, promexPort, front, app, dead))
 	port, _ := relay(t, rbin)
+	// Let the checks settle before the traffic: show stat says down is
+	// DOWN after its one failed check. A request balanced to it before
+	// would be a 503, not one of the 2xx counted below.
+	haproxytest.WaitFor(t, "show stat says a.b/down DOWN, check L4CON", time.Minute, nil, func() bool {
+		return statField(t, h.Sockets[0], "a.b", "down", "status") == "DOWN" &&
+			statField(t, h.Sockets[0], "a.b", "down", "check_status") == "L4CON"
+	})
 
 	const requests = 100
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -156,29 +163,28 @@ func TestPrometheusEndpoint(t *testing.T) {
 		resp.Body.Close()
 	}
 	adminCommand(t, admin, "set server a.b/drain state drain")
+	// Every request has ended in haproxy too: its counters are final.
+	haproxytest.WaitFor(t, "no session left in www.example.com, a.b and a_b", time.Minute, nil, func() bool {
+		return idle(t, h.Sockets[0], func(px string) bool { return px == "www.example.com" || px == "a.b" || px == "a_b" })
+	})
 
 	promPort := haproxytest.FreePort(t)
-	pipeline{pull: "socket-dir = " + h.SocketDir, sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e", workers: 2}.start(t)
+	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, sections: fmt.Sprintf("[prometheus]\nlisten = 127.0.0.1:%d\n", promPort), port: port, ns: "e2e", workers: 2}.start(t)
 	ours := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
 	theirs := fmt.Sprintf("http://127.0.0.1:%d/metrics", promexPort)
 
-	// Let the checks settle (down is DOWN after one failed check), then
-	// scrape promex, our snapshot of a later second, promex again.
-	time.Sleep(time.Second)
+	// Scrape promex, our snapshot of a later second, promex again.
 	before, err := scrapeProm(t, theirs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	since := time.Now().Unix()
 	var s *promScrape
-	deadline := time.Now().Add(40 * time.Second)
-	for ; time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if s, err = scrapeProm(t, ours); err == nil && s.ts > since {
-			break
-		}
-	}
-	if s == nil || s.ts <= since {
-		t.Fatalf("no snapshot after %d exposed within 40s (err %v)", since, err)
+	if !haproxytest.Poll(2*time.Minute, func() bool {
+		s, err = scrapeProm(t, ours)
+		return err == nil && s.ts > since
+	}) {
+		t.Fatalf("no snapshot after %d exposed within 2 minutes (err %v); logs:\n%s", since, err, dlogs)
 	}
 	after, err := scrapeProm(t, theirs)
 	if err != nil {
@@ -341,7 +347,7 @@ scrape_configs:
 	port := haproxytest.FreePort(t)
 	cmd := haproxytest.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	background(t, cmd, "prometheus")
+	log := background(t, cmd, "prometheus")
 	data, err := os.ReadFile(filepath.Join("testdata", "haproxy-mixin-queries.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -386,12 +392,10 @@ scrape_configs:
 		return len(r.Data.Result), nil
 	}
 	// rate() needs two scrapes: wait until it has data.
-	deadline := time.Now().Add(60 * time.Second)
-	for ; time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if n, err := query(`rate(haproxy_frontend_bytes_in_total[5m])`); err == nil && n > 0 {
-			break
-		}
-	}
+	haproxytest.WaitFor(t, "Prometheus has two scrapes: rate(haproxy_frontend_bytes_in_total[5m]) has data", 2*time.Minute, log, func() bool {
+		n, err := query(`rate(haproxy_frontend_bytes_in_total[5m])`)
+		return err == nil && n > 0
+	})
 	empty := 0
 	for _, q := range queries {
 		n, err := query(q)
