@@ -49,9 +49,15 @@ pull-interval = 1
 pull-timeout = 0.8
 `, h.SocketDir)+strings.Replace(daemonsConf(base, 1, port, "st"), "[graphite]", "status-metrics = true\n[graphite]", 1)), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	time.Sleep(time.Second) // the checks settle: inter 100ms, fall 1
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	// The checks settle (inter 100ms, fall 1): every process's show stat
+	// says down is DOWN and nolb NOLB.
+	for _, sock := range h.Sockets {
+		haproxytest.WaitFor(t, "show stat on "+sock+" says pool/down DOWN and pool/nolb NOLB", time.Minute, nil, func() bool {
+			return statField(t, sock, "pool", "down", "status") == "DOWN" && statField(t, sock, "pool", "nolb", "status") == "NOLB"
+		})
+	}
+	proc := daemon(t, "haproxystats-process", "-f", conf)
+	pull := daemon(t, "haproxystats-pull", "-f", conf)
 
 	const p = "st.haproxy."
 	want := map[string]float64{
@@ -70,20 +76,18 @@ pull-timeout = 0.8
 		"backend.pool.ServersNoCheck":          1,
 		"backend.pool.ServersNoLB":             1,
 	}
+	// The newest complete snapshot, until it has every status.
 	var last map[string]float64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		last = nil
-		for _, m := range readGraphite(t, out) {
-			if _, ok := m[p+"haproxystats.TotalWallClockTime"]; ok {
-				last = m
-			}
+	haproxytest.Poll(2*time.Minute, func() bool {
+		stamps, snaps := completeSnapshots(t, out, p)
+		if len(stamps) == 0 {
+			return false
 		}
-		if last != nil && matches(last, p, want) {
-			break
-		}
-	}
+		last = snaps[stamps[len(stamps)-1]]
+		return matches(last, p, want)
+	})
 	if last == nil {
-		t.Fatal("no complete snapshot reached carbon-c-relay in 30 s")
+		t.Fatalf("no complete snapshot reached carbon-c-relay in 2 minutes; logs:\n%s", logs{logOf(pull), logOf(proc), relayLog(out)})
 	}
 	for path, v := range want {
 		if got, ok := last[p+path]; !ok || got != v {
