@@ -202,11 +202,29 @@ func LockFile(who string) string { return "." + who + ".lock" }
 // holder. When another process holds it, the error names that process's
 // pid and the file. The kernel lets go of the lock when the process
 // ends, however it ends.
+//
+// The spool may be writable by others than the daemon, so the lock file
+// is opened as the files of a snapshot are: never through a symlink,
+// without blocking on a FIFO, and only when it is a regular file
+// (ErrNotRegular otherwise). A link planted there would otherwise have
+// its target, any file the daemon may write, truncated to the pid; a
+// dangling one would create its target.
 func TakeLock(dir, who string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile(who))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		err = ErrNotRegular // a symlink
+	}
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = ErrNotRegular
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		b, _ := io.ReadAll(io.LimitReader(f, 32))
