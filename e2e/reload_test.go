@@ -45,8 +45,8 @@ listen app-server
 `, front, slow, app, silent.Addr(), app)), 0o644)
 	master := filepath.Join(dir, "master.sock")
 	hp := haproxytest.Command(hbin, "-W", "-db", "-S", master, "-f", cfgFile)
-	var hlog bytes.Buffer
-	hp.Stdout, hp.Stderr = &hlog, &hlog
+	hlog := new(haproxytest.Buffer) // written by exec's copier while the test reads it
+	hp.Stdout, hp.Stderr = hlog, hlog
 	if err := hp.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +60,21 @@ listen app-server
 		return b.Bytes()
 	}
 	masterCmd("show proc") // waits for the master CLI
+	// oldWorkers is how many old workers show proc lists, -1 when it
+	// cannot be read (the master re-executes itself on reload).
+	oldWorkers := func() int {
+		procs, err := haproxy.ParseProc(masterCmd("show proc"))
+		if err != nil {
+			return -1
+		}
+		n := 0
+		for _, w := range procs.Workers {
+			if w.Old {
+				n++
+			}
+		}
+		return n
+	}
 
 	port, out := relay(t, rbin)
 	base := t.TempDir()
@@ -70,20 +85,45 @@ pull-interval = 1
 pull-timeout = 0.8
 `, master)+daemonsConf(base, 1, port, "reload")), 0o644)
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-	daemon(t, "haproxystats-process", "-f", conf)
-	daemon(t, "haproxystats-pull", "-f", conf)
+	proc := daemon(t, "haproxystats-process", "-f", conf)
+	pull := daemon(t, "haproxystats-pull", "-f", conf)
+	dlogs := logs{logOf(pull), logOf(proc), relayLog(out)}
 
-	// Steady, bounded traffic: one request every 20 ms, at most 1000.
+	const prefix = "reload.haproxy."
+	// rounds waits until Graphite has n complete snapshots after second
+	// since in which pull saw old old workers, and returns the second of
+	// the last of them. The phases below wait for 3 + 3 + 2 + 2 of them,
+	// so Graphite holds at least 10 by construction.
+	rounds := func(what string, n int, since int64, old float64) int64 {
+		t.Helper()
+		var last int64
+		haproxytest.WaitFor(t, fmt.Sprintf("%d complete snapshots %s (after second %d, MasterOldWorkers %v) in Graphite", n, what, since, old), 2*time.Minute, dlogs, func() bool {
+			stamps, snaps := completeSnapshots(t, out, prefix)
+			k := 0
+			for _, ts := range stamps {
+				if v, ok := snaps[ts][prefix+"haproxystats.MasterOldWorkers"]; ts > since && ok && v == old {
+					k, last = k+1, ts
+				}
+			}
+			return k >= n
+		})
+		return last
+	}
+
+	// Steady traffic, one request every 20 ms, until the test stops it.
+	// A request counts as sent once answered; the client's timeout is
+	// longer than any phase, so that none haproxy counted goes uncounted
+	// here on a busy machine.
 	var sent atomic.Int64
 	stop := make(chan struct{})
 	var traffic sync.WaitGroup
 	traffic.Go(func() {
-		client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		for range 1000 {
+		client := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+		for {
 			select {
 			case <-stop:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond): // the traffic's pace, not a wait
 			}
 			if resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", front)); err == nil {
 				resp.Body.Close()
@@ -91,6 +131,11 @@ pull-timeout = 0.8
 			}
 		}
 	})
+	stopTraffic := sync.OnceFunc(func() {
+		close(stop)
+		traffic.Wait()
+	})
+	t.Cleanup(stopTraffic)
 	// One request held by the silent backend keeps the old worker alive.
 	hc, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", slow))
 	if err != nil {
@@ -98,18 +143,19 @@ pull-timeout = 0.8
 	}
 	defer hc.Close()
 	fmt.Fprintf(hc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	haproxytest.WaitFor(t, "the held request reaches the silent backend", time.Minute, hlog, func() bool { return silent.Held() == 1 })
 
-	time.Sleep(3 * time.Second)
+	before := rounds("before the reload", 3, 0, 0)
 	masterCmd("reload") // the operator's reload
-	time.Sleep(4 * time.Second)
+	haproxytest.WaitFor(t, "show proc lists the old worker", time.Minute, hlog, func() bool { return oldWorkers() == 1 })
+	during := rounds("with the old worker", 3, before, 1)
 	silent.Release() // the held request ends: the old worker exits
 	hc.Close()
-	time.Sleep(4 * time.Second)
-	close(stop)
-	traffic.Wait()
-	time.Sleep(3 * time.Second) // two more rounds without traffic
+	haproxytest.WaitFor(t, "show proc lists no old worker", time.Minute, hlog, func() bool { return oldWorkers() == 0 })
+	rounds("after the old worker exited", 2, during, 0)
+	stopTraffic()
+	rounds("without traffic", 2, time.Now().Unix(), 0) // pulled after the last request
 
-	const prefix = "reload.haproxy."
 	snaps := readGraphite(t, out)
 	var stamps []int64
 	for ts, m := range snaps {
