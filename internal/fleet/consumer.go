@@ -97,13 +97,25 @@ type Consumer struct {
 	pending  map[int32][]*pendingRecord   // partition → records not committed, in offset order; guarded by mu
 	parts    map[string]int32             // cluster → its partition; guarded by mu
 	trackers map[string]*counters.Tracker // host → counter offsets (memory only); guarded by mu
-	crashed  bool                         // guarded by mu; tests: read and commit nothing more
+	crashed  bool                         // guarded by mu; tests: read, deliver and commit nothing more
 	lag      map[int32]int64              // partition → records behind its end after the last one read; guarded by mu
 	rate     rateMeter                    // records read per second; guarded by mu
 	gens     map[int32]int                // partition → times it was forgotten: a delivery of an older one marks nothing; guarded by mu
 
 	flight     flight         // the deliveries waiting for their sinks
 	deliveries sync.WaitGroup // one per delivery in flight
+
+	// commitMu is held from computing offsets to commit until the
+	// broker's answer is known and the pending records it covers are
+	// forgotten, so that Crash sees no commit half done.
+	commitMu sync.Mutex
+
+	// Tests only, nil otherwise: delivered is called with the key of
+	// every delivery all sinks accepted (even for a partition forgotten
+	// meanwhile), abandoned with each pending record forgotten
+	// uncommitted (a new owner reads it again).
+	delivered func(key string)
+	abandoned func(partition int32, offset int64)
 }
 
 // flight bounds the deliveries in flight, by count and by metrics.
@@ -226,13 +238,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			recs[i] = kafka.Record{} // what still needs it holds it
 		}
-		c.emitDue(ctx, time.Now())
-		var offsets map[int32]kafka.Offset
-		if ctx.Err() == nil { // else Revoked commits them as the client leaves
-			offsets = c.committable(nil)
+		if !c.crashed {
+			c.emitDue(ctx, time.Now())
 		}
 		c.mu.Unlock()
-		c.commit(ctx, offsets)
+		if ctx.Err() == nil { // else Revoked commits them as the client leaves
+			c.commitDone(ctx, nil)
+		}
 		c.src.AllowRebalance()
 	}
 	return nil
@@ -372,7 +384,10 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, d del
 	c.mu.Unlock() // deliveries that finish need mu; room is what we wait for
 	ok := c.flight.acquire(ctx, n, max(1, c.MaxInFlight), c.MaxInFlightMetrics)
 	c.mu.Lock()
-	if !ok {
+	if !ok || c.crashed {
+		if ok {
+			c.flight.release(n)
+		}
 		return false
 	}
 	gen := c.gens[partition]
@@ -381,6 +396,9 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, d del
 		c.flight.release(n)
 		if !delivered {
 			return
+		}
+		if c.delivered != nil {
+			c.delivered(key)
 		}
 		c.mu.Lock()
 		if c.gens[partition] == gen {
@@ -522,8 +540,8 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 }
 
 // committable returns, for the partitions in parts (nil: all), the
-// offset after the longest prefix of pending records that are done, and
-// forgets those records. Called with mu held.
+// offset after the longest prefix of pending records that are done.
+// Called with mu held.
 func (c *Consumer) committable(parts []int32) map[int32]kafka.Offset {
 	out := map[int32]kafka.Offset{}
 	for p, recs := range c.pending {
@@ -540,19 +558,42 @@ func (c *Consumer) committable(parts []int32) map[int32]kafka.Offset {
 		if n > 0 {
 			last := recs[n-1]
 			out[p] = kafka.Offset{At: last.offset + 1, Epoch: last.epoch}
-			c.pending[p] = recs[n:]
 		}
 	}
 	return out
 }
 
-func (c *Consumer) commit(ctx context.Context, offsets map[int32]kafka.Offset) {
+// commitDone commits what is done of partitions (nil: all) and, once
+// the broker accepted it, forgets the pending records it covers. A
+// commit that fails leaves them pending: the next commit, or the one
+// when the partitions are revoked, covers them again. A crashed
+// consumer commits nothing.
+func (c *Consumer) commitDone(ctx context.Context, parts []int32) {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.mu.Lock()
+	var offsets map[int32]kafka.Offset
+	if !c.crashed {
+		offsets = c.committable(parts)
+	}
+	c.mu.Unlock()
 	if len(offsets) == 0 {
 		return
 	}
 	if err := c.src.Commit(ctx, offsets); err != nil {
 		// The records are done; a new owner will read them again.
 		c.log.Warn("offsets not committed: their snapshots may be processed twice", "err", err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, o := range offsets {
+		recs := c.pending[p]
+		n := 0
+		for n < len(recs) && recs[n].offset < o.At {
+			n++
+		}
+		c.pending[p] = recs[n:]
 	}
 }
 
@@ -560,17 +601,12 @@ func (c *Consumer) commit(ctx context.Context, offsets map[int32]kafka.Offset) {
 // clusters' open buckets. The client calls it before the partitions go
 // to another member, and when the consumer leaves the group.
 func (c *Consumer) Revoked(_ context.Context, partitions []int32) {
-	c.mu.Lock()
-	crashed := c.crashed
-	offsets := c.committable(partitions)
-	c.forget(partitions)
-	c.mu.Unlock()
-	if crashed {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c.commit(ctx, offsets)
+	c.commitDone(ctx, partitions)
+	c.mu.Lock()
+	c.forget(partitions)
+	c.mu.Unlock()
 }
 
 // Lost forgets partitions lost without a revocation (nothing can be
@@ -586,6 +622,11 @@ func (c *Consumer) Lost(partitions []int32) {
 func (c *Consumer) forget(partitions []int32) {
 	for _, p := range partitions {
 		c.gens[p]++
+		if c.abandoned != nil {
+			for _, r := range c.pending[p] {
+				c.abandoned(p, r.offset)
+			}
+		}
 		delete(c.pending, p)
 		for cl, cp := range c.parts {
 			if cp == p {
