@@ -3,6 +3,7 @@ package prometheus
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -117,17 +118,29 @@ func appendLabel(b []byte, k, v string) []byte {
 	return append(b, '"')
 }
 
+// appendLabelValue appends s escaped as the text format wants a label
+// value: valid UTF-8 with \\, \" and \n escaped. A byte that is not UTF-8
+// becomes U+FFFD: HAProxy refuses such names, but a reply may carry them,
+// and one invalid value makes Prometheus reject the whole scrape.
 func appendLabelValue(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
+		switch c := s[i]; {
+		case c == '\\':
 			b = append(b, '\\', '\\')
-		case '"':
+		case c == '"':
 			b = append(b, '\\', '"')
-		case '\n':
+		case c == '\n':
 			b = append(b, '\\', 'n')
-		default:
+		case c < utf8.RuneSelf:
 			b = append(b, c)
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size - 1
 		}
 	}
 	return b
