@@ -53,26 +53,18 @@ timeout = 5
 	t.Cleanup(e.stopAll)
 
 	// One round: pull-interval is ten minutes.
-	var committed time.Time
-	for deadline := time.Now().Add(60 * time.Second); len(e.committed()) == 0; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("pull committed no snapshot in 60 s")
-		}
-	}
-	committed = time.Now()
+	haproxytest.WaitFor(t, "pull commits a snapshot", 2*time.Minute, haproxytest.LogFile(e.pulls[0].log), func() bool {
+		return len(e.committed()) > 0
+	})
+	committed := time.Now()
 	e.stopGraceful(e.pulls[0])
 
 	const last = "slow.haproxy.haproxystats.TotalWallClockTime "
-	var lines []string
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		lines = carbon.Lines()
-		if len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], last) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the snapshot did not complete in 5 minutes: %d lines received over %d connections", len(lines), carbon.Connections())
-		}
+	if !haproxytest.Poll(5*time.Minute, func() bool { return strings.HasPrefix(carbon.LastLine(), last) }) {
+		t.Fatalf("the snapshot did not complete in 5 minutes: %d lines received over %d connections; process log:\n%s",
+			len(carbon.Lines()), carbon.Connections(), haproxytest.LogFile(e.procs[0].log))
 	}
+	lines := carbon.Lines()
 	took := carbon.LastRead().Sub(committed)
 	e.stopGraceful(e.procs[0])
 

@@ -138,6 +138,20 @@ func (c *SlowCarbon) FirstLines() []string {
 	return out
 }
 
+// LastLine returns the last whole line received, "" before the first:
+// what a test polls for, cheaply, where Lines copies everything.
+func (c *SlowCarbon) LastLine() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.conns) - 1; i >= 0; i-- {
+		b := c.conns[i]
+		if end := bytes.LastIndexByte(b, '\n'); end >= 0 {
+			return string(b[bytes.LastIndexByte(b[:end], '\n')+1 : end])
+		}
+	}
+	return ""
+}
+
 // Lines returns every whole line received, connection by connection: the
 // cut line a connection may end with is not one.
 func (c *SlowCarbon) Lines() []string {
