@@ -3,6 +3,7 @@ package graphite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -18,59 +19,48 @@ func bigBatch(prefix string, size int) []metric.Metric {
 	return batchOf(prefix, n, 1500000000)
 }
 
-// checkDelivered fails unless every line of ms reached carbon, and
-// returns how many lines carbon received in all. What carbon's kernel
-// acknowledged may still wait in its receive buffer for a moment after
-// Send returned, so it waits for the lines to be read.
-func checkDelivered(t *testing.T, carbon *haproxytest.SlowCarbon, ms []metric.Metric) int {
-	t.Helper()
-	want := linesOf(ms)
-	var got []string
-	missing := func() int {
-		got = carbon.Lines()
-		seen := make(map[string]bool, len(got))
-		for _, l := range got {
-			seen[l] = true
-		}
-		n := 0
-		for _, l := range want {
-			if !seen[l] {
-				n++
-			}
-		}
-		return n
-	}
-	haproxytest.WaitFor(t, "every line of the batch read by carbon", waitLong, nil, func() bool { return missing() == 0 })
-	return len(got)
-}
-
-// A carbon reading at a steady 2 MB/s gets a 6 MB batch whole, on one
-// connection, although the kernel wakes a blocked writer only when a third
-// of its send buffer (up to 4 MB) is free, which takes longer than the
-// write timeout. The timeout measures lack of progress, so it never trips.
-// Before, each 64 KiB write had to finish within the timeout: the
-// connection was given up every few MB and the batch sent again from its
-// first line, for ever.
+// A carbon reading slowly gets a 6 MB batch whole, on one connection,
+// although the kernel wakes a blocked writer only when a third of its
+// send buffer is free, which takes longer than the write timeout. The
+// timeout measures lack of progress (the kernel's queue going down
+// counts), so it never trips. Before, each 64 KiB write had to finish
+// within the timeout: the connection was given up every few MB and the
+// batch sent again from its first line, for ever.
+//
+// It runs on virtual time, against queueCarbon, whose buffer is a real
+// socket's (read with SIOCOUTQ, as for TCP) and whose reader keeps a
+// rate however busy the machine is.
 func TestSlowCarbonGetsEverything(t *testing.T) {
-	carbon := haproxytest.NewSlowCarbon(t, 2<<20, 0, nil)
-	cfg := testConfig(carbon.Port())
-	cfg.WriteTimeout = 300 * time.Millisecond
-	s := newTestSender(t, cfg)
-	ms := bigBatch("slow", 6<<20)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	if err := s.Send(ctx, ms); err != nil {
-		t.Fatalf("Send: %v after %v", err, time.Since(start))
-	}
-	took := time.Since(start)
-	if n := checkDelivered(t, carbon, ms); n != len(ms) {
-		t.Errorf("carbon received %d lines, want each of the %d once", n, len(ms))
-	}
-	if n := carbon.Connections(); n != 1 {
-		t.Errorf("%d connections, want 1: a slow reader is not a dead one", n)
-	}
-	t.Logf("%d lines (%d MB) at 2 MB/s: delivered in %v", len(ms), 6, took.Round(time.Millisecond))
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig(3002)
+		cfg.WriteTimeout = 300 * time.Millisecond
+		carbon := newQueueCarbon(t)
+		// A third of the buffer, whose size is the kernel's choice, drains
+		// in twice the write timeout.
+		carbon.rate = int(float64(carbon.sndbuf) / 3 / (2 * cfg.WriteTimeout).Seconds())
+		s := newSender(cfg, testLogger(t), carbon.dial)
+		defer s.Close(context.Background())
+		ms := bigBatch("slow", 6<<20)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		start := time.Now()
+		if err := s.Send(ctx, ms); err != nil {
+			t.Fatalf("Send: %v after %v", err, time.Since(start))
+		}
+		took := time.Since(start)
+		synctest.Wait()
+		got := carbon.Lines()
+		if !slices.Equal(got, linesOf(ms)) {
+			t.Errorf("carbon received %d lines, want each of the %d once, in order", len(got), len(ms))
+		}
+		if n := carbon.Connections(); n != 1 {
+			t.Errorf("%d connections, want 1: a slow reader is not a dead one", n)
+		}
+		if w := carbon.Longest(); w <= cfg.WriteTimeout {
+			t.Errorf("the writer waited at most %v for the buffer to drain, want longer than the write timeout (%v): the case this test is about did not happen", w, cfg.WriteTimeout)
+		}
+		t.Logf("%d lines (6 MB) at %d KB/s through a %d KB buffer: delivered in %v", len(ms), carbon.rate>>10, carbon.sndbuf>>10, took)
+	})
 }
 
 // A carbon that closes three connections in a row after 2 MB each (a
