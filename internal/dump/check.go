@@ -69,7 +69,7 @@ func (c *StatChecker) scan(p []byte) {
 			seg = p[:i]
 		}
 		c.segment(seg)
-		if i < 0 {
+		if i < 0 || c.err != nil {
 			return
 		}
 		p = p[i+1:]
@@ -89,6 +89,10 @@ func (c *StatChecker) segment(seg []byte) {
 	}
 	if c.width == 0 {
 		c.start = c.line + 1
+	}
+	if c.width+len(seg) > MaxRecord {
+		c.err = &ParseError{Line: c.start, Err: ErrLongRecord}
+		return
 	}
 	for i := 0; i < len(seg) && c.width+i < 2; i++ {
 		c.head[c.width+i] = seg[i]

@@ -24,7 +24,18 @@ var (
 	// ErrSecondHeader is a reply with a header line among its records:
 	// two dumps run together.
 	ErrSecondHeader = errors.New("second header line")
+	// ErrLongRecord is a record, the header included, longer than
+	// MaxRecord: a header that never ends, or garbage.
+	ErrLongRecord = fmt.Errorf("record longer than %d bytes", MaxRecord)
 )
+
+// MaxRecord bounds a record of a show stat reply, the header included,
+// in bytes without its final newline. HAProxy's are under 3 KB (the
+// header of HAProxy 3), so only a broken or hostile reply has a longer
+// one: the checker and the parser then refuse the reply instead of
+// holding the record whole, which a header that never ends would make
+// as large as max-reply-size.
+const MaxRecord = 1 << 20
 
 // ParseError is a show stat reply that cannot be used, and why.
 type ParseError struct {

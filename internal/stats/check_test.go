@@ -3,8 +3,10 @@ package stats
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -33,7 +35,7 @@ func check(t *testing.T, data []byte, n int) error {
 
 // reason is the sentinel an error wraps, for comparing verdicts.
 func reason(err error) error {
-	for _, e := range []error{ErrEmpty, ErrNoHeader, ErrNoColumn, ErrFieldCount, ErrQuote, ErrNoName, ErrSecondHeader} {
+	for _, e := range []error{ErrEmpty, ErrNoHeader, ErrNoColumn, ErrFieldCount, ErrQuote, ErrNoName, ErrSecondHeader, ErrLongRecord} {
 		if errors.Is(err, e) {
 			return e
 		}
@@ -83,6 +85,17 @@ func TestStatCheckerAgreesWithParseStat(t *testing.T) {
 	} {
 		inputs[name] = []byte(in)
 	}
+	// Records of dump.MaxRecord bytes, and of one byte more: a header, a
+	// record, a quoted record spanning lines.
+	record := func(prefix string, n int) string {
+		return prefix + strings.Repeat("a", n-len(prefix)-1) + ","
+	}
+	const head3 = "# pxname,svname,stot,\n"
+	inputs["longest header"] = []byte(record("# pxname,svname,", dump.MaxRecord) + "\nweb,FRONTEND,1,\n")
+	inputs["header too long"] = []byte(record("# pxname,svname,", dump.MaxRecord+1) + "\nweb,FRONTEND,1,\n")
+	inputs["record too long"] = []byte(head3 + record("web,FRONTEND,1", dump.MaxRecord+1) + "\n")
+	inputs["longest quoted"] = []byte(head3 + record("\"w\nb\",s,", dump.MaxRecord) + "\n")
+	inputs["quoted too long"] = []byte(head3 + record("\"w\nb\",s,", dump.MaxRecord+1) + "\n")
 	for name, data := range inputs {
 		_, perr := ParseStat(data)
 		for _, n := range []int{0, 1, 2, 3, 7, 64, 4096} {
@@ -95,14 +108,83 @@ func TestStatCheckerAgreesWithParseStat(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"good", "crlf", "quoted", "svname later", "generated"} {
+	for _, name := range []string{"good", "crlf", "quoted", "svname later", "generated", "longest header", "longest quoted"} {
 		if err := check(t, inputs[name], 5); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	for name, want := range map[string]error{"wrong field count": ErrFieldCount, "doubled header": ErrSecondHeader, "empty svname": ErrNoName} {
+	for name, want := range map[string]error{"wrong field count": ErrFieldCount, "doubled header": ErrSecondHeader, "empty svname": ErrNoName,
+		"header too long": ErrLongRecord, "record too long": ErrLongRecord, "quoted too long": ErrLongRecord} {
 		if err := check(t, inputs[name], 0); !errors.Is(err, want) {
 			t.Errorf("%s: %v, want %v", name, err, want)
+		}
+	}
+}
+
+// endless is a reply of size bytes, prefix then 'a' for ever, that
+// remembers how far it was read.
+type endless struct {
+	prefix string
+	size   int64
+	read   int64 // the furthest offset read
+}
+
+func (e *endless) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for ; n < len(p) && off+int64(n) < e.size; n++ {
+		if i := off + int64(n); i < int64(len(e.prefix)) {
+			p[n] = e.prefix[i]
+		} else {
+			p[n] = 'a'
+		}
+	}
+	e.read = max(e.read, off+int64(n))
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// A reply whose header, or whose quoted record, never ends (200 MB of
+// it, as a hostile socket streams or a spool file holds) is refused
+// after dump.MaxRecord bytes, by the parser reading a file and by the
+// checker pull runs, instead of being held whole: the parser reads at
+// most three times dump.MaxRecord of it, the checker allocates a few
+// times that over 64 MiB.
+func TestEndlessRecordRefused(t *testing.T) {
+	const size = 200 << 20
+	for name, prefix := range map[string]string{
+		"header": "# pxname,svname,",
+		"quoted": "# pxname,svname,stot,\nweb,\"",
+	} {
+		src := &endless{prefix: prefix, size: size}
+		var b Builder
+		err := b.AddFrom("a.sock_stat", src, size)
+		if !errors.Is(err, ErrLongRecord) {
+			t.Errorf("%s: AddFrom: %v, want ErrLongRecord", name, err)
+		}
+		if s, serr := b.Sites(); serr == nil || len(s.Rejected) != 1 {
+			t.Errorf("%s: Sites: %v, want the reply rejected and no usable one", name, serr)
+		}
+		if src.read > 3*dump.MaxRecord {
+			t.Errorf("%s: %d bytes of the reply read, want at most %d", name, src.read, 3*dump.MaxRecord)
+		}
+
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := dump.StatChecker{W: discardWriter{}}
+		piece := make([]byte, 64<<10)
+		src.read = 0
+		for off := int64(0); off < 64<<20; off += int64(len(piece)) {
+			src.ReadAt(piece, off)
+			c.Write(piece)
+		}
+		runtime.ReadMemStats(&after)
+		if err := c.Close(); !errors.Is(err, ErrLongRecord) {
+			t.Errorf("%s: StatChecker: %v, want ErrLongRecord", name, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 8*dump.MaxRecord {
+			t.Errorf("%s: StatChecker allocated %d bytes over 64 MiB of one record, want at most %d", name, got, 8*dump.MaxRecord)
 		}
 	}
 }

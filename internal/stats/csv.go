@@ -25,6 +25,7 @@ var (
 	ErrQuote        = dump.ErrQuote
 	ErrNoName       = dump.ErrNoName
 	ErrSecondHeader = dump.ErrSecondHeader
+	ErrLongRecord   = dump.ErrLongRecord
 )
 
 // ParseError is a show stat reply that cannot be used, and why.
@@ -253,7 +254,12 @@ func (r *reader) nextLine() ([]byte, int, bool) {
 	}
 	for {
 		rest := r.data[r.pos:]
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i > dump.MaxRecord || i < 0 && len(rest) > dump.MaxRecord {
+			r.err = &ParseError{Line: r.line + 1, Err: ErrLongRecord}
+			return nil, 0, false
+		}
+		if i >= 0 {
 			begin := r.pos
 			r.line++
 			r.pos += i + 1
@@ -364,20 +370,34 @@ func splitFields(fields [][]byte, line []byte, want int) [][]byte {
 // quoted reads a record that holds a double quote, which may span lines.
 // A field that starts with '"' runs to the next lone '"' ("" is one
 // quote); it must be followed by ',' or the end of the record. A quote
-// inside an unquoted field is an ordinary character. A reply read from
-// a file is read to its end first: HAProxy never quotes, so only an odd
-// reply costs its whole size in memory.
+// inside an unquoted field is an ordinary character. Of a reply read
+// from a file, up to dump.MaxRecord bytes past the record's start are
+// read first: a record that does not end within them is refused
+// (ErrLongRecord), as is a longer one in memory.
 func (r *reader) quoted() ([][]byte, int, error) {
-	for r.more() {
+	for len(r.data)-r.pos <= dump.MaxRecord && r.more() {
 	}
 	if r.err != nil {
 		return nil, 0, r.err
 	}
 	d := r.data
+	// cut: d ends before the reply does, so a record that runs to d's
+	// end is longer than dump.MaxRecord.
+	cut := r.src != nil && r.base+int64(len(d)) < r.size
+	begin := r.pos
 	r.hash = bytes.HasPrefix(d[r.pos:], []byte("# "))
 	i := r.pos
 	r.line++
 	start := r.line
+	tooLong := &ParseError{Line: start, Err: ErrLongRecord}
+	// end ends the record at i: d's end, or the newline at i.
+	end := func(i int) ([][]byte, int, error) {
+		if i-begin > dump.MaxRecord || i >= len(d) && cut {
+			return nil, start, tooLong
+		}
+		r.pos = min(i+1, len(d))
+		return r.split(), start, nil
+	}
 	r.scratch, r.ends = r.scratch[:0], r.ends[:0]
 	for {
 		if i < len(d) && d[i] == '"' {
@@ -386,6 +406,9 @@ func (r *reader) quoted() ([][]byte, int, error) {
 				j := bytes.IndexByte(d[i:], '"')
 				if j < 0 {
 					r.pos = len(d)
+					if cut {
+						return nil, start, tooLong
+					}
 					return nil, start, &ParseError{Line: start, Err: fmt.Errorf("%w: no closing quote", ErrQuote)}
 				}
 				seg := d[i : i+j]
@@ -406,12 +429,8 @@ func (r *reader) quoted() ([][]byte, int, error) {
 				i++
 			}
 			switch {
-			case i >= len(d):
-				r.pos = i
-				return r.split(), start, nil
-			case d[i] == '\n':
-				r.pos = i + 1
-				return r.split(), start, nil
+			case i >= len(d), d[i] == '\n':
+				return end(i)
 			case d[i] == ',':
 				i++
 				continue
@@ -423,14 +442,12 @@ func (r *reader) quoted() ([][]byte, int, error) {
 		if j < 0 {
 			r.scratch = append(r.scratch, trimCR(d[i:])...)
 			r.ends = append(r.ends, len(r.scratch))
-			r.pos = len(d)
-			return r.split(), start, nil
+			return end(len(d))
 		}
 		if d[i+j] == '\n' {
 			r.scratch = append(r.scratch, trimCR(d[i:i+j])...)
 			r.ends = append(r.ends, len(r.scratch))
-			r.pos = i + j + 1
-			return r.split(), start, nil
+			return end(i + j)
 		}
 		r.scratch = append(r.scratch, d[i:i+j]...)
 		r.ends = append(r.ends, len(r.scratch))
