@@ -49,7 +49,7 @@ func TestConnectSequence(t *testing.T) {
 				snd := newSender(cfg, slog.New(slog.DiscardHandler), dial)
 
 				ch := sendAsync(snd, context.Background(), batchOf("x", 2, 1500000000))
-				time.Sleep(tc.run)
+				time.Sleep(tc.run) // virtual: the bubble's clock
 				synctest.Wait()
 				// Each pause is shortened by up to a fifth at random
 				// (backoff.Backoff); the delay between sequences is not.

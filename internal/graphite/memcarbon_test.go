@@ -106,7 +106,7 @@ func (c *memCarbon) read(p net.Conn, side *memSide, limit int64) {
 			c.closeSide(side)
 		}
 		if c.rate > 0 {
-			time.Sleep(time.Duration(n) * time.Second / time.Duration(c.rate))
+			time.Sleep(time.Duration(n) * time.Second / time.Duration(c.rate)) // virtual: in the bubble
 		}
 	}
 }
@@ -378,7 +378,7 @@ func (c *queueConn) Write(p []byte) (int, error) {
 				c.blocked = time.Time{}
 				break
 			}
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // virtual: in the bubble, as the kernel's wake-up
 		}
 		m, err := syscall.Write(c.fd, p)
 		if m > 0 {

@@ -213,7 +213,7 @@ func TestRefusedSnapshotStaysAndIsRetried(t *testing.T) {
 		defer stop()
 		// Virtual time: past several retries (RetryDelay is 20 ms), each
 		// a chance to remove the snapshot wrongly.
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // virtual
 		synctest.Wait()
 		if sends, _ := l.count(); sends < 2 {
 			t.Fatalf("local-store: %d sends after 200 ms, want retries", sends)
