@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,9 @@ func (c *PageClient) Fetch(ctx context.Context, target config.Server, w io.Write
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return 0, fmt.Errorf("stats page %s: %s: %q", target.URL, resp.Status, strings.TrimSpace(string(b)))
 	}
+	if !framed(resp) {
+		return 0, fmt.Errorf("stats page %s: the answer has neither a Content-Length nor chunked framing: it ends where the connection closes, so a cut one cannot be told from a whole one", target.URL)
+	}
 	chk := &checker{w: w}
 	n, err := io.Copy(chk, resp.Body)
 	if err != nil {
@@ -90,4 +94,15 @@ func (c *PageClient) Fetch(ctx context.Context, target config.Server, w io.Write
 		return n, fmt.Errorf("stats page %s: %w", target.URL, err)
 	}
 	return n, nil
+}
+
+// framed reports whether resp's body says where it ends, so that a
+// connection cut at a line boundary is an error and not a shorter CSV:
+// a Content-Length, chunked framing, HTTP/2's frames or a gzip stream
+// (whose trailer Go checks). A body that ends where the connection
+// closes (HTTP/1.0, or an intermediary that strips the framing) is not:
+// HAProxy's own page is chunked.
+func framed(resp *http.Response) bool {
+	return resp.ContentLength >= 0 || slices.Contains(resp.TransferEncoding, "chunked") ||
+		resp.ProtoMajor >= 2 || resp.Uncompressed
 }

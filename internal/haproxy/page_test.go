@@ -20,7 +20,8 @@ const pageCSV = "# pxname,svname,scur,\nwww,FRONTEND,1,\napp,s1,0,\napp,BACKEND,
 
 // A stats page's CSV export is stored as the socket's show stat reply
 // would be, with the final empty line; a page that refuses, is not the
-// CSV or is cut says so, naming the URL.
+// CSV, is cut, or could be cut unseen (its body ends where the
+// connection closes) says so, naming the URL.
 func TestPageFetch(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stats;csv", func(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +37,25 @@ func TestPageFetch(t *testing.T) {
 		w.Header().Set("Content-Length", "1000") // then only part of it
 		w.Write([]byte(pageCSV))
 	})
+	mux.HandleFunc("/unframed;csv", func(w http.ResponseWriter, r *http.Request) {
+		// No Content-Length, not chunked: the body ends where the
+		// connection closes, here after two whole lines of four.
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")
+		buf.WriteString(strings.Join(strings.SplitAfter(pageCSV, "\n")[:2], ""))
+		buf.Flush()
+	})
+	mux.HandleFunc("/chunked;csv", func(w http.ResponseWriter, r *http.Request) {
+		for _, line := range strings.SplitAfter(pageCSV, "\n") {
+			w.Write([]byte(line))
+			w.(http.Flusher).Flush() // as HAProxy sends its page: chunked
+		}
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	c, err := NewPageClient(config.Pull{Timeout: time.Second, Retries: 0})
@@ -49,11 +69,16 @@ func TestPageFetch(t *testing.T) {
 	if _, err := c.Fetch(context.Background(), page("/stats;csv", "ops", "s3cret"), &b); err != nil || b.String() != pageCSV+"\n" {
 		t.Errorf("page: %q, %v; want the CSV and an empty line", b.String(), err)
 	}
+	b.Reset()
+	if _, err := c.Fetch(context.Background(), page("/chunked;csv", "", ""), &b); err != nil || b.String() != pageCSV+"\n" {
+		t.Errorf("chunked page: %q, %v; want the CSV and an empty line", b.String(), err)
+	}
 	for path, want := range map[string]string{
-		"/stats;csv": "401 Unauthorized",
-		"/html;csv":  "no CSV header",
-		"/cut;csv":   "unexpected EOF",
-		"/none;csv":  "404 Not Found",
+		"/unframed;csv": "neither a Content-Length nor chunked framing",
+		"/stats;csv":    "401 Unauthorized",
+		"/html;csv":     "no CSV header",
+		"/cut;csv":      "unexpected EOF",
+		"/none;csv":     "404 Not Found",
 	} {
 		b.Reset()
 		_, err := c.Fetch(context.Background(), page(path, "ops", "wrong"), &b)
