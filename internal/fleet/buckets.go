@@ -22,8 +22,9 @@ const maxEmitted = 1024
 // once (after an outage of processing, or a takeover) with every host,
 // however fast it is read; Grace is for live traffic, where later
 // records have not been written yet. Until a cluster has been seen in
-// Window buckets its hosts are not known, and its buckets wait for
-// Grace or for the records' time.
+// Window buckets, and again after a pause of Window buckets or more, its
+// hosts are not known, and its buckets wait for Grace or for the
+// records' time. A late snapshot still tells that its host is alive.
 //
 // A snapshot for a bucket already emitted, or older than every bucket
 // still remembered, is late: Add counts it in Late and does not merge it.
@@ -92,6 +93,12 @@ func (b *Buckets) Bucket(r record.Record) int64 { return b.start(r.Epoch) }
 func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 	c := b.cluster(r.Cluster)
 	s := b.start(r.Epoch)
+	if s > c.seen[r.Host] {
+		// A late host is alive too: the next buckets expect it. Were it
+		// not counted, a bucket emitted without it (after a pause, by its
+		// first host alone) would make every later one the same.
+		c.seen[r.Host] = s
+	}
 	if s < c.floor || c.emitted[s] || c.closing[s] {
 		b.Late++
 		return false
@@ -107,9 +114,6 @@ func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 		if raw != nil {
 			bk.Raw[r.Host] = raw
 		}
-	}
-	if s > c.seen[r.Host] {
-		c.seen[r.Host] = s
 	}
 	if i, found := slices.BinarySearch(c.buckets, s); !found {
 		c.buckets = slices.Insert(c.buckets, i, s)
@@ -139,8 +143,8 @@ func (b *Buckets) Due(now time.Time) []*Bucket {
 		iv = 1
 	}
 	for _, c := range b.clusters {
-		known := len(c.buckets) > b.Window // hosts learned from Window earlier buckets
 		for s, bk := range c.open {
+			known := c.knows(s, b.Window, iv)
 			var expect []string
 			for h, last := range c.seen {
 				if last >= s-int64(b.Window)*iv {
@@ -174,6 +178,19 @@ func (b *Buckets) Due(now time.Time) []*Bucket {
 		return 1
 	})
 	return out
+}
+
+// knows reports whether the hosts of bucket s are known: the cluster
+// was seen in window buckets, and in one of the window before s. After a
+// pause longer than that, the hosts seen before it are not expected, and
+// the first host back is not all of them: the bucket waits for grace, or
+// for the records' time, as the first buckets of a new cluster do.
+func (c *cluster) knows(s int64, window int, iv int64) bool {
+	if len(c.buckets) <= window {
+		return false
+	}
+	i, _ := slices.BinarySearch(c.buckets, s) // the buckets before s are c.buckets[:i]
+	return i > 0 && c.buckets[i-1] >= s-int64(window)*iv
 }
 
 // Done marks bk emitted: later snapshots for it are late.

@@ -79,15 +79,16 @@ func TestBuckets(t *testing.T) {
 		if b.Late != 1 || !b.Emitted("c", 1040) {
 			t.Errorf("Late = %d, Emitted(1040) = %v", b.Late, b.Emitted("c", 1040))
 		}
-		// c stopped reporting (last seen in 1030): buckets up to 1030 +
-		// window × interval wait for it, later ones do not.
+		// c stopped reporting (last seen in 1040, late, but alive):
+		// buckets up to 1040 + window × interval wait for it, later ones
+		// do not.
 		now = now.Add(time.Minute)
 		for s := int64(1050); s <= 1080; s += 10 {
 			b.Add(rec("a", s), nil, now)
 			b.Add(rec("b", s), nil, now)
 		}
-		eq("c no longer expected", due(b, now.Add(time.Second)), 1070, 1080)
-		eq("c expected until grace", due(b, now.Add(20*time.Second)), 1050, 1060)
+		eq("c no longer expected", due(b, now.Add(time.Second)), 1080)
+		eq("c expected until grace", due(b, now.Add(20*time.Second)), 1050, 1060, 1070)
 	})
 
 	t.Run("a backlog read at once is closed by the records' time, every host in", func(t *testing.T) {
@@ -120,6 +121,45 @@ func TestBuckets(t *testing.T) {
 		}
 		if b.Late != 0 {
 			t.Errorf("%d late snapshots in a backlog", b.Late)
+		}
+	})
+
+	t.Run("after a pause longer than the window, every host is waited for again", func(t *testing.T) {
+		b := newBuckets()
+		now := t0
+		for s := int64(1000); s <= 1030; s += 10 { // history: a and b known
+			b.Add(rec("a", s), nil, now)
+			b.Add(rec("b", s), nil, now)
+		}
+		eq("history", due(b, now.Add(time.Second)), 1000, 1010, 1020, 1030)
+		// Every host paused 10 buckets (maintenance, a broker outage),
+		// then both are back, a's record first each time, b's a second
+		// later; Due runs after each record, as the consumer runs it.
+		hosts := map[int64]int{}
+		for s := int64(1130); s <= 1200; s += 10 {
+			now = t0.Add(time.Duration(s-1000) * time.Second)
+			for i, h := range []string{"a", "b"} {
+				at := now.Add(time.Duration(i) * time.Second)
+				if !b.Add(rec(h, s+1), nil, at) {
+					t.Errorf("bucket %d: %s late", s, h)
+				}
+				for _, bk := range b.Due(at) {
+					hosts[bk.Start] = len(bk.Hosts)
+					b.Done(bk)
+				}
+			}
+		}
+		for _, bk := range b.Due(now.Add(time.Minute)) {
+			hosts[bk.Start] = len(bk.Hosts)
+			b.Done(bk)
+		}
+		for s := int64(1130); s <= 1200; s += 10 {
+			if hosts[s] != 2 {
+				t.Errorf("bucket %d after the pause: %d hosts, want 2 (emitted: %v)", s, hosts[s], hosts)
+			}
+		}
+		if b.Late != 0 {
+			t.Errorf("%d late snapshots", b.Late)
 		}
 	})
 
