@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,14 +25,23 @@ import (
 func testHostile(t *testing.T) {
 	t.Run("endless reply", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
+		e.waitCommitted(2)
+		atSize := func() int { return e.count(e.pulls, "larger than max-reply-size") }
+		want := atSize() + 3
+		stop := make(chan struct{})
+		stopSampling := sync.OnceFunc(func() { close(stop) })
+		defer stopSampling()
+		peaks := make(chan int64, 1)
+		go func() { peaks <- dirPeak(filepath.Join(e.base, "incoming.tmp"), stop) }()
 		e.fake.Set(haproxytest.Endless, 0)
-		peak := dirPeak(filepath.Join(e.base, "incoming.tmp"), 3*time.Second)
+		haproxytest.WaitFor(t, "pull discards 3 rounds at max-reply-size", faultWait, e.logs(), func() bool { return atSize() >= want })
 		e.fake.Set(haproxytest.Normal, 0)
-		rec := e.waitDelivered(30 * time.Second)
-		time.Sleep(2 * time.Second)
+		stopSampling()
+		peak := <-peaks
+		rec := e.waitDelivered(faultWait)
+		e.waitSelf("PullRoundsFailed", float64(e.discardedRounds()))
 		row := e.finish("a socket streaming 3 GB of rows", rec,
-			fmt.Sprintf("rounds discarded at max-reply-size (16 MiB here); tmp-dst-dir peak %.1f MB (info and stat both endless)", float64(peak)/1e6), 0)
+			fmt.Sprintf("rounds discarded at max-reply-size (16 MiB here); tmp-dst-dir peak %.1f MB (info and stat both endless)", float64(peak)/1e6))
 		if row.discarded == 0 || e.count(e.pulls, "max-reply-size") == 0 {
 			t.Error("no round discarded at max-reply-size")
 		}
@@ -44,12 +54,12 @@ func testHostile(t *testing.T) {
 
 	t.Run("injection", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
+		e.waitCommitted(2)
 		e.fake.SetReply("show stat", withRow(e.stat, "www,FRONTEND,", `"evil`+"\n"+`lb.injected.metric 31337 1700000000`+"\n"+`x",FRONTEND,`))
-		time.Sleep(3 * time.Second)
+		e.waitCommitted(3) // the last two rounds began after the reply changed
 		e.fake.SetReply("show stat", e.stat)
-		rec := e.waitDelivered(30 * time.Second)
-		row := e.finish("a pxname holding Graphite lines", rec, "", 0)
+		rec := e.waitDelivered(faultWait)
+		row := e.finish("a pxname holding Graphite lines", rec, "")
 		evil, injected, badBytes := 0, 0, 0
 		e.eachLine(func(path, value, ts string) {
 			if strings.Contains(path, "evil_lb_injected_metric_31337_1700000000_x") {
@@ -76,16 +86,17 @@ func testHostile(t *testing.T) {
 
 	t.Run("bad rows", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
-		// One field fewer in a row, then two dumps run together.
+		e.waitCommitted(2)
+		// One field fewer in a row, then two dumps run together: pull
+		// discards both.
 		e.fake.SetReply("show stat", withRow(e.stat, "www,FRONTEND,", "www,FRONTEND"))
-		time.Sleep(2 * time.Second)
+		e.waitDiscarded(2)
 		e.fake.SetReply("show stat", append(bytes.TrimSuffix(e.stat, []byte("\n")), e.stat...))
-		time.Sleep(2 * time.Second)
+		e.waitDiscarded(2)
 		e.fake.SetReply("show stat", e.stat)
-		rec := e.waitDelivered(30 * time.Second)
-		time.Sleep(2 * time.Second)
-		row := e.finish("wrong field count, doubled header", rec, "", 0)
+		rec := e.waitDelivered(faultWait)
+		e.waitSelf("PullRoundsFailed", float64(e.discardedRounds()))
+		row := e.finish("wrong field count, doubled header", rec, "")
 		rejected := e.selfMax("FilesRejected")
 		if row.discarded == 0 {
 			t.Error("no round discarded for the broken replies")
@@ -99,7 +110,7 @@ func testHostile(t *testing.T) {
 
 	t.Run("poisoned snapshot", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
+		e.waitCommitted(2)
 		// An old snapshot, first in the queue: its replies are a FIFO
 		// and a link to an endless device.
 		tmp := filepath.Join(e.base, "poison")
@@ -112,27 +123,23 @@ func testHostile(t *testing.T) {
 		if err := os.Rename(tmp, filepath.Join(e.base, "incoming", "1000000000")); err != nil {
 			t.Fatal(err)
 		}
-		var took time.Duration
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(filepath.Join(e.base, "failed", "1000000000")); err == nil {
-				took = time.Since(start)
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the poisoned snapshot was not quarantined in 10 s")
-			}
-		}
-		time.Sleep(2 * time.Second)
+		haproxytest.WaitFor(t, "the poisoned snapshot is quarantined", faultWait, e.logs(), func() bool {
+			_, err := os.Stat(filepath.Join(e.base, "failed", "1000000000"))
+			return err == nil
+		})
+		// When, process says: finer than the wait sees it.
+		took := e.loggedAt(e.procs[0], "snapshot cannot be processed, moved aside for inspection").Sub(start)
 		e.quarantined = 1
-		rec := e.waitDelivered(30 * time.Second)
-		e.finish("FIFO and /dev/zero link as replies", rec, fmt.Sprintf("quarantined to failed/ in %d ms, the queue behind it delivered", took.Milliseconds()), 0)
+		e.waitCommitted(2) // the queue behind it goes on
+		rec := e.waitDelivered(faultWait)
+		e.finish("FIFO and /dev/zero link as replies", rec, fmt.Sprintf("quarantined to failed/ in %d ms, the queue behind it delivered", took.Milliseconds()))
 	})
 
 	t.Run("second instances", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
+		e.waitCommitted(2)
 		for _, name := range []string{"haproxystats-pull", "haproxystats-process"} {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), faultWait) // bounds a failing test only
 			cmd := exec.CommandContext(ctx, filepath.Join(bins, name), "-f", e.conf)
 			out, err := cmd.CombinedOutput()
 			cancel()
@@ -140,26 +147,26 @@ func testHostile(t *testing.T) {
 				t.Errorf("second %s: exit %d (%v), want 1 naming the running one's pid; output:\n%s", name, code, err, tail(string(out), 10))
 			}
 		}
-		time.Sleep(2 * time.Second)
-		rec := e.waitDelivered(30 * time.Second)
-		e.finish("a second pull and a second process", rec, "both exit 1 naming the holder's pid; nothing sent twice", 0)
+		e.waitCommitted(2) // the first ones go on
+		rec := e.waitDelivered(faultWait)
+		e.finish("a second pull and a second process", rec, "both exit 1 naming the holder's pid; nothing sent twice")
 	})
 
 	t.Run("overflowing sums", func(t *testing.T) {
 		e := newFaultEnv(t, "")
-		time.Sleep(2 * time.Second)
+		e.waitCommitted(2)
 		// Two sockets whose frontend stot is 1e308: the sum is +Inf.
 		huge := withField(e.stat, "www,FRONTEND,", "stot", "1e308")
 		info := haproxytest.Query(t, e.haproxy.Sockets[0], "show info")
 		e.fake.SetReply("show stat", huge)
 		second := haproxytest.UnixSocket(t, e.sockets, "admin4.sock", info, huge)
-		time.Sleep(3 * time.Second)
+		e.waitCommitted(3) // the last two rounds began with both sockets
 		second.Close()
 		os.Remove(filepath.Join(e.sockets, "admin4.sock"))
 		e.fake.SetReply("show stat", e.stat)
-		rec := e.waitDelivered(30 * time.Second)
-		time.Sleep(2 * time.Second)
-		row := e.finish("two replies whose sum overflows", rec, "", -1)
+		rec := e.waitDelivered(faultWait)
+		e.waitSelf("ValuesNonFinite", 1)
+		row := e.finish("two replies whose sum overflows", rec, "")
 		nonFinite := 0
 		e.eachLine(func(path, value, ts string) {
 			if v, err := strconv.ParseFloat(value, 64); err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
@@ -206,11 +213,16 @@ func withField(reply []byte, prefix, col, v string) []byte {
 	return out
 }
 
-// dirPeak samples the bytes of the files under dir for d and returns
-// the most it saw.
-func dirPeak(dir string, d time.Duration) int64 {
+// dirPeak samples the bytes of the files under dir until stop is closed
+// and returns the most it saw.
+func dirPeak(dir string, stop <-chan struct{}) int64 {
 	var peak int64
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	for {
+		select {
+		case <-stop:
+			return peak
+		default:
+		}
 		var n int64
 		filepath.WalkDir(dir, func(_ string, de fs.DirEntry, err error) error {
 			if err == nil && de.Type().IsRegular() {
@@ -221,8 +233,24 @@ func dirPeak(dir string, d time.Duration) int64 {
 			return nil
 		})
 		peak = max(peak, n)
+		// A measurement, not a wait: how often the sampler looks, fine
+		// enough to see a reply of 16 MiB before pull deletes it.
+		time.Sleep(5 * time.Millisecond)
 	}
-	return peak
+}
+
+// loggedAt returns when p first logged msg, to the millisecond its log
+// gives, or the zero time.
+func (e *faultEnv) loggedAt(p *daemonProc, msg string) time.Time {
+	b, _ := os.ReadFile(p.log)
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, `msg="`+msg+`"`) {
+			ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+			at, _ := time.Parse(time.RFC3339Nano, ts)
+			return at
+		}
+	}
+	return time.Time{}
 }
 
 // selfMax returns the largest value carbon received for the
