@@ -91,8 +91,8 @@ pull-timeout = 0.8
 
 	const prefix = "reload.haproxy."
 	// rounds waits until Graphite has n complete snapshots after second
-	// since in which pull saw old old workers, and returns the second of
-	// the last of them. The phases below wait for 3 + 3 + 2 + 2 of them,
+	// since whose MasterOldWorkers is old, and returns the second of the
+	// last of them. The phases below wait for 3 + 3 + 2 + 2 of them,
 	// so Graphite holds at least 10 by construction.
 	rounds := func(what string, n int, since int64, old float64) int64 {
 		t.Helper()
