@@ -56,7 +56,7 @@ func TestProcessDaemon(t *testing.T) {
 				<-done
 			}()
 
-			waitFor(t, "two refused deliveries", func() bool { return s.refused.Load() >= 2 })
+			haproxytest.WaitFor(t, "two refused deliveries", time.Minute, nil, func() bool { return s.refused.Load() >= 2 })
 			if !exists(snap) {
 				t.Fatal("snapshot removed while the broker refused it")
 			}
@@ -65,8 +65,8 @@ func TestProcessDaemon(t *testing.T) {
 			}
 
 			fault.Remove()
-			waitFor(t, "snapshot removed", func() bool { return !exists(snap) })
-			waitFor(t, "snapshot counted as processed", func() bool { return p.Processed.Load() == 1 })
+			haproxytest.WaitFor(t, "snapshot removed", time.Minute, nil, func() bool { return !exists(snap) })
+			haproxytest.WaitFor(t, "snapshot counted as processed", time.Minute, nil, func() bool { return p.Processed.Load() == 1 })
 
 			// Every line of the example, and the sink's own counters,
 			// were acknowledged before the directory went away.
@@ -94,17 +94,6 @@ func TestProcessDaemon(t *testing.T) {
 			})
 			checkKeys(t, recs)
 		})
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after 20s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
