@@ -65,23 +65,23 @@ func TestRunFleet(t *testing.T) {
 		"loadbalancers.lb-7_example.haproxy.frontend.www_example_com.stot ",
 		"loadbalancers.ams.haproxy.frontend.www_example_com.stot ",
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	missing := want
-	for len(missing) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		missing = nil
+	missing := func() []string {
+		var out []string
 		lines := strings.Join(carbon.Lines(), "\n")
 		for _, w := range want {
 			if !strings.Contains(lines, w) {
-				missing = append(missing, w)
+				out = append(out, w)
 			}
 		}
+		return out
 	}
+	// Poll, not WaitFor: the log is written by run until it returns.
+	arrived := haproxytest.Poll(time.Minute, func() bool { return len(missing()) == 0 })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d; log:\n%s", code, stderr.String())
 	}
-	if len(missing) > 0 {
-		t.Fatalf("carbon lacks %q; log:\n%s", missing, stderr.String())
+	if !arrived {
+		t.Fatalf("carbon lacks %q; log:\n%s", missing(), stderr.String())
 	}
 }

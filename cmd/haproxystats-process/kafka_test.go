@@ -41,14 +41,13 @@ func TestRunWithKafka(t *testing.T) {
 	go func() {
 		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
 	}()
-	carbon.WaitLines(t, 150, 10*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(snap); os.IsNotExist(err) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	carbon.WaitLines(t, 150, time.Minute)
+	// Poll, not WaitFor: the log is written by run until it returns; the
+	// check after the stop says what is missing.
+	haproxytest.Poll(time.Minute, func() bool {
+		_, err := os.Stat(snap)
+		return os.IsNotExist(err)
+	})
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())
@@ -66,7 +65,7 @@ func TestRunWithKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
 	defer ccancel()
 	for found := false; !found; {
 		fs := cl.PollFetches(cctx)
