@@ -29,11 +29,13 @@ type rawRecord struct {
 const DefaultSpillSize = 1 << 20
 
 // keep returns value, a record as read, as a rawRecord: in a file in
-// c.SpillDir when it is at least c.SpillSize bytes, else a copy in
-// memory (value holds on to the client's whole fetch). A file that
-// cannot be made or written keeps the record in memory (spill).
+// c.SpillDir when it is at least c.SpillSize bytes or says it inflates
+// to that (record.DecodedSize: its replies are then read through files
+// too, never inflated on the heap), else a copy in memory (value holds
+// on to the client's whole fetch). A file that cannot be made or
+// written keeps the record in memory (spill).
 func (c *Consumer) keep(value []byte) *rawRecord {
-	if c.SpillDir != "" && int64(len(value)) >= c.SpillSize {
+	if c.SpillDir != "" && max(int64(len(value)), record.DecodedSize(value)) >= c.SpillSize {
 		f, n, ok := c.spill(func(w io.Writer) (int64, error) {
 			n, err := w.Write(value)
 			return int64(n), err

@@ -27,8 +27,32 @@ const (
 	maxName      = 1024      // bytes of a host, cluster or file name
 	maxDecoded   = 256 << 20 // bytes of a decompressed record
 	maxFileBytes = maxDecoded
+	// maxSmallFile bounds every file but the show stat and show table
+	// replies (a show info reply, typed or not, and the hidden files):
+	// HAProxy's are a few KB.
+	maxSmallFile = 1 << 20
 	preallocate  = 16 << 20 // bytes of a file allocated before its data is read
 )
+
+// fileLimit is the most bytes the file called name may hold.
+func fileLimit(name string) uint64 {
+	if k, _, ok := spool.KindOf(name); ok && (k == spool.Stat || k == spool.StatTyped || k == spool.Table) {
+		return maxFileBytes
+	}
+	return maxSmallFile
+}
+
+// DecodedSize returns the size record b says it decompresses to (its
+// gzip trailer, modulo 4 GiB), or -1 when b is too short to say. Decode
+// refuses a record that decompresses to more, as soon as it does: a
+// small record that inflates to hundreds of MB (a decompression bomb)
+// says so before it is decoded.
+func DecodedSize(b []byte) int64 {
+	if len(b) < 1+4 {
+		return -1
+	}
+	return int64(binary.LittleEndian.Uint32(b[len(b)-4:]))
+}
 
 // ErrVersion is returned by Decode for a record whose version byte it
 // does not know.
@@ -89,8 +113,9 @@ func Encode(r Record) ([]byte, error) {
 
 // Decode parses a record written by Encode. It refuses unknown versions
 // (ErrVersion), truncated or trailing data, empty or oversized names,
-// names with '/' and more than 4096 files or 256 MiB of decompressed
-// data.
+// names with '/', more than 4096 files, a file other than a show stat or
+// show table reply over 1 MiB, and more decompressed data than 256 MiB
+// or than the record's gzip trailer says (DecodedSize).
 func Decode(b []byte) (Record, error) { return DecodeKeep(b, nil) }
 
 // DecodeKeep is Decode, but the files keep says no to (keep nil: none)
@@ -101,7 +126,7 @@ func DecodeKeep(b []byte, keep func(name string) bool) (Record, error) {
 	if len(b) == 0 {
 		return Record{}, errors.New("fleet: decode: empty record")
 	}
-	return decode(b[0], bytes.NewReader(b[1:]), keep, "", nil)
+	return decode(b[0], bytes.NewReader(b[1:]), DecodedSize(b), keep, "", nil)
 }
 
 // DecodeKeepAt is DecodeKeep for a record of size bytes read from ra (a
@@ -147,12 +172,21 @@ func decodeAt(ra io.ReaderAt, size int64, keep func(name string) bool, toName st
 	if _, err := ra.ReadAt(version[:], 0); err != nil {
 		return Record{}, fmt.Errorf("fleet: decode: %w", err)
 	}
-	return decode(version[0], bufio.NewReaderSize(io.NewSectionReader(ra, 1, size-1), 64<<10), keep, toName, to)
+	claimed := int64(-1)
+	if size >= 1+4 {
+		var trailer [4]byte
+		if _, err := ra.ReadAt(trailer[:], size-4); err != nil {
+			return Record{}, fmt.Errorf("fleet: decode: %w", err)
+		}
+		claimed = int64(binary.LittleEndian.Uint32(trailer[:]))
+	}
+	return decode(version[0], bufio.NewReaderSize(io.NewSectionReader(ra, 1, size-1), 64<<10), claimed, keep, toName, to)
 }
 
-// decode decodes a record of version version whose gzip stream is body;
-// the data of file toName goes to to, when to is not nil.
-func decode(version byte, body io.Reader, keep func(name string) bool, toName string, to io.Writer) (Record, error) {
+// decode decodes a record of version version whose gzip stream is body,
+// which says it decompresses to claimed bytes (-1: unknown); the data of
+// file toName goes to to, when to is not nil.
+func decode(version byte, body io.Reader, claimed int64, keep func(name string) bool, toName string, to io.Writer) (Record, error) {
 	if version != Version {
 		return Record{}, fmt.Errorf("%w %d", ErrVersion, version)
 	}
@@ -161,36 +195,46 @@ func decode(version byte, body io.Reader, keep func(name string) bool, toName st
 		return Record{}, fmt.Errorf("fleet: decode: %w", err)
 	}
 	zr.Multistream(false)
-	lr := &io.LimitedReader{R: zr, N: maxDecoded + 1}
+	limit := int64(maxDecoded)
+	if claimed >= 0 {
+		// gzip checks the trailer only at the end: a stream that
+		// inflates past it is refused when it does, not after.
+		limit = min(limit, claimed)
+	}
+	lr := &io.LimitedReader{R: zr, N: limit + 1}
 	r := bufio.NewReader(lr)
 	fail := func(what string, err error) (Record, error) {
+		if lr.N <= 0 {
+			return Record{}, fmt.Errorf("fleet: decode %s: more than %d bytes decompressed (at most %d, and what the gzip trailer says)", what, limit, maxDecoded)
+		}
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return Record{}, fmt.Errorf("fleet: decode %s: %w", what, err)
 	}
-	readBytes := func(limit uint64) ([]byte, error) {
+	readBytes := func(most uint64) ([]byte, error) {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
 			return nil, err
 		}
-		if n > limit {
-			return nil, fmt.Errorf("length %d above %d", n, limit)
+		if n > most {
+			return nil, fmt.Errorf("length %d above %d", n, most)
 		}
 		// A reply of 10 000 servers (4 MB) is allocated once, not grown
 		// to from 1 MB with 3 MB of garbage on the way; a length field
-		// larger than the data still allocates at most preallocate.
-		p := make([]byte, 0, min(n, preallocate))
+		// larger than the data, or than the trailer says, still
+		// allocates at most preallocate, and at most what it says.
+		p := make([]byte, 0, min(n, preallocate, uint64(limit)))
 		p, err = readN(r, p, int(n))
 		return p, err
 	}
-	copyBytes := func(w io.Writer, limit uint64) error {
+	copyBytes := func(w io.Writer, most uint64) error {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
 			return err
 		}
-		if n > limit {
-			return fmt.Errorf("length %d above %d", n, limit)
+		if n > most {
+			return fmt.Errorf("length %d above %d", n, most)
 		}
 		if _, err := io.CopyN(w, r, int64(n)); err != nil {
 			return err
@@ -238,13 +282,13 @@ func decode(version byte, body io.Reader, keep func(name string) bool, toName st
 			if to != nil && fn == toName {
 				w = to
 			}
-			if err := copyBytes(w, maxFileBytes); err != nil {
+			if err := copyBytes(w, fileLimit(fn)); err != nil {
 				return fail("file "+fn, err)
 			}
 			rec.Files = append(rec.Files, spool.File{Name: fn})
 			continue
 		}
-		data, err := readBytes(maxFileBytes)
+		data, err := readBytes(fileLimit(fn))
 		if err != nil {
 			return fail("file "+fn, err)
 		}
@@ -259,7 +303,7 @@ func decode(version byte, body io.Reader, keep func(name string) bool, toName st
 		return fail("end", err)
 	}
 	if lr.N <= 0 {
-		return fail("size", fmt.Errorf("more than %d bytes decompressed", maxDecoded))
+		return fail("size", nil)
 	}
 	if !slices.IsSortedFunc(rec.Files, func(a, b spool.File) int { return strings.Compare(a.Name, b.Name) }) {
 		slices.SortStableFunc(rec.Files, func(a, b spool.File) int { return strings.Compare(a.Name, b.Name) })

@@ -2,12 +2,16 @@ package record
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
@@ -196,5 +200,58 @@ func TestDecodeFileTo(t *testing.T) {
 	}
 	if _, err := DecodeFileTo(bytes.NewReader(b[:len(b)-4]), int64(len(b)-4), want.Name, io.Discard); err == nil {
 		t.Error("a truncated record gave its file")
+	}
+}
+
+// bomb is a record of host h whose file name holds size zero bytes:
+// a few hundred KB that inflate to size.
+func bomb(t *testing.T, name string, size int) []byte {
+	t.Helper()
+	b, err := Encode(Record{Host: "h", Cluster: "c", Epoch: 1, Files: []spool.File{{Name: name, Data: make([]byte, size)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A small record that inflates to far more than a reply (a decompression
+// bomb) is refused as soon as that shows, without the consumer holding
+// what it inflates to: a show info reply over 1 MiB at its length field,
+// and a stream longer than its gzip trailer says when it gets there.
+// DecodedSize tells a big one before it is decoded.
+func TestDecompressionBomb(t *testing.T) {
+	allocs := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	const size = 64 << 20
+	info := bomb(t, "a.sock_info", size)
+	if got := DecodedSize(info); got < size {
+		t.Errorf("DecodedSize = %d, want at least %d", got, size)
+	}
+	t.Logf("a record of %d bytes that inflates to %d", len(info), DecodedSize(info))
+	var err error
+	if n := allocs(func() { _, err = Decode(info) }); err == nil || !strings.Contains(err.Error(), "a.sock_info") || n > 8<<20 {
+		t.Errorf("show info of %d bytes: %v after %d bytes allocated; want refused, naming it, with little allocated", size, err, n)
+	}
+	if _, err := decodeFile(t, info, nil); err == nil {
+		t.Error("show info of 64 MiB accepted from a file")
+	}
+
+	// A stat reply may be big, but not bigger than the trailer says.
+	stat := bomb(t, "a.sock_stat", size)
+	if _, err := Decode(stat); err != nil {
+		t.Fatalf("a 64 MiB show stat reply: %v", err)
+	}
+	liar := slices.Clone(stat)
+	binary.LittleEndian.PutUint32(liar[len(liar)-4:], 1<<20)
+	if n := allocs(func() { _, err = Decode(liar) }); err == nil || !strings.Contains(err.Error(), "gzip trailer") || n > 8<<20 {
+		t.Errorf("a record that says 1 MiB and inflates to 64: %v after %d bytes allocated; want refused at 1 MiB", err, n)
+	}
+	if _, err := decodeFile(t, liar, nil); err == nil || !strings.Contains(err.Error(), "gzip trailer") {
+		t.Errorf("the same from a file: %v", err)
 	}
 }
