@@ -248,9 +248,9 @@ func (e *faultEnv) stopGraceful(p *daemonProc) {
 			b, _ := os.ReadFile(p.log)
 			e.t.Errorf("%s: exit %v after SIGTERM\n%s", p.cmd.Path, err, tail(string(b), 20))
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(faultWait): // the daemons bound their own shutdown; this bounds a failing test only
 		p.cmd.Process.Kill()
-		e.t.Errorf("%s did not stop within 20s", p.cmd.Path)
+		e.t.Errorf("%s did not stop within %v", p.cmd.Path, faultWait)
 	}
 }
 
@@ -579,6 +579,9 @@ func TestFaults(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("HAPROXYSTATS_FAULTS_OUTAGE")); err == nil {
 		outage = time.Duration(s) * time.Second // for quick runs while developing
 	}
+	faultMu.Lock()
+	faultRows = nil // the table is this run's, also with -count
+	faultMu.Unlock()
 	t.Cleanup(printFaultTable)
 
 	t.Run("carbon-c-relay stopped", func(t *testing.T) {
