@@ -267,6 +267,10 @@ func TestServers(t *testing.T) {
 		{in: "unix://", err: "invalid configuration, path is not set in 'servers' option of 'pull' section, value:'unix://'"},
 		{in: "unix://host", err: "invalid configuration, path is not set in 'servers' option of 'pull' section, value:'unix://host'"},
 		{in: "unix:///run/", err: "invalid configuration, path ends with '/' in 'servers' option of 'pull' section, value:'unix:///run/'"},
+		// A stats page's password never shows in an error.
+		{in: "http://ops:s3cret@h:99999/stats", err: "invalid configuration, port \"99999\" is not valid in 'servers' option of 'pull' section, value:'http://ops:xxxxx@h:99999/stats'"},
+		{in: "http://ops:s3cret@h/stats,,unix:///a", err: "invalid configuration, invalid value for 'servers' option of 'pull' section, value:'http://ops:xxxxx@h/stats,,unix:///a'"},
+		{in: "http://ops:s3cret@[::1:80/stats", err: "invalid configuration, failed to parse 'servers' option of 'pull' section, error:parse \"http://ops:xxxxx@[::1:80/stats\": missing ']' in host, value:'http://ops:xxxxx@[::1:80/stats'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -281,6 +285,32 @@ func TestServers(t *testing.T) {
 				t.Errorf("parseServers = %+v, %q; want %+v", got, errs, tt.want)
 			}
 		})
+	}
+}
+
+// -P shows no password: http-password, sasl-password and the passwords of
+// URLs show as xxxxx, the rest as given.
+func TestPrintRedacts(t *testing.T) {
+	var b strings.Builder
+	f := load(t, "[DEFAULT]\nhttp-password = hunter2\n[pull]\nservers = http://ops:s3cret@h/stats, https://ops@h2/stats\nhttp-user = ops\n"+
+		"[kafka]\nsasl-password = kafkasecret\nsasl-username = u\n")
+	for _, p := range []Program{PullProgram, ProcessProgram} {
+		b.Reset()
+		if err := f.Print(&b, p); err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"hunter2", "s3cret", "kafkasecret"} {
+			if strings.Contains(b.String(), secret) {
+				t.Errorf("-P shows %q:\n%s", secret, b.String())
+			}
+		}
+	}
+	b.Reset()
+	f.Print(&b, PullProgram)
+	for _, want := range []string{"http-password = xxxxx\n", "servers = http://ops:xxxxx@h/stats, https://ops@h2/stats\n", "http-user = ops\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("-P lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

@@ -142,12 +142,16 @@ func PrintDefaults(w io.Writer, p Program) error {
 	return err
 }
 
+// secret are the options whose values Print does not show.
+var secret = map[string]bool{"http-password": true, "sasl-password": true}
+
 // Print writes the effective configuration in the original's -P format:
 // the sections program p reads (pull: DEFAULT and pull; process: every
 // section but pull), each with its own options and those it inherits
 // from DEFAULT, values interpolated, sections and keys in code-point
-// order. Nothing is validated. If a value cannot be interpolated, Print
-// writes nothing and returns the errors.
+// order. Passwords show as "xxxxx": http-password, sasl-password, and
+// those of URLs (Redact). Nothing is validated. If a value cannot be
+// interpolated, Print writes nothing and returns the errors.
 func (f *File) Print(w io.Writer, p Program) error {
 	d := newDecoder(f)
 	var b strings.Builder
@@ -158,7 +162,10 @@ func (f *File) Print(w io.Writer, p Program) error {
 		b.WriteString("[" + name + "]\n")
 		for _, k := range f.optionNames(name) {
 			v, _ := d.str(name, k)
-			b.WriteString(k + " = " + v + "\n")
+			if secret[k] && v != "" {
+				v = "xxxxx"
+			}
+			b.WriteString(k + " = " + Redact(v) + "\n")
 		}
 		b.WriteString("\n")
 	}

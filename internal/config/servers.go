@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -29,12 +30,12 @@ func parseServers(v string) ([]Server, []string) {
 	for _, elem := range strings.Split(list, ",") {
 		elem = pyStrip(elem)
 		if elem == "" {
-			errs = append(errs, "invalid configuration, invalid value for 'servers' option of 'pull' section, value:"+pyRepr(v))
+			errs = append(errs, "invalid configuration, invalid value for 'servers' option of 'pull' section, value:"+pyRepr(Redact(v)))
 			continue
 		}
 		s, msg := parseServer(elem)
 		if msg != "" {
-			errs = append(errs, "invalid configuration, "+msg+", value:"+pyRepr(elem))
+			errs = append(errs, "invalid configuration, "+Redact(msg)+", value:"+pyRepr(Redact(elem)))
 			continue
 		}
 		servers = append(servers, s)
@@ -249,3 +250,12 @@ func parseStatsPage(elem, where string) (Server, string) {
 	s.Name = u.Hostname() + ":" + port + strings.NewReplacer("/", "_", "?", "_").Replace(name)
 	return s, ""
 }
+
+// urlPassword is the password of a URL's user information: what follows
+// "scheme://user:" up to '@'.
+var urlPassword = regexp.MustCompile(`(://[^:@/\s,]*):[^@/\s,]*@`)
+
+// Redact returns s with the password of every URL in it replaced by
+// "xxxxx", as url.URL.Redacted does: configuration errors, a reload's
+// log and -P never show one.
+func Redact(s string) string { return urlPassword.ReplaceAllString(s, "$1:xxxxx@") }
