@@ -252,13 +252,15 @@ func groups(gs []config.Group) []stats.Group {
 // logged as needing a restart and kept. The daemon never stops on a
 // reload.
 func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, host string, p *process.Processor, level *slog.LevelVar, log *slog.Logger) {
+	current := cfg // what the last reload put in force
 	command.Reloads(ctx, reload, args, log, func(next *config.Config) {
 		cli.SetLevel(level, next.Process.LogLevel)
 		for _, r := range needRestart(cfg, next) {
 			cli.NeedsRestart(log, r)
 		}
 		p.Reconfigure(next.Process, options(next, host))
-		log.Info("configuration reloaded")
+		log.Info("configuration reloaded", "changed", config.ProcessChanges(current, next))
+		current = next
 	})
 }
 

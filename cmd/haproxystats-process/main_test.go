@@ -167,6 +167,9 @@ func TestReloadOnHUP(t *testing.T) {
 	if log := stderr.String(); !strings.Contains(log, "needs a restart") || !strings.Contains(log, "[graphite] server, port") {
 		t.Errorf("the Graphite port change is not logged as needing a restart:\n%s", log)
 	}
+	if log := stderr.String(); !strings.Contains(log, `msg="configuration reloaded" changed="[[process] exclude-frontends [graphite] namespace]"`) {
+		t.Errorf("the reload does not say what changed in place:\n%s", log)
+	}
 
 	os.WriteFile(conf, []byte("[process]\nworkers = 0\n"), 0o644)
 	reload <- struct{}{}

@@ -36,3 +36,41 @@ func PullChanges(a, b Pull) []string {
 	add("ship", a.Ship != b.Ship)
 	return out
 }
+
+// ProcessChanges returns the options a running haproxystats-process
+// takes in place whose values differ between a and b, section by
+// section: what its reload logs. What needs a restart is not listed.
+func ProcessChanges(a, b *Config) []string {
+	var out []string
+	add := func(name string, changed bool) {
+		if changed {
+			out = append(out, name)
+		}
+	}
+	pa, pb := a.Process, b.Process
+	add("[process] loglevel", pa.LogLevel != pb.LogLevel)
+	add("[process] aggr-server-metrics", pa.AggrServerMetrics != pb.AggrServerMetrics)
+	add("[process] per-process-metrics", pa.PerProcessMetrics != pb.PerProcessMetrics)
+	add("[process] calculate-percentages", pa.CalculatePercentages != pb.CalculatePercentages)
+	add("[process] frontend-metrics", !slices.Equal(pa.FrontendMetrics, pb.FrontendMetrics))
+	add("[process] backend-metrics", !slices.Equal(pa.BackendMetrics, pb.BackendMetrics))
+	add("[process] server-metrics", !slices.Equal(pa.ServerMetrics, pb.ServerMetrics))
+	add("[process] exclude-frontends", pa.ExcludeFrontends != pb.ExcludeFrontends)
+	add("[process] exclude-backends", pa.ExcludeBackends != pb.ExcludeBackends)
+	add("[process] all-metrics", pa.AllMetrics != pb.AllMetrics)
+	add("[process] status-metrics", pa.StatusMetrics != pb.StatusMetrics)
+	add("[process] sticktable-metrics", pa.StickTableMetrics != pb.StickTableMetrics)
+	add("[process] exclude-server-states", !slices.Equal(pa.ExcludeServerStates, pb.ExcludeServerStates))
+	add("[process] exclude-server-states-from-counts", pa.ExcludeFromCounts != pb.ExcludeFromCounts)
+	ga, gb := a.Graphite, b.Graphite
+	add("[graphite] namespace", ga.Namespace != gb.Namespace)
+	add("[graphite] prefix-hostname", ga.PrefixHostname != gb.PrefixHostname)
+	add("[graphite] fqdn", ga.FQDN != gb.FQDN)
+	add("[graphite] group-namespace", (ga.GroupNamespace == nil) != (gb.GroupNamespace == nil) ||
+		ga.GroupNamespace != nil && gb.GroupNamespace != nil && *ga.GroupNamespace != *gb.GroupNamespace)
+	add("[graphite] group-namespace-double-writes", ga.GroupNamespaceDoubleWrites != gb.GroupNamespaceDoubleWrites)
+	add("[frontend-groups]", !slices.Equal(a.FrontendGroups, b.FrontendGroups))
+	add("[backend-groups]", !slices.Equal(a.BackendGroups, b.BackendGroups))
+	add("[server-groups]", !slices.Equal(a.ServerGroups, b.ServerGroups))
+	return out
+}
