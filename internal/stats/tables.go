@@ -79,14 +79,32 @@ func parseTableLine(line string) (StickTable, bool) {
 
 // WalkStickTables gives each stick table's size and used to t, under
 // PREFIX.sticktable.<table> (the name sanitised), then the count of
-// their lines as MetricsStickTable.
+// their lines as MetricsStickTable. Tables whose names sanitise to the
+// same path (a.b and a_b) are summed into it, as proxies are, so that
+// no path is given twice in a snapshot.
 func WalkStickTables(t Target, tables []StickTable, ts int64, o *Options) {
 	o = o.orDefault()
 	w := newWalk(t, ts, o)
+	type path struct {
+		name       string
+		size, used float64
+	}
+	paths := make([]path, 0, len(tables))
+	at := make(map[string]int, len(tables))
 	for _, st := range tables {
-		w.row(StickTableBlock, w.self[:], metric.Sanitize(st.Name), "")
-		w.value("size", st.Size)
-		w.value("used", st.Used)
+		name := metric.Sanitize(st.Name)
+		if i, ok := at[name]; ok {
+			paths[i].size += st.Size
+			paths[i].used += st.Used
+			continue
+		}
+		at[name] = len(paths)
+		paths = append(paths, path{name, st.Size, st.Used})
+	}
+	for _, p := range paths {
+		w.row(StickTableBlock, w.self[:], p.name, "")
+		w.value("size", p.size)
+		w.value("used", p.used)
 	}
 	w.count("MetricsStickTable", w.n)
 }

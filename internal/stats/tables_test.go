@@ -30,3 +30,26 @@ func TestStickTables(t *testing.T) {
 		}
 	}
 }
+
+// Tables whose names sanitise to one path (a.b.c and a_b_c) are summed
+// into it, as proxies are: no Graphite path twice in a snapshot.
+func TestStickTablesSamePath(t *testing.T) {
+	c := NewCollector(nil)
+	WalkStickTables(c, []StickTable{{"a.b.c", "ip", 10, 2}, {"a_b", "ip", 5, 5}, {"a_b_c", "string", 20, 3}}, 1700000000, &Options{Prefix: "lb.haproxy"})
+	seen := map[string]int{}
+	lines := map[string]float64{}
+	for _, m := range c.Done() {
+		seen[m.Path]++
+		lines[m.Path] = m.Value
+	}
+	for path, n := range seen {
+		if n > 1 {
+			t.Errorf("%s given %d times", path, n)
+		}
+	}
+	for path, v := range map[string]float64{"lb.haproxy.sticktable.a_b_c.size": 30, "lb.haproxy.sticktable.a_b_c.used": 5, "lb.haproxy.sticktable.a_b.size": 5, "lb.haproxy.haproxystats.MetricsStickTable": 5} {
+		if lines[path] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", path, lines[path], v, lines)
+		}
+	}
+}
