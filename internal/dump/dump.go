@@ -37,6 +37,12 @@ var (
 // as large as max-reply-size.
 const MaxRecord = 1 << 20
 
+// MaxTableReply bounds a show table reply, the list of the stick tables
+// (a line of about 60 bytes each): pull stops reading one there, and
+// process leaves a bigger file out, so that an endless reply costs
+// neither every round's max-reply-size of writes nor its size in memory.
+const MaxTableReply = 4 << 20
+
 // ParseError is a show stat reply that cannot be used, and why.
 type ParseError struct {
 	Line int // 1-based line where the bad record starts; 0 for the whole reply

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -62,7 +63,15 @@ func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error
 		for _, name := range l.Names(k.kind) {
 			f := stats.File{Name: name}
 			if !k.onDisk {
-				if f.Data, err = readFile(filepath.Join(dir, name), maxSize); err != nil {
+				most := maxSize
+				if k.kind == spool.Table {
+					most = dump.MaxTableReply
+				}
+				f.Data, err = readFile(filepath.Join(dir, name), most)
+				if k.kind == spool.Table && errors.Is(err, spool.ErrTooBig) {
+					continue // not a list of tables, which the round does without
+				}
+				if err != nil {
 					return Snapshot{}, &readError{err}
 				}
 			}

@@ -463,6 +463,9 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	if limit <= 0 {
 		limit = config.DefaultMaxReplySize
 	}
+	if cmd == haproxy.ShowTable {
+		limit = min(limit, dump.MaxTableReply)
+	}
 	var n int64
 	if t.Network == "http" {
 		if p.pagesErr != nil {

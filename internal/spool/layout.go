@@ -362,11 +362,14 @@ func ReadOpen(f *os.File, path string, buf []byte, maxSize int64) ([]byte, error
 	return buf, nil
 }
 
+// ErrTooBig is a reply file over its bound (CheckSize).
+var ErrTooBig = errors.New("too big")
+
 // CheckSize refuses a reply file of size bytes over max-reply-size
-// (maxSize; 0: no bound).
+// (maxSize; 0: no bound), with ErrTooBig.
 func CheckSize(path string, size, maxSize int64) error {
 	if maxSize > 0 && size > maxSize {
-		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read", path, size, maxSize)
+		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read: %w", path, size, maxSize, ErrTooBig)
 	}
 	return nil
 }
