@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
@@ -29,17 +30,20 @@ const (
 	maxFileBytes = maxDecoded
 	// maxSmallFile bounds every file but the show stat and show table
 	// replies (a show info reply, typed or not, and the hidden files):
-	// HAProxy's are a few KB.
+	// HAProxy's are a few KB. A show table reply has dump.MaxTableReply.
 	maxSmallFile = 1 << 20
 	preallocate  = 16 << 20 // bytes of a file allocated before its data is read
 )
 
 // fileLimit is the most bytes the file called name may hold.
 func fileLimit(name string) uint64 {
-	if k, _, ok := spool.KindOf(name); ok && (k == spool.Stat || k == spool.StatTyped || k == spool.Table) {
-		return maxFileBytes
+	switch k, _, _ := spool.KindOf(name); {
+	case strings.HasPrefix(name, "."), k != spool.Stat && k != spool.StatTyped && k != spool.Table:
+		return maxSmallFile
+	case k == spool.Table:
+		return dump.MaxTableReply // as pull and process bound it
 	}
-	return maxSmallFile
+	return maxFileBytes
 }
 
 // DecodedSize returns the size record b says it decompresses to (its
