@@ -800,8 +800,8 @@ func TestStopCommits(t *testing.T) {
 
 // TestBacklogReplay reads a backlog of 60 records (3 hosts × 20 rounds,
 // one round skipped by one host) shipped while no consumer ran, with
-// Graphite's real one-second confirmation. The deliveries overlap
-// (before: one record, then one bucket, a second each: 80 s), and every
+// Graphite's confirmation after a delay. The deliveries overlap
+// (before: one record, then one bucket, a delay each: 80 of them), and every
 // bucket is emitted while the backlog is read, each with every host
 // that shipped that round, closed by the records' time rather than
 // after grace.
@@ -830,7 +830,10 @@ func TestBacklogReplay(t *testing.T) {
 	// A grace far longer than the test: every bucket closes by the
 	// records' time or with every host, never because reading the
 	// backlog was slow.
-	c := startConsumerWith(t, kc.ListenAddrs(), carbon.Port(), consumerOptions{confirm: time.Second, grace: time.Hour})
+	// A confirmation of 5 s, not the daemon's 1 s: deliveries that
+	// overlap then do so even when a busy machine takes seconds to
+	// render a record, and one at a time would take 400 s.
+	c := startConsumerWith(t, kc.ListenAddrs(), carbon.Port(), consumerOptions{confirm: 5 * time.Second, grace: time.Hour})
 	const fleetHosts = "loadbalancers.dc1.haproxy.haproxystats.FleetHosts"
 	complete := func() bool {
 		got := series(carbon.Lines(), fleetHosts)
@@ -859,7 +862,7 @@ func TestBacklogReplay(t *testing.T) {
 		t.Errorf("%d snapshots late in a backlog read at once", late)
 	}
 	peak := c.c.peakInFlight()
-	t.Logf("backlog of %d records and %d buckets delivered in %v with a 1 s confirmation; up to %d deliveries in flight at once",
+	t.Logf("backlog of %d records and %d buckets delivered in %v with a 5 s confirmation; up to %d deliveries in flight at once",
 		c.c.Records.Load(), len(shipped), took.Round(10*time.Millisecond), peak)
 	if peak < 2 {
 		t.Errorf("at most %d delivery in flight: the confirmations did not overlap", peak)
