@@ -28,13 +28,17 @@ const maxEmitted = 1024
 //
 // A snapshot for a bucket already emitted, or older than every bucket
 // still remembered, is late: Add counts it in Late and does not merge it.
+// A second snapshot of a host for one bucket (a bucket longer than the
+// host's pull-interval, or a record shipped twice) is counted in
+// Replaced; the newer one is kept.
 // Buckets is not safe for concurrent use.
 type Buckets struct {
 	Interval time.Duration
 	Grace    time.Duration
 	Window   int
 
-	Late int64 // snapshots that arrived after their bucket was emitted
+	Late     int64 // snapshots that arrived after their bucket was emitted
+	Replaced int64 // snapshots of a host its bucket already had one of
 
 	clusters map[string]*cluster
 }
@@ -109,7 +113,11 @@ func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, Raw: map[string]*rawRecord{}, first: now}
 		c.open[s] = bk
 	}
-	if old, ok := bk.Hosts[r.Host]; !ok || r.Epoch >= old.Epoch {
+	old, ok := bk.Hosts[r.Host]
+	if ok {
+		b.Replaced++ // two rounds of one host in one bucket, or one shipped twice
+	}
+	if !ok || r.Epoch >= old.Epoch {
 		bk.Hosts[r.Host] = r
 		if raw != nil {
 			bk.Raw[r.Host] = raw

@@ -163,6 +163,20 @@ func TestBuckets(t *testing.T) {
 		}
 	})
 
+	t.Run("a second snapshot of a host for one bucket is counted, the newer kept", func(t *testing.T) {
+		b := newBuckets()
+		b.Add(rec("a", 1001), nil, t0)
+		b.Add(rec("a", 1005), nil, t0)
+		b.Add(rec("a", 1003), nil, t0) // shipped twice, or out of order: the newer stays
+		if b.Replaced != 2 {
+			t.Errorf("Replaced = %d, want 2", b.Replaced)
+		}
+		bks := b.Due(t0.Add(time.Hour))
+		if len(bks) != 1 || bks[0].Hosts["a"].Epoch != 1005 {
+			t.Errorf("due %v, want bucket 1000 with a's round 1005", bks)
+		}
+	})
+
 	t.Run("a host that stopped still makes a bucket wait for grace", func(t *testing.T) {
 		b := newBuckets()
 		for s := int64(1000); s <= 1030; s += 10 {

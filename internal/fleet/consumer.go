@@ -91,6 +91,7 @@ type Consumer struct {
 	Rejected atomic.Int64 // records that could not be decoded or rendered
 	Emitted  atomic.Int64 // cluster buckets delivered
 	Late     atomic.Int64 // snapshots that arrived after their bucket was emitted
+	Replaced atomic.Int64 // snapshots of a host its bucket already had one of
 
 	mu       sync.Mutex
 	buckets  Buckets                      // guarded by mu
@@ -288,10 +289,14 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
+	replaced := c.buckets.Replaced
 	if !c.buckets.Add(record.Record{Host: rec.Host, Cluster: rec.Cluster, Epoch: rec.Epoch}, raw, time.Now()) {
 		c.Late.Add(1)
 		pr.noBucket = true
 		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
+	} else if c.buckets.Replaced != replaced {
+		c.Replaced.Add(1)
+		log.Warn("a second snapshot of the host for its cluster bucket: counted, the newer one merged", "cluster", rec.Cluster, "bucket", pr.bucket)
 	}
 	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
 	return c.start(ctx, r.Partition, key, d, log, func() {
@@ -531,6 +536,7 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 		{Name: "FleetHosts", Value: float64(len(bk.Hosts))},
 		{Name: "FleetHostsMissing", Value: float64(missing)},
 		{Name: "FleetLateSnapshots", Value: float64(c.Late.Load())},
+		{Name: "FleetSnapshotsReplaced", Value: float64(c.Replaced.Load())},
 		{Name: "FleetRecordsRejected", Value: float64(c.Rejected.Load())},
 		{Name: "FleetLag", Value: float64(c.lag[c.parts[bk.Cluster]])},
 		{Name: "FleetRecords", Value: float64(c.Records.Load())},
