@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,16 +40,21 @@ func TestRunFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	rec := record.Record{Host: "lb-7.example", Cluster: "ams", Epoch: 1500000000}
-	for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
-		rec.Files = append(rec.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
-	}
-	b, err := record.Encode(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := prod.Produce(context.Background(), []byte("ams"), b); err != nil {
-		t.Fatal(err)
+	// Records stamped far from the clock (1, 2036) are refused; the one
+	// of now is rendered.
+	now := time.Now().Unix()
+	for _, epoch := range []int64{1, 2085000000, now} {
+		rec := record.Record{Host: "lb-7.example", Cluster: "ams", Epoch: epoch}
+		for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
+			rec.Files = append(rec.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
+		}
+		b, err := record.Encode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := prod.Produce(context.Background(), []byte("ams"), b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	conf := filepath.Join(base, "p.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\nsource = kafka\n"+
@@ -83,5 +89,13 @@ func TestRunFleet(t *testing.T) {
 	}
 	if !arrived {
 		t.Fatalf("carbon lacks %q; log:\n%s", missing(), stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "too far from this host's clock"); n != 2 {
+		t.Errorf("%d records refused for their time, want 2; log:\n%s", n, stderr.String())
+	}
+	for _, l := range carbon.Lines() {
+		if f := strings.Fields(l); len(f) == 3 && f[2] != strconv.FormatInt(now, 10) && !strings.HasPrefix(f[0], "loadbalancers.ams.") {
+			t.Errorf("a line stamped other than now: %s", l)
+		}
 	}
 }

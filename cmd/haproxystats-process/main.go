@@ -188,6 +188,7 @@ func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log
 	c := fleet.NewConsumer(p, fleet.Paths{Namespace: g.Namespace, PrefixHostname: g.PrefixHostname, FQDN: g.FQDN},
 		cfg.Fleet.Interval, cfg.Fleet.Grace, cfg.Fleet.Window, flog)
 	c.MaxInFlight = cfg.Kafka.RecordsInFlight
+	c.MaxAge, c.MaxAhead = fleet.DefaultMaxAge, fleet.DefaultMaxAhead
 	c.SpillDir = spool.LayoutOf(cfg.Process.SrcDir).Scratch // big records in files with no name, beside the spool
 	src, err := kafka.NewConsumer(*cfg.Kafka, kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, flog)
 	if err != nil {

@@ -50,6 +50,13 @@ func (p Paths) ClusterPrefix(cluster string) string {
 	return p.Namespace + "." + metric.Sanitize(cluster) + ".haproxy"
 }
 
+// The window of record times the daemon accepts: a backlog of a year
+// (far past any topic's retention), and clocks an hour apart.
+const (
+	DefaultMaxAge   = 365 * 24 * time.Hour
+	DefaultMaxAhead = time.Hour
+)
+
 // Consumer renders the records of the snapshot topic: every record as
 // its host's snapshot, and every bucket of a cluster as one snapshot
 // made of all its hosts' replies. It reads and renders the records of a
@@ -85,6 +92,11 @@ type Consumer struct {
 	SpillDir    string
 	SpillSize   int64
 	spillFailed atomic.Bool // the last record to spill was kept in memory
+	// MaxAge and MaxAhead, when not 0, refuse a record whose time is
+	// older or further ahead than that of the consumer's clock (counted
+	// in Rejected): its lines would reach Graphite stamped 1, 2036 or
+	// ±2⁶³. The daemon sets DefaultMaxAge and DefaultMaxAhead.
+	MaxAge, MaxAhead time.Duration
 
 	// Counters since start, reported under each cluster's prefix.
 	Records  atomic.Int64 // records read
@@ -264,6 +276,12 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot record cannot be decoded, skipping it", "err", err)
+		pr.hostDone, pr.noBucket = true, true
+		return true
+	}
+	if now := time.Now(); c.MaxAge > 0 && rec.Epoch < now.Add(-c.MaxAge).Unix() || c.MaxAhead > 0 && rec.Epoch > now.Add(c.MaxAhead).Unix() {
+		c.Rejected.Add(1)
+		log.Error("snapshot record's time is too far from this host's clock, skipping it", "host", rec.Host, "epoch", rec.Epoch, "max_age", c.MaxAge, "max_ahead", c.MaxAhead)
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
