@@ -165,8 +165,12 @@ type sockWriter struct {
 
 func (w sockWriter) Write(p []byte) (n int, err error) {
 	timeout := w.s.cfg.WriteTimeout
-	progress := time.Now() // when bytes last moved
-	queue := -1            // the kernel's unacknowledged bytes at the last timeout
+	// blocked is how long the writes waited on the kernel since bytes
+	// last moved: the time between them is not counted, so a goroutine
+	// kept off the CPU past its deadline (a busy machine) does not make
+	// a carbon that reads look dead.
+	var blocked time.Duration
+	queue := -1 // the kernel's unacknowledged bytes at the last timeout
 	for len(p) > 0 {
 		piece := p[:min(len(p), chunkSize)]
 		var deadline time.Time // zero: no deadline
@@ -181,6 +185,7 @@ func (w sockWriter) Write(p []byte) (n int, err error) {
 		if err := w.s.abort.Err(); err != nil {
 			return n, err
 		}
+		before := time.Now()
 		m, err := w.c.Conn.Write(piece)
 		w.s.writes.Add(1)
 		w.s.bytes.Add(uint64(m))
@@ -190,7 +195,7 @@ func (w sockWriter) Write(p []byte) (n int, err error) {
 			w.c.bytes += int64(m)
 			w.c.marks = append(w.c.marks, mark{w.c.bytes, w.c.accepted})
 			w.c.midLine = piece[m-1] != '\n'
-			progress = now
+			blocked = 0
 		}
 		n += m
 		p = p[m:]
@@ -200,13 +205,17 @@ func (w sockWriter) Write(p []byte) (n int, err error) {
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return n, err
 		default:
+			if !before.Before(deadline) {
+				break // the deadline had passed before the write began: try again
+			}
+			blocked += now.Sub(before)
 			if q, ok := unsent(w.c.Conn); ok {
 				if queue >= 0 && q < queue {
-					progress = now
+					blocked = 0
 				}
 				queue = q
 			}
-			if now.Sub(progress) >= timeout {
+			if blocked >= timeout {
 				return n, fmt.Errorf("carbon read nothing for %v: %w", timeout, err)
 			}
 		}
