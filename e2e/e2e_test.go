@@ -20,7 +20,10 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
-var bins string // directory with the built commands
+var (
+	bins      string // directory with the built commands, built with -race
+	plainBins string // the same built as make build builds them, for figures of memory
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "haproxystats-e2e-bin")
@@ -28,12 +31,18 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	out, err := exec.Command("go", "build", "-race", "-o", dir+"/", "../cmd/haproxystats-pull", "../cmd/haproxystats-process").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build commands: %v\n%s", err, out)
-		os.Exit(1)
+	for _, build := range [][]string{
+		{"build", "-race", "-o", dir + "/"},
+		{"build", "-o", dir + "/plain/"},
+	} {
+		out, err := exec.Command("go", append(build, "../cmd/haproxystats-pull", "../cmd/haproxystats-process")...).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build commands: %v\n%s", err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
-	bins = dir
+	bins, plainBins = dir, filepath.Join(dir, "plain")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -43,7 +52,13 @@ func TestMain(m *testing.M) {
 // it with SIGTERM and checks that it exits 0 promptly.
 func daemon(t *testing.T, name string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := haproxytest.Command(filepath.Join(bins, name), args...)
+	return daemonFrom(t, bins, name, args...)
+}
+
+// daemonFrom is daemon for the command built in dir.
+func daemonFrom(t *testing.T, dir, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := haproxytest.Command(filepath.Join(dir, name), args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 	if err != nil {
 		t.Fatal(err)

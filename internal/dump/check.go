@@ -17,6 +17,10 @@ import (
 // ready; Close reports the first problem.
 type StatChecker struct {
 	W io.Writer
+	// FailFast makes Write fail with the first problem as soon as it is
+	// found, without writing to W: the rest of a reply that is not a
+	// complete dump need not be read.
+	FailFast bool
 
 	err     error
 	line    int  // newlines so far
@@ -40,8 +44,15 @@ func (c *StatChecker) Write(p []byte) (int, error) {
 	if c.err == nil {
 		c.scan(p)
 	}
+	if c.err != nil && c.FailFast {
+		return 0, c.err
+	}
 	return c.W.Write(p)
 }
+
+// Failed returns the first problem found so far, nil if none: unlike
+// Close, it does not end the reply.
+func (c *StatChecker) Failed() error { return c.err }
 
 // Close returns the first problem of the reply, as a *ParseError, or
 // nil. A reply cut inside a quoted field is one.

@@ -456,7 +456,7 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	if cmd == haproxy.ShowStat {
 		// The check process makes before it aggregates, as the reply
 		// streams: a round is committed only with replies it accepts.
-		check = &dump.StatChecker{W: f}
+		check = &dump.StatChecker{W: f, FailFast: true}
 		w = check
 	}
 	limit := p.cfg.MaxReplySize
@@ -476,8 +476,12 @@ func (p *Puller) fetchFile(ctx context.Context, u unit, cmd, path string) error 
 	} else {
 		n, err = p.client.Fetch(ctx, t, u.command(cmd), &limitWriter{w: w, left: limit, limit: limit})
 	}
-	if err == nil && check != nil {
-		if cerr := check.Close(); cerr != nil {
+	if check != nil {
+		cerr := check.Failed() // found as the reply streamed: the fetch stopped there
+		if cerr == nil && err == nil {
+			cerr = check.Close()
+		}
+		if cerr != nil {
 			err = fmt.Errorf("reply to %q is not a complete dump: %w", u.command(cmd), cerr)
 		}
 	}
