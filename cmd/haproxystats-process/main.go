@@ -268,12 +268,8 @@ func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *co
 // needRestart lists what differs between a and b that a running
 // haproxystats-process cannot take in place.
 func needRestart(a, b *config.Config) []string {
-	var out []string
-	add := func(name string, changed bool) {
-		if changed {
-			out = append(out, name)
-		}
-	}
+	var out config.Changes
+	add := out.Add
 	pa, pb := a.Process, b.Process
 	add("[process] log-format", pa.LogFormat != pb.LogFormat)
 	add("[process] src-dir", pa.SrcDir != pb.SrcDir)

@@ -2,15 +2,22 @@ package config
 
 import "slices"
 
+// Changes is a list of options whose values differ between two
+// configurations, in the order they were compared.
+type Changes []string
+
+// Add appends name when changed.
+func (c *Changes) Add(name string, changed bool) {
+	if changed {
+		*c = append(*c, name)
+	}
+}
+
 // PullChanges returns the [pull] options whose values differ between a
 // and b, in the order of the README's table: what a reload logs.
 func PullChanges(a, b Pull) []string {
-	var out []string
-	add := func(name string, changed bool) {
-		if changed {
-			out = append(out, name)
-		}
-	}
+	var out Changes
+	add := out.Add
 	add("loglevel", a.LogLevel != b.LogLevel)
 	add("log-format", a.LogFormat != b.LogFormat)
 	add("socket-dir", a.SocketDir != b.SocketDir)
@@ -41,12 +48,8 @@ func PullChanges(a, b Pull) []string {
 // takes in place whose values differ between a and b, section by
 // section: what its reload logs. What needs a restart is not listed.
 func ProcessChanges(a, b *Config) []string {
-	var out []string
-	add := func(name string, changed bool) {
-		if changed {
-			out = append(out, name)
-		}
-	}
+	var out Changes
+	add := out.Add
 	pa, pb := a.Process, b.Process
 	add("[process] loglevel", pa.LogLevel != pb.LogLevel)
 	add("[process] aggr-server-metrics", pa.AggrServerMetrics != pb.AggrServerMetrics)
