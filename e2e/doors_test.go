@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,11 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
-	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	fleetrecord "github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
@@ -105,23 +100,14 @@ func TestHostileDoors(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer ln.Close()
-					go func() {
-						for {
-							c, err := ln.Accept()
-							if err != nil {
-								return
-							}
-							go func() {
-								defer c.Close()
-								cmd, _ := bufio.NewReader(c).ReadString('\n')
-								if strings.HasPrefix(cmd, "show info") {
-									c.Write(info)
-									return
-								}
-								endlessHeader(c)
-							}()
+					haproxytest.Serve(ln, func(c net.Conn) {
+						cmd, _ := bufio.NewReader(c).ReadString('\n')
+						if strings.HasPrefix(cmd, "show info") {
+							c.Write(info)
+							return
 						}
-					}()
+						endlessHeader(c)
+					})
 					source = "socket-dir = " + dir
 				} else {
 					ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -191,18 +177,7 @@ func TestHostileDoors(t *testing.T) {
 	t.Run("fleet records that inflate", func(t *testing.T) {
 		base := t.TempDir()
 		os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
-		kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "snaps"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer kc.Close()
-		k := config.DefaultKafka()
-		k.Brokers, k.SnapshotTopic = kc.ListenAddrs(), "snaps"
-		prod, err := kafka.NewProducer(k, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer prod.Close()
+		kc := haproxytest.Broker(t, "snaps", 1)
 		now := time.Now().Unix()
 		var header bytes.Buffer
 		endlessHeader(&limited{&header, 160 << 20})
@@ -220,9 +195,7 @@ func TestHostileDoors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := prod.Produce(context.Background(), []byte("ams"), b); err != nil {
-				t.Fatal(err)
-			}
+			haproxytest.Produce(t, kc.ListenAddrs(), "snaps", []byte("ams"), b)
 			t.Logf("record %d: %d bytes, inflating to %d", i, len(b), fleetrecord.DecodedSize(b))
 		}
 		header.Reset()

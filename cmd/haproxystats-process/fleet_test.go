@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,12 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/haproxystats-go/haproxystats/internal/cli"
-	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
-	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -28,18 +23,7 @@ func TestRunFleet(t *testing.T) {
 	base := t.TempDir()
 	os.MkdirAll(filepath.Join(base, "incoming"), 0o755)
 	carbon := haproxytest.NewCarbon(t)
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "snaps"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
-	k := config.DefaultKafka()
-	k.Brokers, k.SnapshotTopic = kc.ListenAddrs(), "snaps"
-	prod, err := kafka.NewProducer(k, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	kc := haproxytest.Broker(t, "snaps", 2)
 	// Records stamped far from the clock (1, 2036) are refused; the one
 	// of now is rendered.
 	now := time.Now().Unix()
@@ -52,9 +36,7 @@ func TestRunFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := prod.Produce(context.Background(), []byte("ams"), b); err != nil {
-			t.Fatal(err)
-		}
+		haproxytest.Produce(t, kc.ListenAddrs(), "snaps", []byte("ams"), b)
 	}
 	conf := filepath.Join(base, "p.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\nsource = kafka\n"+

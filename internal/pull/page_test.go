@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
 // A stats page that answers without framing (no Content-Length, not
@@ -20,22 +21,13 @@ func TestUnframedPageCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
-					"# pxname,svname,stot,\nwww,FRONTEND,1,\n")) // then the connection closes: 4 rows cut
-			}()
+	haproxytest.Serve(ln, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" +
+			"# pxname,svname,stot,\nwww,FRONTEND,1,\n")) // then the connection closes: 4 rows cut
+	})
 	url := "http://" + ln.Addr().String() + "/stats;csv"
 	cfg := testConfig(t)
 	cfg.Servers = []config.Server{{Network: "http", URL: url, Address: url, Name: ln.Addr().String() + "_stats"}}
