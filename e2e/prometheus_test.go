@@ -241,10 +241,14 @@ func TestPrometheusEndpoint(t *testing.T) {
 // adminCommand sends one command to a haproxy admin socket.
 func adminCommand(t *testing.T, sock, cmd string) {
 	t.Helper()
-	c, err := net.DialTimeout("unix", sock, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// haproxy makes the sockets of its global section one after the
+	// other: StartHAProxy waited for its own, this one may come later.
+	var c net.Conn
+	haproxytest.WaitFor(t, "haproxy's admin socket "+sock, 30*time.Second, nil, func() bool {
+		var err error
+		c, err = net.DialTimeout("unix", sock, 2*time.Second)
+		return err == nil
+	})
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "%s\n", cmd)

@@ -8,6 +8,7 @@
 # STRESS_COUNT=n   runs each test n times
 # STRESS_RUN=re    only the tests matching re (go test -run)
 # STRESS_PKGS="…"  only these packages
+# STRESS_OUT=file  keeps go test -v's whole output there (the fault table among it)
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"
 cd "$(dirname "$0")/.."
@@ -21,12 +22,12 @@ pkgs=(${STRESS_PKGS:-./e2e/ ./internal/fleet/ ./internal/kafka/ ./internal/graph
 run=()
 [ -z "${STRESS_RUN:-}" ] || run=(-run "$STRESS_RUN")
 
-out=$(mktemp /tmp/haproxystats-stress.XXXXXX)
+out=${STRESS_OUT:-$(mktemp /tmp/haproxystats-stress.XXXXXX)}
 busy=()
 cleanup() {
 	for p in "${busy[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait "${busy[@]}" 2>/dev/null || true
-	rm -f "$out"
+	[ -n "${STRESS_OUT:-}" ] || rm -f "$out"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
