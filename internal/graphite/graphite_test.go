@@ -88,6 +88,16 @@ func sendAsync(s *Sender, ctx context.Context, ms []metric.Metric) <-chan error 
 	return ch
 }
 
+// allReturned waits for every Send of chs and fails on an error.
+func allReturned(t *testing.T, chs ...<-chan error) {
+	t.Helper()
+	for _, ch := range chs {
+		if err := <-ch; err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+}
+
 // notReturned fails if a Send of chs returned while carbon is down. Call
 // it in a bubble: it first gives the sender a second of virtual time,
 // dozens of connection attempts, to return wrongly.
@@ -154,11 +164,7 @@ func TestSendByteExactInOrder(t *testing.T) {
 		}
 		notReturned(t, chs...)
 		carbon.Start()
-		for _, ch := range chs {
-			if err := <-ch; err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-		}
+		allReturned(t, chs...)
 		synctest.Wait()
 		got = carbon.Lines()
 		if want := linesOf(batches...); !slices.Equal(got[8:], want) {
@@ -259,11 +265,7 @@ func TestOutageInTheMiddle(t *testing.T) {
 		notReturned(t, chs...)
 
 		carbon.Start()
-		for _, ch := range chs {
-			if err := <-ch; err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-		}
+		allReturned(t, chs...)
 		synctest.Wait()
 		got := carbon.Lines()
 		for _, l := range linesOf(batches...) {

@@ -1,7 +1,6 @@
 package graphite
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
 // memCarbon is a carbon in memory, for tests inside a synctest bubble,
@@ -158,13 +158,11 @@ func (c *memCarbon) Connections() int {
 func (c *memCarbon) Lines() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []string
-	for _, side := range c.conns {
-		if i := bytes.LastIndexByte(side.data, '\n'); i >= 0 {
-			out = append(out, strings.Split(string(side.data[:i]), "\n")...)
-		}
+	data := make([][]byte, len(c.conns))
+	for i, side := range c.conns {
+		data[i] = side.data
 	}
-	return out
+	return haproxytest.WholeLines(data...)
 }
 
 // FirstLines returns the first line each connection delivered.
@@ -327,13 +325,7 @@ func (c *queueCarbon) Connections() int {
 func (c *queueCarbon) Lines() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []string
-	for _, b := range c.conns {
-		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
-			out = append(out, strings.Split(string(b[:i]), "\n")...)
-		}
-	}
-	return out
+	return haproxytest.WholeLines(c.conns...)
 }
 
 // Longest returns the longest the writer waited for a full buffer to

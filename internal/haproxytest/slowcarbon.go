@@ -157,8 +157,15 @@ func (c *SlowCarbon) LastLine() string {
 func (c *SlowCarbon) Lines() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return WholeLines(c.conns...)
+}
+
+// WholeLines returns the whole lines of what each connection received,
+// connection by connection: the cut line a connection may end with is
+// not one.
+func WholeLines(conns ...[]byte) []string {
 	var out []string
-	for _, b := range c.conns {
+	for _, b := range conns {
 		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
 			out = append(out, strings.Split(string(b[:i]), "\n")...)
 		}
