@@ -313,17 +313,7 @@ func (e *faultEnv) logs() fmt.Stringer {
 	for _, out := range e.outs {
 		files = append(files, haproxytest.LogFile(out+".log"))
 	}
-	return faultLogs(files)
-}
-
-type faultLogs []haproxytest.LogFile
-
-func (l faultLogs) String() string {
-	var b strings.Builder
-	for _, f := range l {
-		fmt.Fprintf(&b, "--- %s\n%s\n", filepath.Base(string(f)), f)
-	}
-	return b.String()
+	return logs(files)
 }
 
 // waitCommitted waits until pull committed n more snapshots: n more

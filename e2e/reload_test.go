@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -156,14 +155,7 @@ pull-timeout = 0.8
 	stopTraffic()
 	rounds("without traffic", 2, time.Now().Unix(), 0) // pulled after the last request
 
-	snaps := readGraphite(t, out)
-	var stamps []int64
-	for ts, m := range snaps {
-		if _, ok := m[prefix+"haproxystats.TotalWallClockTime"]; ok {
-			stamps = append(stamps, ts)
-		}
-	}
-	slices.Sort(stamps)
+	stamps, snaps := completeSnapshots(t, out, prefix)
 	if len(stamps) < 10 {
 		t.Fatalf("%d complete snapshots in Graphite, want at least 10\nhaproxy:\n%s", len(stamps), hlog.String())
 	}

@@ -19,13 +19,7 @@ import (
 // a Type=notify unit, and returns what arrives.
 func notifySocket(t *testing.T) <-chan string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
+	c := notifyConn(t)
 	out := make(chan string, 64)
 	go func() {
 		buf := make([]byte, 512)
