@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
-	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // Worker is what one worker contributed to a snapshot: its counter
@@ -48,7 +48,7 @@ type state struct {
 // exist. A corrupt file is an error: the caller decides.
 func Open(path string) (*Tracker, error) {
 	t := &Tracker{path: path, state: state{Workers: map[string]map[string]float64{}, Offsets: map[string]float64{}}}
-	if _, err := spool.ReadState(path, &t.state); err != nil {
+	if _, err := files.ReadState(path, &t.state); err != nil {
 		return nil, fmt.Errorf("counter offsets: %w", err)
 	}
 	if t.state.Workers == nil {
@@ -115,5 +115,5 @@ func (t *Tracker) Offset(ms []metric.Metric) {
 
 // save writes the state atomically: a temporary file renamed over it.
 func (t *Tracker) save() error {
-	return spool.WriteState(t.path, t.state)
+	return files.WriteState(t.path, t.state)
 }

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/record"
-	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // A rawRecord is a record as read from the topic (record.Encode's form), kept
@@ -79,7 +79,7 @@ func loadReply(raw *rawRecord, name string) (io.ReaderAt, int64, error) {
 // written it returns false, and the log says so once until a file is
 // written again (inMemory).
 func (c *Consumer) spill(write func(io.Writer) (int64, error)) (*os.File, int64, bool) {
-	f, err := spool.UnnamedFile(c.SpillDir)
+	f, err := files.UnnamedFile(c.SpillDir)
 	if err == nil {
 		bw := bufio.NewWriterSize(f, 64<<10)
 		var n int64

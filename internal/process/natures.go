@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/haproxystats-go/haproxystats/internal/dump"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -34,7 +35,7 @@ type natureStore struct {
 // not exist. A corrupt file is an error: the caller decides.
 func openNatures(path string) (*natureStore, error) {
 	s := &natureStore{path: path}
-	if _, err := spool.ReadState(path, &s.versions); err != nil {
+	if _, err := files.ReadState(path, &s.versions); err != nil {
 		return nil, fmt.Errorf("field natures: %w", err)
 	}
 	s.versions = slices.DeleteFunc(s.versions, func(n *stats.Natures) bool { return n == nil })
@@ -88,7 +89,7 @@ func (s *natureStore) forVersions(versions []string) *stats.Natures {
 
 // save writes the state atomically; s.mu is held.
 func (s *natureStore) save() error {
-	return spool.WriteState(s.path, s.versions)
+	return files.WriteState(s.path, s.versions)
 }
 
 // natures learns from the typed dumps of the snapshot at path, if any,
@@ -154,7 +155,7 @@ func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
 	defer r.Close()
 	if st, err := r.Stat(); err != nil {
 		return nil, err
-	} else if err := spool.CheckSize(path, st.Size(), s.maxSize); err != nil {
+	} else if err := files.CheckSize(path, st.Size(), s.maxSize); err != nil {
 		return nil, err
 	}
 	return stats.ReadTypedStat(r)

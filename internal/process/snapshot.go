@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/haproxystats-go/haproxystats/internal/dump"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
@@ -68,7 +69,7 @@ func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error
 					most = dump.MaxTableReply
 				}
 				f.Data, err = readFile(filepath.Join(dir, name), most)
-				if k.kind == spool.Table && errors.Is(err, spool.ErrTooBig) {
+				if k.kind == spool.Table && errors.Is(err, files.ErrTooBig) {
 					continue // not a list of tables, which the round does without
 				}
 				if err != nil {
@@ -89,10 +90,10 @@ func loadSnapshot(dir string, lazy, stream bool, maxSize int64) (Snapshot, error
 	return snap, nil
 }
 
-// openFile opens a file of a snapshot: spool.Open, which opens regular
+// openFile opens a file of a snapshot: files.Open, which opens regular
 // files only and never blocks. This package's tests replace it to inject
 // read errors.
-var openFile = spool.Open
+var openFile = files.Open
 
 // readFile reads a file of a snapshot whole; an empty one gives an
 // empty, not nil, slice: nil Data means "not read yet".
@@ -197,7 +198,7 @@ func addFile(b *stats.Builder, dir, name string, maxSize int64) error {
 		return err
 	}
 	defer f.Close()
-	return b.AddFile(name, f, func(size int64) error { return spool.CheckSize(path, size, maxSize) })
+	return b.AddFile(name, f, func(size int64) error { return files.CheckSize(path, size, maxSize) })
 }
 
 // addOpened adds the reply name, given by open, to b, and closes it.
@@ -221,7 +222,7 @@ func readInto(buf []byte, path string, maxSize int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return spool.ReadOpen(f, path, buf, maxSize)
+	return files.ReadOpen(f, path, buf, maxSize)
 }
 
 // files returns the reply files of kind k, in name

@@ -7,7 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/haproxystats-go/haproxystats/internal/spool"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // A store holds the compressed bytes of one exposition, as one stream the
@@ -43,7 +43,7 @@ func newStore(dir string) *store {
 	s := &store{}
 	s.refs.Store(1)
 	if dir != "" {
-		s.f, s.err = spool.UnnamedFile(dir)
+		s.f, s.err = files.UnnamedFile(dir)
 	}
 	return s
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/dump"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/haproxy"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
@@ -72,7 +73,7 @@ func (p *Puller) Prepare() error {
 			return fmt.Errorf("failed to make directory %s: %w", d, err)
 		}
 	}
-	if err := spool.SameFilesystem(p.cfg.TmpDstDir, p.cfg.DstDir); err != nil {
+	if err := files.SameFilesystem(p.cfg.TmpDstDir, p.cfg.DstDir); err != nil {
 		return err
 	}
 	removed, err := spool.Clean(p.cfg.TmpDstDir)

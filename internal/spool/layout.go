@@ -1,17 +1,15 @@
 package spool
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // A Kind is the kind of a reply file in a snapshot: which command's reply
@@ -114,28 +112,28 @@ type Listing struct {
 // does not exist gives an error that is ErrVanished; one that holds a
 // reply file or hidden file that is not a regular file (a symlink, a
 // FIFO, a device, a directory), which pull never writes, gives one that
-// is ErrNotRegular, naming it.
+// is files.ErrNotRegular, naming it.
 func Load(dir string) (Listing, error) {
 	ts, ok := ParseName(filepath.Base(dir))
 	if !ok {
 		return Listing{}, fmt.Errorf("%s is not a snapshot name", dir)
 	}
 	if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
-		return Listing{}, fmt.Errorf("snapshot %s is a %v, not a directory: %w", dir, fi.Mode().Type(), ErrNotRegular)
+		return Listing{}, fmt.Errorf("snapshot %s is a %v, not a directory: %w", dir, fi.Mode().Type(), files.ErrNotRegular)
 	}
 	names, irregular, err := list(dir)
 	if err != nil {
 		return Listing{}, err
 	}
 	if len(irregular) > 0 {
-		return Listing{}, fmt.Errorf("snapshot %s holds %q: %w", dir, irregular, ErrNotRegular)
+		return Listing{}, fmt.Errorf("snapshot %s holds %q: %w", dir, irregular, files.ErrNotRegular)
 	}
 	l := Listing{Dir: dir, Time: ts, names: names}
 	for _, h := range []struct {
 		name string
 		dst  *[]byte
 	}{{PullStatsFile, &l.PullStats}, {ManifestFile, &l.Manifest}} {
-		b, err := ReadFile(filepath.Join(dir, h.name))
+		b, err := files.ReadFile(filepath.Join(dir, h.name), maxHiddenSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -173,50 +171,7 @@ func list(dir string) (names [nkinds][]string, irregular []string, err error) {
 	return names, irregular, nil
 }
 
-// ErrNotRegular means a file of a snapshot is not a regular file: a
-// symlink, a FIFO, a device or a directory. Reading one could block for
-// ever or read without end, so none is ever opened.
-var ErrNotRegular = errors.New("not a regular file")
-
-// Open opens a file of a snapshot for reading: only a regular file,
-// never through a symlink, and without blocking on a FIFO or a device
-// (O_NOFOLLOW|O_NONBLOCK, then fstat), so that a file swapped after Load
-// listed it is refused too. The error is then ErrNotRegular.
-func Open(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ELOOP) {
-		err = ErrNotRegular // a symlink
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// ReadFile reads a file of a snapshot whole, opened with Open.
-func ReadFile(path string) ([]byte, error) {
-	f, err := Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxHiddenSize+1))
-	if err == nil && len(b) > maxHiddenSize {
-		err = fmt.Errorf("%s is over %d bytes: not one pull writes", path, maxHiddenSize)
-	}
-	return b, err
-}
-
-// maxHiddenSize bounds the hidden files of a snapshot ReadFile reads
+// maxHiddenSize bounds the hidden files of a snapshot Load reads
 // (.pull-stats, .manifest): pull writes a few hundred bytes there.
 const maxHiddenSize = 1 << 20
 
@@ -237,70 +192,6 @@ func Files(dir string, k Kind) ([]string, error) {
 	return paths, nil
 }
 
-// WriteFileAtomic replaces the file at path with data, so that a crash
-// leaves either the old contents or the new, never a mix: a temporary
-// file in the same directory is written, fsynced, closed and renamed
-// over path, and the directory is fsynced.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return SyncDir(dir)
-}
-
-// ReadState decodes the JSON state file at path into v. A file that does
-// not exist, or an empty path, leaves v as it is: (false, nil). A corrupt
-// file is an error naming it: the caller decides.
-func ReadState(path string, v any) (bool, error) {
-	if path == "" {
-		return false, nil
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err == nil {
-		err = json.Unmarshal(b, v)
-	}
-	if err != nil {
-		return false, fmt.Errorf("read state %s: %w", path, err)
-	}
-	return true, nil
-}
-
-// WriteState writes v as JSON into the state file at path with
-// WriteFileAtomic; an empty path keeps the state in memory only.
-func WriteState(path string, v any) error {
-	if path == "" {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("write state %s: %w", path, err)
-	}
-	return WriteFileAtomic(path, b, 0o644)
-}
-
 // ReadSnapshot reads every file of the snapshot at dir, as fleet mode
 // ships it: the reply files of every kind and the hidden .pull-stats and
 // .manifest, raw, in name order, with the snapshot's time. A reply over
@@ -310,86 +201,22 @@ func ReadSnapshot(dir string, maxSize int64) (int64, []File, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var files []File
+	var out []File
 	for k := range Kind(nkinds) {
 		for _, name := range l.Names(k) {
-			data, err := readBounded(filepath.Join(dir, name), maxSize)
+			data, err := files.ReadFile(filepath.Join(dir, name), maxSize)
 			if err != nil {
 				return 0, nil, err
 			}
-			files = append(files, File{Name: name, Data: data})
+			out = append(out, File{Name: name, Data: data})
 		}
 	}
 	if l.PullStats != nil {
-		files = append(files, File{Name: PullStatsFile, Data: l.PullStats})
+		out = append(out, File{Name: PullStatsFile, Data: l.PullStats})
 	}
 	if l.Partial {
-		files = append(files, File{Name: ManifestFile, Data: l.Manifest})
+		out = append(out, File{Name: ManifestFile, Data: l.Manifest})
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
-	return l.Time, files, nil
-}
-
-// readBounded reads the regular file at path whole, refusing one over
-// maxSize bytes before reading it.
-func readBounded(path string, maxSize int64) ([]byte, error) {
-	f, err := Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadOpen(f, path, nil, maxSize)
-}
-
-// ReadOpen reads f, the open file of a snapshot at path, whole into buf,
-// grown as needed, after refusing one over maxSize bytes (CheckSize).
-func ReadOpen(f *os.File, path string, buf []byte, maxSize int64) ([]byte, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckSize(path, st.Size(), maxSize); err != nil {
-		return nil, err
-	}
-	n := int(st.Size())
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf, nil
-}
-
-// ErrTooBig is a reply file over its bound (CheckSize).
-var ErrTooBig = errors.New("too big")
-
-// CheckSize refuses a reply file of size bytes over max-reply-size
-// (maxSize; 0: no bound), with ErrTooBig.
-func CheckSize(path string, size, maxSize int64) error {
-	if maxSize > 0 && size > maxSize {
-		return fmt.Errorf("%s is %d bytes, over max-reply-size (%d): not read: %w", path, size, maxSize, ErrTooBig)
-	}
-	return nil
-}
-
-// UnnamedFile opens a file in dir that has no name, for bytes that need
-// not be on the heap: O_TMPFILE, or where the filesystem has none, a
-// file removed as soon as it is made. Its blocks are freed when it is
-// closed.
-func UnnamedFile(dir string) (*os.File, error) {
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err == nil {
-		return os.NewFile(uintptr(fd), dir+"/(unnamed)"), nil
-	}
-	f, err := os.CreateTemp(dir, ".haproxystats-unnamed-*")
-	if err != nil {
-		return nil, fmt.Errorf("a file with no name in %s: %w", dir, err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("a file with no name in %s: %w", dir, err)
-	}
-	return f, nil
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return l.Time, out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 func TestFileNameAndKindOf(t *testing.T) {
@@ -149,38 +151,6 @@ func TestPullStatsAndManifestFiles(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "counters.state")
-	for _, data := range []string{"first", "second, longer than the first"} {
-		if err := WriteFileAtomic(path, []byte(data), 0o640); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := os.ReadFile(path); err != nil || string(b) != data {
-			t.Errorf("read back %q, %v; want %q", b, err, data)
-		}
-	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("temporary files left: %v", entries)
-	}
-	// A target that cannot be replaced: the old contents stay, no
-	// temporary file is left.
-	blocked := filepath.Join(dir, "blocked")
-	mkdirs(t, blocked, "x")
-	if err := WriteFileAtomic(blocked, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), blocked) {
-		t.Errorf("WriteFileAtomic over a non-empty directory = %v", err)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
-		t.Errorf("after a failed write: %v", entries)
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), nil, 0o644); err == nil {
-		t.Error("WriteFileAtomic into a missing directory: no error")
-	}
-}
-
 func TestCleanAndSameFilesystem(t *testing.T) {
 	d := t.TempDir()
 	mkdirs(t, d, "tmp/1500000000", "tmp/1500000001/x", "tmp/keep")
@@ -194,17 +164,17 @@ func TestCleanAndSameFilesystem(t *testing.T) {
 	if _, err := Clean(filepath.Join(d, "missing")); err == nil {
 		t.Error("Clean of a missing directory: no error")
 	}
-	if err := SameFilesystem(d, filepath.Join(d, "tmp")); err != nil {
+	if err := files.SameFilesystem(d, filepath.Join(d, "tmp")); err != nil {
 		t.Error(err)
 	}
-	if err := SameFilesystem(d, filepath.Join(d, "missing")); err == nil {
-		t.Error("SameFilesystem with a missing directory: no error")
+	if err := files.SameFilesystem(d, filepath.Join(d, "missing")); err == nil {
+		t.Error("files.SameFilesystem with a missing directory: no error")
 	}
 	// /proc is another filesystem wherever these tests run.
 	var st syscall.Stat_t
 	if syscall.Stat("/proc/self", &st) == nil {
-		if err := SameFilesystem(d, "/proc/self"); err == nil || !strings.Contains(err.Error(), "different filesystems") {
-			t.Errorf("SameFilesystem across filesystems = %v", err)
+		if err := files.SameFilesystem(d, "/proc/self"); err == nil || !strings.Contains(err.Error(), "different filesystems") {
+			t.Errorf("files.SameFilesystem across filesystems = %v", err)
 		}
 	}
 }
@@ -235,33 +205,6 @@ func TestCountAndRemove(t *testing.T) {
 	}
 }
 
-func TestState(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "counters.state")
-	var v map[string]float64
-	if found, err := ReadState(path, &v); found || err != nil || v != nil {
-		t.Errorf("ReadState of a missing file = %v, %v, %v", found, err, v)
-	}
-	if err := WriteState(path, map[string]float64{"a.stot": 3}); err != nil {
-		t.Fatal(err)
-	}
-	if found, err := ReadState(path, &v); !found || err != nil || v["a.stot"] != 3 {
-		t.Errorf("ReadState = %v, %v, %v", found, err, v)
-	}
-	os.WriteFile(path, []byte("{not json"), 0o644)
-	if _, err := ReadState(path, &v); err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("ReadState of a corrupt file = %v, want an error naming it", err)
-	}
-	if err := WriteState(path, func() {}); err == nil {
-		t.Error("WriteState of a value JSON cannot hold: no error")
-	}
-	if found, err := ReadState("", &v); found || err != nil {
-		t.Errorf("ReadState(\"\") = %v, %v", found, err)
-	}
-	if err := WriteState("", v); err != nil {
-		t.Errorf("WriteState(\"\") = %v", err)
-	}
-}
-
 // What pull never writes where a reply or hidden file belongs: the
 // snapshot is refused, naming the entry, before anything is opened.
 func TestLoadRefusesIrregular(t *testing.T) {
@@ -283,13 +226,13 @@ func TestLoadRefusesIrregular(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(dir, "c.sock_stat"), []byte("x"), 0o644)
 		_, err := Load(dir)
-		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s: Load = %v, want ErrNotRegular naming it", name, err)
+		if !errors.Is(err, files.ErrNotRegular) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: Load = %v, want files.ErrNotRegular naming it", name, err)
 		}
-		if _, err := ReadFile(filepath.Join(dir, name)); !errors.Is(err, ErrNotRegular) {
-			t.Errorf("%s: ReadFile = %v, want ErrNotRegular", name, err)
+		if _, err := files.ReadFile(filepath.Join(dir, name), 1<<20); !errors.Is(err, files.ErrNotRegular) {
+			t.Errorf("%s: ReadFile = %v, want files.ErrNotRegular", name, err)
 		}
-		if b, err := ReadFile(filepath.Join(dir, "c.sock_stat")); err != nil || string(b) != "x" {
+		if b, err := files.ReadFile(filepath.Join(dir, "c.sock_stat"), 1<<20); err != nil || string(b) != "x" {
 			t.Errorf("ReadFile of a regular file = %q, %v", b, err)
 		}
 	}

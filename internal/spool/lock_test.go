@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // A lock file planted as a symlink, dangling or not, or as a FIFO, is
@@ -53,8 +55,8 @@ func TestLockRefusesWhatIsNotAFile(t *testing.T) {
 				l.Release()
 				t.Fatal("TakeLock took a lock file that is not a regular file")
 			}
-			if !errors.Is(err, ErrNotRegular) && !errors.Is(err, syscall.EISDIR) || !strings.Contains(err.Error(), lock) {
-				t.Errorf("error %q: want ErrNotRegular naming %s", err, lock)
+			if !errors.Is(err, files.ErrNotRegular) && !errors.Is(err, syscall.EISDIR) || !strings.Contains(err.Error(), lock) {
+				t.Errorf("error %q: want files.ErrNotRegular naming %s", err, lock)
 			}
 			after, afterErr := os.ReadFile(target)
 			if string(after) != string(before) || (beforeErr == nil) != (afterErr == nil) {

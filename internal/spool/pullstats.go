@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // PullStatsFile is the name of the file in which haproxystats-pull leaves
@@ -30,7 +32,7 @@ func WritePullStats(dir string, counters map[string]float64) error {
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s: %s\n", n, strconv.FormatFloat(counters[n], 'f', -1, 64))
 	}
-	return WriteFileAtomic(filepath.Join(dir, PullStatsFile), b.Bytes(), 0o644)
+	return files.WriteFileAtomic(filepath.Join(dir, PullStatsFile), b.Bytes(), 0o644)
 }
 
 // ReadPullStats reads the counters of dir/PullStatsFile. A snapshot
@@ -75,7 +77,7 @@ func WriteManifest(dir string, missing []string) error {
 		b.WriteString(strings.ReplaceAll(m, "\n", " "))
 		b.WriteByte('\n')
 	}
-	return WriteFileAtomic(filepath.Join(dir, ManifestFile), b.Bytes(), 0o644)
+	return files.WriteFileAtomic(filepath.Join(dir, ManifestFile), b.Bytes(), 0o644)
 }
 
 // ReadManifest returns the missing sockets listed in dir/ManifestFile,

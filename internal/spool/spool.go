@@ -22,9 +22,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // Name returns the directory name of the snapshot taken at Unix second ts.
@@ -89,53 +90,23 @@ var ErrExists = errors.New("a snapshot with that name is already queued")
 
 // Commit moves the complete snapshot directory tmp into spoolDir under
 // its own base name, and makes the rename durable. tmp's files must have
-// been synced already (see SyncDir). tmp and spoolDir must be on the same
+// been synced already (see files.SyncDir). tmp and spoolDir must be on the same
 // filesystem, so that the move is one atomic rename.
 func Commit(tmp, spoolDir string) (string, error) {
 	dst := filepath.Join(spoolDir, filepath.Base(tmp))
 	if _, err := os.Lstat(dst); err == nil {
 		return "", fmt.Errorf("commit snapshot %s: %w", dst, ErrExists)
 	}
-	if err := SyncDir(tmp); err != nil {
+	if err := files.SyncDir(tmp); err != nil {
 		return "", fmt.Errorf("commit snapshot %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", fmt.Errorf("commit snapshot: %w", err)
 	}
-	if err := SyncDir(spoolDir); err != nil {
+	if err := files.SyncDir(spoolDir); err != nil {
 		return dst, fmt.Errorf("commit snapshot %s: %w", dst, err)
 	}
 	return dst, nil
-}
-
-// SyncDir fsyncs a directory, making the creation, rename or removal of
-// its entries durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// SameFilesystem reports an error when a and b are on different
-// filesystems, where a rename is not atomic.
-func SameFilesystem(a, b string) error {
-	var sa, sb syscall.Stat_t
-	if err := syscall.Stat(a, &sa); err != nil {
-		return fmt.Errorf("stat %s: %w", a, err)
-	}
-	if err := syscall.Stat(b, &sb); err != nil {
-		return fmt.Errorf("stat %s: %w", b, err)
-	}
-	if sa.Dev != sb.Dev {
-		return fmt.Errorf("%s and %s are on different filesystems: a snapshot could not be committed with one atomic rename", a, b)
-	}
-	return nil
 }
 
 // Clean removes every snapshot directory left in a staging directory by
@@ -167,7 +138,7 @@ func Remove(snapshot string) error {
 	if err := os.RemoveAll(snapshot); err != nil {
 		return fmt.Errorf("remove snapshot: %w", err)
 	}
-	return SyncDir(filepath.Dir(snapshot))
+	return files.SyncDir(filepath.Dir(snapshot))
 }
 
 // Quarantine moves a snapshot that cannot be processed into failedDir,
@@ -183,7 +154,7 @@ func Quarantine(snapshot, failedDir string) (string, error) {
 	if err := os.Rename(snapshot, dst); err != nil {
 		return "", fmt.Errorf("quarantine %s: %w", snapshot, err)
 	}
-	return dst, SyncDir(filepath.Dir(snapshot))
+	return dst, files.SyncDir(filepath.Dir(snapshot))
 }
 
 // A Lock is held by the one daemon of a kind working on a spool
@@ -206,14 +177,14 @@ func LockFile(who string) string { return "." + who + ".lock" }
 // The spool may be writable by others than the daemon, so the lock file
 // is opened as the files of a snapshot are: never through a symlink,
 // without blocking on a FIFO, and only when it is a regular file
-// (ErrNotRegular otherwise). A link planted there would otherwise have
+// (files.ErrNotRegular otherwise). A link planted there would otherwise have
 // its target, any file the daemon may write, truncated to the pid; a
 // dangling one would create its target.
 func TakeLock(dir, who string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile(who))
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
 	if errors.Is(err, unix.ELOOP) {
-		err = ErrNotRegular // a symlink
+		err = files.ErrNotRegular // a symlink
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -222,7 +193,7 @@ func TakeLock(dir, who string) (*Lock, error) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = ErrNotRegular
+			err = files.ErrNotRegular
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
