@@ -173,6 +173,7 @@ func UnnamedFile(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
 // SyncDir fsyncs a directory, making the creation, rename or removal of
 // its entries durable.
 func SyncDir(dir string) error {
@@ -202,4 +203,3 @@ func SameFilesystem(a, b string) error {
 	}
 	return nil
 }
-
