@@ -1,0 +1,196 @@
+package blob
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/files"
+)
+
+// content is n bytes that differ from one offset to the next, so that a
+// piece read from the wrong place shows.
+func content(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i*7 + i/251)
+	}
+	return p
+}
+
+// readBack reads b whole through ReadAt in pieces of k bytes.
+func readBack(t *testing.T, b *Blob, k int) []byte {
+	t.Helper()
+	var out []byte
+	buf := make([]byte, k)
+	for off := int64(0); off < b.Size(); {
+		n, err := b.ReadAt(buf, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("ReadAt(%d): %v", off, err)
+		}
+		if n == 0 {
+			t.Fatalf("ReadAt(%d) read nothing", off)
+		}
+		out = append(out, buf[:n]...)
+		off += int64(n)
+	}
+	return out
+}
+
+func TestSpillThreshold(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		size      int
+		threshold int64
+		dir       bool
+		inFile    bool
+	}{
+		{"small stays in memory", 1000, 1 << 20, true, false},
+		{"below the threshold over several slabs", 3*slabSize + 5, 4 * slabSize, true, false},
+		{"crosses the threshold", 3*slabSize + 5, slabSize, true, true},
+		{"threshold 0: a file from the first byte", 10, 0, true, true},
+		{"no directory: memory whatever the size", 3*slabSize + 5, 0, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Spill{Threshold: c.threshold}
+			if c.dir {
+				s.Dir = t.TempDir()
+			}
+			want := content(c.size)
+			b := s.New()
+			for p := want; len(p) > 0; { // written in uneven pieces
+				k := min(len(p), 1000+len(p)%4099)
+				if n, err := b.Write(p[:k]); n != k || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+				p = p[k:]
+			}
+			b.Done()
+			if b.Size() != int64(c.size) || b.InFile() != c.inFile || b.Err() != nil {
+				t.Errorf("size %d, in file %v, err %v; want %d, %v, nil", b.Size(), b.InFile(), b.Err(), c.size, c.inFile)
+			}
+			for _, k := range []int{1, 7, 4096, 1 << 20} {
+				if got := readBack(t, b, k); !bytes.Equal(got, want) {
+					t.Fatalf("read in pieces of %d: bytes differ", k)
+				}
+			}
+			if got, err := b.ReadAll(); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("ReadAll: %v, equal %v", err, bytes.Equal(got, want))
+			}
+			if c.inFile && len(b.kept) != 0 {
+				t.Errorf("%d pieces kept in memory beside the file", len(b.kept))
+			}
+			if c.dir { // the file has no name
+				if entries, _ := os.ReadDir(s.Dir); len(entries) != 0 {
+					t.Errorf("files with a name left in the spill directory: %v", entries)
+				}
+			}
+		})
+	}
+}
+
+func TestCopy(t *testing.T) {
+	s := &Spill{Dir: t.TempDir(), Threshold: 100}
+	for _, n := range []int{0, 99, 100, 3 * slabSize} {
+		p := content(n)
+		b := s.Copy(p)
+		if got, err := b.ReadAll(); err != nil || !bytes.Equal(got, p) || b.InFile() != (n >= 100) {
+			t.Errorf("Copy of %d bytes: %v, equal %v, in file %v", n, err, bytes.Equal(got, p), b.InFile())
+		}
+		b.Release()
+	}
+}
+
+// A directory where no file can be made keeps the bytes in memory, says
+// why, and logs it once until a file is written again.
+func TestSpillFailure(t *testing.T) {
+	var logs strings.Builder
+	s := &Spill{Dir: filepath.Join(t.TempDir(), "missing"), Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 3 {
+		p := content(2*slabSize + 1)
+		b := s.Copy(p)
+		if got, _ := b.ReadAll(); !bytes.Equal(got, p) || b.InFile() || b.Err() == nil {
+			t.Fatalf("equal %v, in file %v, err %v", bytes.Equal(got, p), b.InFile(), b.Err())
+		}
+	}
+	if n := strings.Count(logs.String(), "kept in memory"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+	}
+	if err := os.Mkdir(s.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if b := s.Copy(content(10)); !b.InFile() {
+		t.Error("a file could be made again, but the bytes are in memory")
+	}
+	if b := s.Copy(content(10)); os.Remove(s.Dir) != nil || b.InFile() != true {
+		t.Error("second blob not in a file")
+	}
+	s.Copy(content(10))
+	if n := strings.Count(logs.String(), "kept in memory"); n != 2 {
+		t.Errorf("after a file was written again, a new failure logged %d times in all, want 2", n)
+	}
+}
+
+func TestReleaseAndRetain(t *testing.T) {
+	s := &Spill{Dir: t.TempDir()}
+	b := s.Copy(content(10))
+	b.Retain()
+	b.Release()
+	if _, err := b.ReadAt(make([]byte, 1), 0); err != nil {
+		t.Fatalf("read while a reference is held: %v", err)
+	}
+	f := b.f
+	b.Release()
+	if _, err := b.ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrReleased) {
+		t.Errorf("read after the last release = %v, want ErrReleased", err)
+	}
+	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("file after the last release: %v, want closed", err)
+	}
+	for what, f := range map[string]func(){"Release": b.Release, "Retain": func() { b.Retain() }, "Write": func() { b.Write([]byte("x")) }} {
+		func() {
+			defer func() {
+				if x := recover(); x == nil || !strings.HasPrefix(x.(string), "BUG:") {
+					t.Errorf("%s after the last release: recovered %v, want a BUG panic", what, x)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a_stat")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ReadAll(); err != nil || string(got) != "0123456789" || b.Size() != 10 {
+		t.Errorf("ReadAll = %q, %v", got, err)
+	}
+	b.Release()
+	if _, err := Open(path, 9); !errors.Is(err, files.ErrTooBig) || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open over the bound = %v, want ErrTooBig naming the file", err)
+	}
+	if err := os.Symlink(path, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(filepath.Join(dir, "link"), 0); !errors.Is(err, files.ErrNotRegular) {
+		t.Errorf("Open of a symlink = %v, want ErrNotRegular", err)
+	}
+	if got, _ := Bytes([]byte("xy")).ReadAll(); string(got) != "xy" {
+		t.Errorf("Bytes: %q", got)
+	}
+	if b := Bytes(nil); b.Size() != 0 {
+		t.Errorf("Bytes(nil) size %d", b.Size())
+	}
+}
