@@ -91,6 +91,7 @@ func Open(path string, maxSize int64) (*Blob, error) {
 type Spill struct {
 	Dir       string // "": memory only
 	Threshold int64  // bytes from which a Blob is in a file; 0: from its first write
+	What      string // what the bytes are, for the log: "big replies", "the exposition"
 	Log       *slog.Logger
 	failed    atomic.Bool
 }
@@ -119,7 +120,14 @@ func (s *Spill) Copy(p []byte) *Blob {
 // until a file is written again.
 func (s *Spill) failedWrite(err error) {
 	if !s.failed.Swap(true) && s.Log != nil {
-		s.Log.Warn("big replies and records are kept in memory until a file can be written", "dir", s.Dir, "err", err)
+		s.Log.Warn(s.What+" kept in memory until a file can be written", "dir", s.Dir, "err", err)
+	}
+}
+
+// wrote notes that a file was written: a later failure is logged again.
+func (s *Spill) wrote() {
+	if s.failed.Swap(false) && s.Log != nil {
+		s.Log.Info(s.What+" written to a file again", "dir", s.Dir)
 	}
 }
 
@@ -179,7 +187,7 @@ func (b *Blob) seal() {
 		if err == nil {
 			b.onFile = b.end
 			b.slab = b.slab[:0] // reused
-			b.spill.failed.Store(false)
+			b.spill.wrote()
 			return
 		}
 		b.fail(fmt.Errorf("write %s: %w", b.f.Name(), err))

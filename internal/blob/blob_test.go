@@ -3,6 +3,7 @@ package blob
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -110,7 +111,7 @@ func TestCopy(t *testing.T) {
 // why, and logs it once until a file is written again.
 func TestSpillFailure(t *testing.T) {
 	var logs strings.Builder
-	s := &Spill{Dir: filepath.Join(t.TempDir(), "missing"), Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	s := &Spill{Dir: filepath.Join(t.TempDir(), "missing"), What: "big replies", Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	for range 3 {
 		p := content(2*slabSize + 1)
 		b := s.Copy(p)
@@ -133,6 +134,9 @@ func TestSpillFailure(t *testing.T) {
 	s.Copy(content(10))
 	if n := strings.Count(logs.String(), "kept in memory"); n != 2 {
 		t.Errorf("after a file was written again, a new failure logged %d times in all, want 2", n)
+	}
+	if n := strings.Count(logs.String(), "big replies written to a file again"); n != 1 {
+		t.Errorf("the return to files logged %d times, want once:\n%s", n, logs.String())
 	}
 }
 
@@ -192,5 +196,32 @@ func TestOpen(t *testing.T) {
 	}
 	if b := Bytes(nil); b.Size() != 0 {
 		t.Errorf("Bytes(nil) size %d", b.Size())
+	}
+}
+
+// A file that fails half-way (a full disk) keeps what it holds, and the
+// bytes after it stay in memory: the blob reads back whole.
+func TestFileFailingHalfWay(t *testing.T) {
+	s := &Spill{Dir: t.TempDir()}
+	want := content(5*slabSize + 3)
+	b := s.New()
+	b.Write(want[:2*slabSize+1])
+	// The same file, open for reading only: what is written from now on
+	// cannot go to it, what is in it can be read.
+	ro, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", b.f.Fd())) // pathcheck: the test's own file
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.f.Close()
+	b.f = ro
+	b.Write(want[2*slabSize+1:])
+	b.Done()
+	if b.Err() == nil || !b.InFile() || len(b.kept) == 0 {
+		t.Fatalf("err %v, in file %v, %d pieces in memory", b.Err(), b.InFile(), len(b.kept))
+	}
+	for _, k := range []int{1, 4096, 1 << 20} {
+		if got := readBack(t, b, k); !bytes.Equal(got, want) {
+			t.Fatalf("read in pieces of %d: bytes differ", k)
+		}
 	}
 }

@@ -23,7 +23,7 @@ func BenchmarkExpose(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&with)
 	s.mu.Lock()
-	s.latest.store.release()
+	s.latest.store.Release()
 	s.latest = nil
 	s.mu.Unlock()
 	runtime.GC()

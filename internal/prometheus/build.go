@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -56,10 +57,10 @@ func (e *exposition) selected(f filter) (gz []span, n int) {
 // backends and servers is a member of its own, written as the walk gives
 // its rows, so that every family's samples are together in the text
 // while no value is kept (about 4 MB of gzip for 10 000 servers, where
-// the walk gives row after row). The gzip goes to a store in dir (see
+// the walk gives row after row). The gzip goes to a store of spill (see
 // store).
-func build(x *stats.Exposition, dir string) *exposition {
-	a := newStore(dir)
+func build(x *stats.Exposition, spill *blob.Spill) *exposition {
+	a := spill.New()
 	e := &exposition{ts: x.Time, store: a}
 	ts := []byte(" " + strconv.FormatInt(x.Time*1000, 10) + "\n")
 	e.parts = append(e.parts, processPart(a, ts, x.Infos))
@@ -85,7 +86,7 @@ func build(x *stats.Exposition, dir string) *exposition {
 	if len(x.Self) > 0 {
 		e.parts = append(e.parts, selfPart(a, ts, x.Self))
 	}
-	a.done()
+	a.Done()
 	return e
 }
 

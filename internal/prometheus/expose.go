@@ -64,7 +64,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := &readErr{r: bytes.NewReader(nil)}
 	var n int
 	if e := s.current(r.Context()); e != nil {
-		defer e.store.release()
+		defer e.store.Release()
 		var gz []span
 		gz, n = e.selected(f)
 		body.r = e.reader(gz)

@@ -114,7 +114,7 @@ func (m *member) flush() {
 	if len(m.pend) == 0 {
 		return
 	}
-	off := m.store.put(m.pend)
+	off := put(m.store, m.pend)
 	if k := len(m.out) - 1; k >= 0 && m.out[k].off+int64(m.out[k].n) == off {
 		m.out[k].n += len(m.pend)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,38 +13,30 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 )
 
 // Members are gzip that any reader takes, alone or one after the other,
 // whatever their size: empty, under a chunk, many chunks, a line longer
-// than a chunk; in a store whose stream is in its file, in memory when
-// there is no file, and in both when writing the file failed half-way
-// (a full disk).
+// than a chunk; in a store whose stream is in its file, and in memory
+// when there is no file (blob's tests cover a file failing half-way).
 func TestMembersAreGzip(t *testing.T) {
-	for _, where := range []string{"file", "memory", "file failing"} {
+	for _, where := range []string{"file", "memory"} {
 		t.Run(where, func(t *testing.T) {
 			dir := t.TempDir()
 			if where == "memory" {
 				dir = ""
 			}
 			a := newStore(dir)
-			defer a.release()
-			if (a.f == nil) != (where == "memory") {
-				t.Fatalf("store in %q: file %v (%v)", dir, a.f, a.err)
-			}
+			defer a.Release()
 			long := strings.Repeat("x", 3*chunk)
 			var want []string
 			var members [][]span
-			for k, lines := range []int{0, 1, 100, 5000, 100000, 5000} {
-				if where == "file failing" && k == 5 {
-					// The same file, open for reading only: what is written
-					// from now on cannot go to it, what is in it can be read.
-					ro := must(os.Open(fmt.Sprintf("/proc/self/fd/%d", a.f.Fd()))) // pathcheck: values only, the test's own file
-					a.f.Close()
-					a.f = ro
-				}
+			for _, lines := range []int{0, 1, 100, 5000, 100000, 5000} {
 				m := member{store: a}
 				var text strings.Builder
 				for i := range lines {
@@ -60,14 +53,10 @@ func TestMembersAreGzip(t *testing.T) {
 				want = append(want, text.String())
 				members = append(members, m.close())
 			}
-			a.done()
-			switch {
-			case where == "file" && (a.err != nil || a.onFile != a.end || a.slab != nil || len(a.kept) > 0):
-				t.Fatalf("the stream is not all in the file: %v, %d of %d bytes, %d slabs kept", a.err, a.onFile, a.end, len(a.kept))
-			case where == "file failing" && (a.err == nil || a.onFile == 0 || len(a.kept) == 0):
-				t.Fatalf("after the file failed: err %v, %d bytes in the file, %d slabs kept", a.err, a.onFile, len(a.kept))
+			a.Done()
+			if a.InFile() != (where == "file") || a.Err() != nil {
+				t.Fatalf("in file %v (%v), want %v", a.InFile(), a.Err(), where == "file")
 			}
-			t.Logf("%d bytes, %d in the file, %d slabs in memory (%v)", a.end, a.onFile, len(a.kept), a.err)
 			e := &exposition{store: a}
 			var gz []span
 			for i, m := range members {
@@ -94,17 +83,17 @@ func TestStoreOutlivesItsReplacement(t *testing.T) {
 		m.sample("haproxy_server_up", []byte(fmt.Sprintf(`proxy="p%d"`, i)), "", "", 1, []byte(" 1\n"))
 	}
 	e := &exposition{store: a, parts: []part{{scope: scopeServer, gz: m.close()}}}
-	a.done()
-	a.acquire() // a scrape
-	a.release() // the sink lets it go for a newer one
+	a.Done()
+	a.Retain()  // a scrape
+	a.Release() // the sink lets it go for a newer one
 	gz, n := e.selected(filter{scopes: allScopes})
 	b, err := io.ReadAll(e.reader(gz))
 	if err != nil || len(b) != n || n == 0 {
 		t.Fatalf("read %d of %d bytes: %v", len(b), n, err)
 	}
-	a.release() // the scrape is done
-	if _, err := a.f.Stat(); err == nil {
-		t.Fatal("the file is still open after its last reader")
+	a.Release() // the scrape is done
+	if _, err := a.ReadAt(make([]byte, 1), 0); !errors.Is(err, blob.ErrReleased) {
+		t.Fatalf("read after the last reader = %v, want blob.ErrReleased", err)
 	}
 }
 
@@ -149,7 +138,7 @@ func TestScrapeWaitsForBuild(t *testing.T) {
 	if err := <-gone; err == nil {
 		t.Error("the scrape whose client went away got an answer")
 	}
-	e := build(bigExposition(t, 2, 2, ts13+10), t.TempDir())
+	e := build(bigExposition(t, 2, 2, ts13+10), &blob.Spill{Dir: t.TempDir()})
 	s.mu.Lock()
 	s.latest = e
 	s.mu.Unlock()
@@ -165,10 +154,11 @@ func TestScrapeWaitsForBuild(t *testing.T) {
 // exposition is served whole again.
 func TestScrapeOfUnreadableExposition(t *testing.T) {
 	var logged bytes.Buffer
-	s := New("test", "abc123", t.TempDir(), slog.New(slog.NewTextHandler(&logged, nil)))
+	dir := t.TempDir()
+	s := New("test", "abc123", dir, slog.New(slog.NewTextHandler(&logged, nil)))
 	s.Expose(context.Background(), bigExposition(t, 20, 20, ts13))
 	s.mu.Lock()
-	s.latest.store.f.Close() // its reads now fail
+	closeFilesIn(t, dir) // its reads now fail
 	s.mu.Unlock()
 	get := func() (int, []byte) {
 		req := httptest.NewRequest("GET", "/metrics", nil)
@@ -184,5 +174,31 @@ func TestScrapeOfUnreadableExposition(t *testing.T) {
 	s.Expose(context.Background(), bigExposition(t, 20, 20, ts13+10))
 	if n, body := get(); len(body) != n || n == 0 {
 		t.Fatalf("the next exposition: %d of %d bytes", len(body), n)
+	}
+}
+
+// newStore returns a store with its file in dir ("": in memory).
+func newStore(dir string) *store { return (&blob.Spill{Dir: dir}).New() }
+
+// closeFilesIn closes, under their *os.File, the descriptors this process
+// holds on files in dir (the unnamed files of a store), so that reading
+// them fails as a disk that went bad does.
+func closeFilesIn(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := 0
+	for _, e := range entries {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name()) // pathcheck: the test's own descriptors
+		if err == nil && strings.HasPrefix(target, dir+"/") {
+			fd, _ := strconv.Atoi(e.Name())
+			syscall.Close(fd)
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Fatalf("no file of %s open", dir)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -60,10 +61,9 @@ type Sink struct {
 	// runtime gathers the daemon's own go_*, process_* and
 	// haproxystats_build_info.
 	runtime *prom.Registry
-	// dir is where the expositions' unnamed files are made ("": none,
-	// they are kept in memory).
-	dir      string
-	inMemory atomic.Bool // the last exposition could not be written to a file
+	// spill is where the expositions' unnamed files are made (Dir "":
+	// none, they are kept in memory).
+	spill *blob.Spill
 	// encodings counts the expositions encoded, for tests.
 	encodings atomic.Int64
 }
@@ -81,7 +81,7 @@ func New(version, revision, dir string, log *slog.Logger) *Sink {
 	})
 	build.Set(1)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build)
-	return &Sink{log: log, runtime: reg, dir: dir}
+	return &Sink{log: log, runtime: reg, spill: &blob.Spill{Dir: dir, What: "the exposition", Log: log}}
 }
 
 // Name returns "prometheus".
@@ -116,18 +116,11 @@ func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
 	s.mu.Unlock()
 	defer close(built)
 	if old != nil {
-		old.store.release()
+		old.store.Release()
 	}
 	start := time.Now()
-	e := build(x, s.dir)
+	e := build(x, s.spill)
 	s.encodings.Add(1)
-	if err := e.store.err; err == nil {
-		if s.inMemory.Swap(false) {
-			s.log.Info("the exposition is written to a file again", "dir", s.dir)
-		}
-	} else if !s.inMemory.Swap(true) {
-		s.log.Warn("the exposition is kept in memory until a file can be written", "err", err)
-	}
 	s.log.Debug("exposition built", "ts", x.Time, "took", time.Since(start))
 	s.mu.Lock()
 	if s.newest == x.Time { // else a newer one is being built
@@ -135,7 +128,7 @@ func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
 	}
 	s.mu.Unlock()
 	if e != nil {
-		e.store.release()
+		e.store.Release()
 	}
 	return nil
 }
@@ -148,7 +141,7 @@ func (s *Sink) current(ctx context.Context) *exposition {
 		s.mu.Lock()
 		e, built := s.latest, s.built
 		if e != nil {
-			e.store.acquire()
+			e.store.Retain()
 		}
 		s.mu.Unlock()
 		if e != nil || built == nil {
