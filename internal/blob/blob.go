@@ -279,8 +279,8 @@ func (b *Blob) inMemory(off int64) []byte {
 // ReadAll returns the Blob's bytes: the memory itself when they are in
 // one piece there, else a copy.
 func (b *Blob) ReadAll() ([]byte, error) {
-	if b.onFile == 0 && len(b.kept) == 1 && b.done {
-		return b.kept[0].b, nil
+	if p, ok := b.InMemory(); ok {
+		return p, nil
 	}
 	p := make([]byte, b.end)
 	_, err := b.ReadAt(p, 0)
@@ -292,13 +292,21 @@ func (b *Blob) ReadAll() ([]byte, error) {
 
 // Retain adds a reference and returns b.
 func (b *Blob) Retain() *Blob {
+	if !b.retain() {
+		panic("BUG: blob: Retain after the last Release")
+	}
+	return b
+}
+
+// retain adds a reference unless the last was given back.
+func (b *Blob) retain() bool {
 	for {
 		n := b.refs.Load()
 		if n <= 0 {
-			panic("BUG: blob: Retain after the last Release")
+			return false
 		}
 		if b.refs.CompareAndSwap(n, n+1) {
-			return b
+			return true
 		}
 	}
 }
@@ -315,4 +323,16 @@ func (b *Blob) Release() {
 		}
 		b.kept, b.slab = nil, nil
 	}
+}
+
+// InMemory returns the Blob's bytes when they are in memory in one piece
+// (what stats.Builder scans in place).
+func (b *Blob) InMemory() ([]byte, bool) {
+	if b.onFile == 0 && b.done && len(b.kept) <= 1 && b.refs.Load() > 0 {
+		if len(b.kept) == 0 {
+			return []byte{}, true
+		}
+		return b.kept[0].b, true
+	}
+	return nil, false
 }

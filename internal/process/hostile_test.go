@@ -77,7 +77,7 @@ func TestOpenRefusesFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := readInto(nil, fifo, 0); done <- err }()
+	go func() { _, err := readFile(fifo, 0); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || transient(err) {

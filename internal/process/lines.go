@@ -4,8 +4,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
-	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -13,16 +13,15 @@ import (
 // rendered as a sink writes them (stats.Encoder), never held as metrics:
 // for 40 000 servers that is the difference between hundreds of MB and a
 // few. It holds the parsed show stat replies (stats.Sites) while the
-// snapshot is in hand. Once it is delivered (Processor.retire) a sink
-// that kept it (the Graphite sender, for its replay window) renders it
-// again from the replies on disk, in SentDir, which stay there until the
-// last holder calls Release.
+// snapshot is in hand. A sink that keeps it after it was delivered (the
+// Graphite sender, for its replay window) renders it again from the show
+// stat replies, which it holds (blob.Reply: an open file outlives the
+// removal of the snapshot's directory) until the last holder calls
+// Release.
 type snapLines struct {
-	r       *rendering
-	stat    []stats.File // the show stat replies, without Data
-	maxSize int64        // max-reply-size
-	there   elsewhere    // Snapshot.Open or Load: replies read from elsewhere than dir
-	n       int          // lines
+	r    *rendering
+	stat []blob.Reply // the show stat replies, held
+	n    int          // lines
 
 	// writers is how many sinks will write the lines or take the
 	// exposition; once each has from the parsed replies, those are
@@ -32,16 +31,14 @@ type snapLines struct {
 
 	mu    sync.Mutex
 	wrote int          // guarded by mu; first writes done from sites
-	dir   string       // guarded by mu; where the replies are
 	sites *stats.Sites // guarded by mu; nil once every sink wrote the lines
 	// exp is the exposition made of sites (nil without an
 	// ExpositionSink); its Sites go with l's, or the tables stayed
 	// reachable through it until the snapshot was delivered, while the
 	// next snapshot was parsed: two snapshots' tables at once with a
 	// backlog. Guarded by mu.
-	exp     *stats.Exposition
-	refs    int  // guarded by mu; holders: the processor, and each sink that kept it
-	retired bool // guarded by mu; dir is in SentDir, removed with the last holder
+	exp  *stats.Exposition
+	refs int // guarded by mu; holders: the processor, and each sink that kept it
 }
 
 // Len returns how many lines WriteTo writes.
@@ -54,12 +51,12 @@ func (l *snapLines) Time() int64 { return l.r.ts }
 // bytes. Concurrent calls are safe: the Sites are read-only.
 func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	l.mu.Lock()
-	sites, dir := l.sites, l.dir
+	sites := l.sites
 	l.mu.Unlock()
 	fromMemory := sites != nil
 	if sites == nil && l.r.needsSites() {
 		var err error
-		if sites, err = sitesFrom(dir, l.stat, &l.r.o, l.maxSize, l.there); err != nil {
+		if sites, err = parseSites(l.stat, &l.r.o); err != nil {
 			return 0, &metric.SourceError{Err: err}
 		}
 	}
@@ -102,17 +99,15 @@ func (l *snapLines) Retain() {
 	l.mu.Unlock()
 }
 
-// Release lets go of the lines; when the last holder does, a delivered
-// snapshot's directory is removed.
+// Release lets go of the lines; the last holder lets go of the replies.
 func (l *snapLines) Release() {
 	l.mu.Lock()
 	l.refs--
-	remove := l.refs == 0 && l.retired
-	dir := l.dir
+	last := l.refs == 0
 	l.mu.Unlock()
-	if remove && dir != "" {
-		if err := spool.Remove(dir); err != nil {
-			l.r.o.Log.Error("failed to remove delivered snapshot", "dir", dir, "err", err)
+	if last {
+		for _, r := range l.stat {
+			r.Release()
 		}
 	}
 }

@@ -201,28 +201,31 @@ func TestLinesAreTheMetrics(t *testing.T) {
 	}
 }
 
-// A delivered snapshot whose lines a sink kept (the Graphite replay
-// window) waits in sent/, renders the same lines from there, and is
-// removed when the sink lets go; one no sink kept is removed at once.
-func TestSentKeptWhileLinesHeld(t *testing.T) {
+// A delivered snapshot's directory is removed at once; a sink that kept
+// its lines (the Graphite replay window) renders the same lines from the
+// replies the lines hold open, and they are closed when the sink lets
+// go.
+func TestDeliveredLinesOutliveTheirDirectory(t *testing.T) {
 	src := spoolWith(t, "1500000000", "1500000010")
 	g := &lineSink{sink: newSink("graphite"), keep: true}
 	p := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{g}, slog.New(slog.DiscardHandler))
 	first := filepath.Join(src, "1500000000")
 	run(t, p, []string{first}, func() bool { return !exists(first) })
 
-	sent := filepath.Join(spool.LayoutOf(src).Sent, "1500000000")
-	if exists(first) || !exists(filepath.Join(sent, "admin1.sock_stat")) {
-		t.Fatalf("delivered snapshot: in incoming %v, in sent/ %v; want only in sent/", exists(first), exists(sent))
+	if exists(first) || exists(spool.LayoutOf(src).Sent) {
+		t.Fatalf("delivered snapshot: in incoming %v, sent/ made %v; want neither", exists(first), exists(spool.LayoutOf(src).Sent))
 	}
 	if len(g.kept) != 1 {
 		t.Fatalf("sink kept %d Lines, want 1", len(g.kept))
+	}
+	if n := openIn(t, first); n == 0 {
+		t.Fatal("the kept lines hold no reply of the removed snapshot open")
 	}
 	l := g.kept[0].(*snapLines)
 	if l.sites != nil {
 		t.Error("parsed replies still held after delivery")
 	}
-	again, err := readLines(l) // a replay: parsed again from sent/
+	again, err := readLines(l) // a replay: parsed again from the replies held
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,26 +239,41 @@ func TestSentKeptWhileLinesHeld(t *testing.T) {
 		}
 	}
 	g.letGo()
-	if exists(sent) {
-		t.Fatal("sent/ snapshot not removed once the sink let go")
+	if n := openIn(t, first); n != 0 {
+		t.Fatalf("%d replies of the snapshot still open once the sink let go", n)
 	}
 	if _, err := l.WriteTo(&bytes.Buffer{}); err == nil {
-		t.Error("WriteTo after the snapshot was removed did not fail")
+		t.Error("WriteTo after the lines were let go did not fail")
 	} else if _, ok := err.(*metric.SourceError); !ok {
 		t.Errorf("WriteTo error %T %v, want a *metric.SourceError", err, err)
 	}
 
-	// Without a sink that keeps lines, nothing goes to sent/.
+	// Without a sink that keeps lines, nothing stays open.
 	second := filepath.Join(src, "1500000010")
 	p2 := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{&lineSink{sink: newSink("local-store")}}, slog.New(slog.DiscardHandler))
 	run(t, p2, []string{second}, func() bool { return !exists(second) })
-	if exists(filepath.Join(spool.LayoutOf(src).Sent, "1500000010")) || exists(second) {
-		t.Error("snapshot no sink kept was not removed")
+	if exists(second) || openIn(t, second) != 0 {
+		t.Error("snapshot no sink kept was not removed, or its replies are still open")
 	}
 }
 
-// Leftovers of a run that stopped while lines were held are removed at
-// start; what is not named like a snapshot is left alone.
+// openIn counts the files under dir this process holds open.
+func openIn(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, dir+"/") { // pathcheck: the test's own descriptors
+			n++
+		}
+	}
+	return n
+}
+
+// Leftovers of an earlier version's sent/ are removed at start; what is not named like a snapshot is left alone.
 func TestCleanSent(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "incoming")
 	sent := filepath.Join(spool.LayoutOf(src).Sent)
@@ -363,29 +381,6 @@ func TestRepliesDroppedOnceWritten(t *testing.T) {
 			t.Errorf("sink accepted %d snapshots, want 2", acc)
 		}
 	})
-}
-
-// When sent/ cannot be made, delivered snapshots are removed at once, and
-// that is said once, not per snapshot.
-func TestSentUnavailable(t *testing.T) {
-	src := spoolWith(t, "1500000000", "1500000010")
-	os.WriteFile(filepath.Join(spool.LayoutOf(src).Sent), []byte("not a directory"), 0o644)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	g := &lineSink{sink: newSink("graphite"), keep: true}
-	p := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{g},
-		slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
-	paths := []string{filepath.Join(src, "1500000000"), filepath.Join(src, "1500000010")}
-	run(t, p, paths, func() bool { return !exists(paths[0]) && !exists(paths[1]) })
-	if exists(paths[0]) || exists(paths[1]) || p.Processed.Load() != 2 {
-		t.Fatalf("delivered snapshots left in incoming (processed %d)", p.Processed.Load())
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if n := strings.Count(logs.String(), "cannot keep delivered snapshots"); n != 1 {
-		t.Errorf("warning logged %d times, want once:\n%s", n, logs.String())
-	}
-	g.letGo() // nothing left to remove: must not fail or panic
 }
 
 type lockedWriter struct {

@@ -2,13 +2,14 @@ package process
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
@@ -106,8 +107,11 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 			versions = append(versions, v)
 		}
 	}
-	typedInfo := snap.files(spool.InfoTyped)
-	typedStat := snap.files(spool.StatTyped)
+	typedInfo, err := snap.inMemory(spool.InfoTyped)
+	if err != nil {
+		log.Warn("typed dumps skipped", "err", err)
+		typedInfo = nil
+	}
 	learned := map[string]*stats.Natures{} // reply prefix → what its dumps say
 	for _, f := range typedInfo {
 		n, err := stats.ParseTypedInfo(f.Data)
@@ -121,8 +125,8 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 			version[prefix] = n.Version
 		}
 	}
-	for _, f := range typedStat {
-		n, err := snap.typedStat(f)
+	for _, f := range snap.replies(spool.StatTyped) {
+		n, err := typedStat(f)
 		if err != nil {
 			log.Warn("typed dump skipped", "file", f.Name, "err", err)
 			continue
@@ -141,22 +145,13 @@ func (p *Processor) natures(snap Snapshot, infos []stats.File, log *slog.Logger)
 	return p.natureStore.forVersions(versions)
 }
 
-// typedStat parses the typed show stat dump f, from its Data or, line by
-// line, from the snapshot's directory.
-func (s Snapshot) typedStat(f stats.File) (*stats.Natures, error) {
-	if f.Data != nil || s.dir == "" {
-		return stats.ParseTypedStat(f.Data)
-	}
-	path := filepath.Join(s.dir, f.Name)
-	r, err := openFile(path)
+// typedStat parses the typed show stat dump r, line by line: a dump of
+// 10 000 servers is 30 MB, read only to learn field natures.
+func typedStat(r blob.Reply) (*stats.Natures, error) {
+	b, err := r.Open()
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	if st, err := r.Stat(); err != nil {
-		return nil, err
-	} else if err := files.CheckSize(path, st.Size(), s.maxSize); err != nil {
-		return nil, err
-	}
-	return stats.ReadTypedStat(r)
+	defer b.Release()
+	return stats.ReadTypedStat(io.NewSectionReader(b, 0, b.Size()))
 }

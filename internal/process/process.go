@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/backoff"
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -112,8 +112,7 @@ type Processor struct {
 	slot chan struct{}
 	// inFlight bounds the snapshots handed to their sinks and not yet
 	// delivered (MaxDeliveries).
-	inFlight   chan struct{}
-	sentWarned atomic.Bool // retire could not move a snapshot to SentDir
+	inFlight chan struct{}
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -322,11 +321,12 @@ var errEmpty = errors.New("no reply files")
 // and no counter offsets apply, or else metrics in memory; and, when a
 // sink is an ExpositionSink, the exposition (else nil).
 func (p *Processor) render(path string, log *slog.Logger) (metric.Lines, *stats.Exposition, error) {
-	snap, err := loadSnapshot(path, true, p.streams, p.MaxReplySize)
+	snap, err := loadSnapshot(path, p.MaxReplySize)
 	if err != nil {
 		return nil, nil, err
 	}
-	if snap.streamed {
+	defer snap.Release() // the lines hold what they read again
+	if p.streams && !snap.fromWorkers() {
 		l, err := p.renderLines(snap, p.options().Prefix, true, nil, log)
 		if err != nil {
 			return nil, nil, err // not a nil *snapLines in an interface
@@ -373,11 +373,11 @@ func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Track
 // files named "<socket>@<pid>_info"), each worker's counters alone, so
 // that counters.Tracker can keep the sums monotonic when a worker exits.
 // It returns nil for other snapshots.
-func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Options) []counters.Worker {
+func (p *Processor) workers(infos []stats.File, statFiles []blob.Reply, ts int64, o *stats.Options) []counters.Worker {
 	byID := map[string]*counters.Worker{}
 	var ids []string
-	add := func(f stats.File, suffix string) (*counters.Worker, bool) {
-		id := strings.TrimSuffix(f.Name, suffix)
+	add := func(name, suffix string) (*counters.Worker, bool) {
+		id := strings.TrimSuffix(name, suffix)
 		if !isWorker(id) {
 			return nil, false
 		}
@@ -399,17 +399,17 @@ func (p *Processor) workers(infos, statFiles []stats.File, ts int64, o *stats.Op
 	quiet := *o
 	quiet.Log = slog.New(slog.DiscardHandler)
 	for _, f := range infos {
-		if w, ok := add(f, spool.InfoSuffix); ok {
+		if w, ok := add(f.Name, spool.InfoSuffix); ok {
 			ms, _ := stats.Daemon(nil, []stats.File{f}, ts, &quiet)
 			keep(w, ms)
 		}
 	}
 	for _, f := range statFiles {
-		w, ok := add(f, spool.StatSuffix)
+		w, ok := add(f.Name, spool.StatSuffix)
 		if !ok {
 			continue
 		}
-		sites, err := sitesFrom("", []stats.File{f}, &quiet, 0, elsewhere{})
+		sites, err := parseSites([]blob.Reply{f}, &quiet)
 		if err != nil {
 			continue
 		}
@@ -598,44 +598,25 @@ func (p *Processor) quarantine(path string, cause error, log *slog.Logger) {
 // (spool.Layout).
 func (p *Processor) FailedDir() string { return spool.LayoutOf(p.cfg.SrcDir).Failed }
 
-// retire finishes with a delivered snapshot rendered as lines: removed
-// at once if no sink kept its lines, or else moved into SentDir, where a
-// Graphite replay can still render them, and removed when the last sink
-// lets go of them (snapLines.Release).
+// retire finishes with a delivered snapshot rendered as lines: its
+// directory is removed, and a sink that kept the lines (the Graphite
+// sender, for its replay window) renders them again from the replies
+// they hold, open, until it lets go of them (snapLines.Release).
 func (p *Processor) retire(path string, l *snapLines, log *slog.Logger) {
 	l.mu.Lock()
 	l.sites = nil
-	kept := l.refs > 1
-	if kept {
-		dst := filepath.Join(p.SentDirPath(), filepath.Base(path))
-		err := os.MkdirAll(p.SentDirPath(), 0o755)
-		if err == nil {
-			err = os.Rename(path, dst)
-		}
-		if err == nil {
-			l.dir, l.retired = dst, true
-		} else {
-			if p.sentWarned.CompareAndSwap(false, true) {
-				log.Warn("cannot keep delivered snapshots for a Graphite replay: they are removed at once, and a replay after a lost connection skips them (logged once)", "err", err)
-			}
-			kept = false
-		}
-	}
 	l.mu.Unlock()
 	l.Release()
-	if kept {
-		p.forget(path)
-	} else {
-		p.remove(path, log)
-	}
+	p.remove(path, log)
 }
 
-// SentDirPath is where delivered snapshots wait while a sink may still
-// write them again (spool.Layout).
+// SentDirPath is where versions before 0.6 kept delivered snapshots
+// while a sink might still write them again (spool.Layout); CleanSent
+// empties it.
 func (p *Processor) SentDirPath() string { return spool.LayoutOf(p.cfg.SrcDir).Sent }
 
 // CleanSent removes the delivered snapshots left in SentDirPath by an
-// earlier run: only directories named like snapshots.
+// earlier version: only directories named like snapshots.
 func (p *Processor) CleanSent() {
 	entries, err := os.ReadDir(p.SentDirPath())
 	if err != nil {
@@ -669,7 +650,7 @@ func (p *Processor) forget(path string) {
 // sink wrote them. extra are self-statistics added after the snapshot's
 // own (all of them when self is false).
 func (p *Processor) RenderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, bool, error) {
-	if !p.streams || slices.ContainsFunc(snap.Files, func(f stats.File) bool { return isWorker(f.Name) }) {
+	if !p.streams || snap.fromWorkers() {
 		return nil, false, nil
 	}
 	l, err := p.renderLines(snap, prefix, self, extra, log)

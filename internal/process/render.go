@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
@@ -26,7 +27,7 @@ import (
 type rendering struct {
 	ts      int64
 	o       stats.Options
-	infos   []stats.File // the show info replies, with Data
+	infos   []stats.File // the show info replies
 	tables  []stats.StickTable
 	steps   []step
 	self    [1]string // the heads of the self-statistics: the prefix
@@ -145,7 +146,11 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 		}
 	}()
 	start := time.Now()
-	infos, statFiles := snap.files(spool.Info), snap.files(spool.Stat)
+	infos, err := snap.inMemory(spool.Info)
+	if err != nil {
+		return nil, nil, err
+	}
+	statFiles := snap.replies(spool.Stat)
 	if len(infos) == 0 && len(statFiles) == 0 {
 		return nil, nil, errEmpty
 	}
@@ -153,12 +158,16 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	b := &renderer{r: r, t: t, withSelf: withSelf}
 	daemon := p.addDaemon(b, infos, len(statFiles) > 0, log)
 	if r.o.StickTables || r.o.Exposed { // Graphite's sticktable-metrics, or the endpoint
-		r.tables = stats.StickTables(snap.files(spool.Table))
+		tables, err := snap.inMemory(spool.Table)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.tables = stats.StickTables(tables)
 	}
 	if r.o.StickTables && len(r.tables) > 0 {
 		b.add(step{block: tableBlock}) // cannot fail
 	}
-	sitesOK, err := p.addSites(b, snap, statFiles, log)
+	sitesOK, err := p.addSites(b, statFiles, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,12 +223,12 @@ func (p *Processor) addDaemon(b *renderer, infos []stats.File, haveStats bool, l
 // was usable. Rejected replies are counted and logged. A reply that
 // cannot be read fails the snapshot (*readError): sending the others'
 // sums without it would make every summed counter dip.
-func (p *Processor) addSites(b *renderer, snap Snapshot, statFiles []stats.File, log *slog.Logger) (bool, error) {
+func (p *Processor) addSites(b *renderer, statFiles []blob.Reply, log *slog.Logger) (bool, error) {
 	if len(statFiles) == 0 {
 		log.Warn("snapshot doesn't contain any files with site statistics")
 		return false, nil
 	}
-	sites, err := snap.sites(statFiles, &b.r.o)
+	sites, err := parseSites(statFiles, &b.r.o)
 	var unreadable *readError
 	if errors.As(err, &unreadable) {
 		return false, err
@@ -298,7 +307,7 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 	if tracker == nil {
 		return ms, r, sites, nil
 	}
-	if workers := p.workers(r.infos, snap.files(spool.Stat), snap.Time, &r.o); workers != nil {
+	if workers := p.workers(r.infos, snap.replies(spool.Stat), snap.Time, &r.o); workers != nil {
 		if len(r.missing) > 0 {
 			tracker.Offset(ms) // a missing worker may still be alive
 		} else if err := tracker.Apply(snap.Time, workers, ms); err != nil {
@@ -309,10 +318,10 @@ func (p *Processor) renderSnapshot(snap Snapshot, prefix string, tracker *counte
 }
 
 // renderLines turns snap into lines that are rendered as they are
-// written, under prefix. The show stat replies are read again, for a later write, from snap's
-// directory, or through snap.Open or snap.Load when snap has one (they are then not
-// kept in the lines). extra are self-statistics added after the
-// snapshot's own (all of them when self is false).
+// written, under prefix. The lines hold the show stat replies, to parse
+// them again for a later write (a Graphite replay). extra are
+// self-statistics added after the snapshot's own (all of them when self
+// is false).
 func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (*snapLines, error) {
 	var count stats.Counter
 	r, sites, err := p.build(snap, prefix, self, &count, log)
@@ -320,12 +329,9 @@ func (p *Processor) renderLines(snap Snapshot, prefix string, self bool, extra [
 		return nil, err
 	}
 	r.addSelf(&count, extra)
-	stat := snap.files(spool.Stat)
-	if snap.elsewhere().some() {
-		for i := range stat {
-			stat[i].Data = nil // read again through Open or Load
-		}
+	stat := snap.replies(spool.Stat)
+	for i := range stat {
+		stat[i] = stat[i].Retain()
 	}
-	return &snapLines{r: r, n: count.Lines(), maxSize: snap.maxSize, dir: snap.dir, stat: stat, there: snap.elsewhere(),
-		sites: sites, refs: 1, writers: len(p.sinks)}, nil
+	return &snapLines{r: r, n: count.Lines(), stat: stat, sites: sites, refs: 1, writers: len(p.sinks)}, nil
 }

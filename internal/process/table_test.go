@@ -25,11 +25,12 @@ func TestBigTableReplyLeftOut(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(snap, "admin2.sock_table"), line, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := loadSnapshot(snap, true, true, 0)
+	s, err := loadSnapshot(snap, 0)
 	if err != nil {
 		t.Fatalf("loadSnapshot: %v", err)
 	}
-	tables := s.files(spool.Table)
+	defer s.Release()
+	tables := s.replies(spool.Table)
 	if len(tables) != 1 || tables[0].Name != "admin2.sock_table" {
 		t.Errorf("table replies %v, want admin2.sock_table alone", tables)
 	}

@@ -237,7 +237,7 @@ func (x *extras) walk(w *walk, g int32, exposing bool) int {
 func ParseSitesAll(stats []File, n *Natures, log *slog.Logger) (*Sites, error) {
 	b := Builder{All: true, Natures: n, Log: log}
 	for _, f := range stats {
-		b.Add(f)
+		b.addFile(f)
 	}
 	return b.Sites()
 }

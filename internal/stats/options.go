@@ -4,12 +4,14 @@ import (
 	"log/slog"
 	"regexp"
 	"sync/atomic"
-
-	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
-// File is one reply file of a snapshot directory (spool.File).
-type File = spool.File
+// File is one reply of a snapshot in memory: its file name (for example
+// "admin1.sock_stat") and its bytes.
+type File struct {
+	Name string
+	Data []byte
+}
 
 // Options are the processing settings of haproxystats-process. The zero
 // value is valid: no prefix, default metric lists, no optional blocks.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -217,7 +216,7 @@ func ParseStat(data []byte) (*Sites, error) {
 func ParseSites(stats []File) (*Sites, error) {
 	var b Builder
 	for _, f := range stats {
-		b.Add(f)
+		b.addFile(f)
 	}
 	return b.Sites()
 }
@@ -243,24 +242,26 @@ type Builder struct {
 	s       *Sites
 	p       parser
 	replies int
-	win     []byte // the window AddFrom reads replies through
-	err     error  // a reply AddFrom could not read: the Sites are incomplete
+	win     []byte // the window Add reads replies through
+	err     error  // a reply Add could not read: the Sites are incomplete
 }
 
-// Add checks one reply and, if it is a valid dump, aggregates its rows.
-// A reply that is not is listed in Rejected, contributes nothing, and
-// its *ParseError is returned. Add keeps no reference to f.Data.
-func (b *Builder) Add(f File) error {
-	return b.add(f.Name, func() (*stat, error) { return scanStat(f.Data) })
-}
-
-// AddFrom is Add for a reply of size bytes read from src (a file, read
-// with pread), 64 KiB at a time: once to check the reply, once more to
-// aggregate it, so that the reply is never all in memory. An error that
-// is not a *ParseError is src's: the reply could not be read, or no
-// longer has what it had when it was checked. The Builder then holds
-// part of it, and Sites returns that error.
-func (b *Builder) AddFrom(name string, src io.ReaderAt, size int64) error {
+// Add checks one reply, the size bytes of src, and, if it is a valid
+// dump, aggregates its rows. A reply that is not is listed in Rejected,
+// contributes nothing, and its *ParseError is returned. A reply whose
+// bytes are in memory in one piece (src has InMemory, as Bytes and a
+// blob in memory have) is scanned in place; any other is read 64 KiB at
+// a time, once to check it and once more to aggregate it, so that it is
+// never all in memory. An error that is not a *ParseError is src's: the
+// reply could not be read, or no longer has what it had when it was
+// checked. The Builder then holds part of it, and Sites returns that
+// error. Add keeps no reference to src.
+func (b *Builder) Add(name string, src io.ReaderAt, size int64) error {
+	if m, ok := src.(inMemory); ok {
+		if data, ok := m.InMemory(); ok && int64(len(data)) == size {
+			return b.add(name, func() (*stat, error) { return scanStat(data) })
+		}
+	}
 	return b.add(name, func() (*stat, error) {
 		st, err := scanFrom(src, size, b.win)
 		var perr *ParseError
@@ -272,30 +273,32 @@ func (b *Builder) AddFrom(name string, src io.ReaderAt, size int64) error {
 	})
 }
 
-// AddRead is AddFrom returning only the errors of reading src: a reply
-// that is not a valid dump is listed in Rejected.
-func (b *Builder) AddRead(name string, src io.ReaderAt, size int64) error {
-	var perr *ParseError
-	if err := b.AddFrom(name, src, size); err != nil && !errors.As(err, &perr) {
-		return err
-	}
-	return nil
+// inMemory is a reply source that may hold its bytes in memory in one
+// piece.
+type inMemory interface {
+	InMemory() ([]byte, bool)
 }
 
-// AddFile is AddRead for the open file f, of the size it has now, which
-// check (when not nil) may refuse first.
-func (b *Builder) AddFile(name string, f *os.File, check func(size int64) error) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
+// Bytes is a reply in memory, for Add.
+type Bytes []byte
+
+// ReadAt reads b from off.
+func (b Bytes) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b)) {
+		return 0, io.EOF
 	}
-	if check != nil {
-		if err := check(st.Size()); err != nil {
-			return err
-		}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
 	}
-	return b.AddRead(name, f, st.Size())
+	return n, nil
 }
+
+// InMemory returns b.
+func (b Bytes) InMemory() ([]byte, bool) { return b, true }
+
+// addFile adds f, a reply in memory, with Add.
+func (b *Builder) addFile(f File) error { return b.Add(f.Name, Bytes(f.Data), int64(len(f.Data))) }
 
 // add aggregates the reply scan checks, named name.
 func (b *Builder) add(name string, scan func() (*stat, error)) error {
