@@ -10,19 +10,22 @@ import (
 )
 
 // Each binary links only what it runs: haproxystats-pull none of the
-// processing side, haproxystats-process none of the pulling side. The
-// packages both need (the spool contract, the dump checker, the record
-// format, configuration) are leaves.
+// processing side (its sinks, and the metric values they consume),
+// haproxystats-process none of the pulling side. The packages both need
+// (the spool contract, the dump checker, the record format,
+// configuration, the Kafka clients) are leaves.
 func TestEachBinaryLinksItsSide(t *testing.T) {
 	const internal = "github.com/haproxystats-go/haproxystats/internal/"
-	processSide := []string{"process", "stats", "counters", "fleet", "graphite", "prometheus", "localstore"}
+	processSide := []string{"process", "stats", "counters", "fleet", "metric",
+		"graphite", "prometheus", "localstore", "kafkasink"}
 	pullSide := []string{"pull", "haproxy", "ship"}
 	for _, c := range []struct {
 		cmd       string
 		forbidden []string
+		required  []string // what it runs: a check that go list sees the right module
 	}{
-		{"haproxystats-pull", processSide},
-		{"haproxystats-process", pullSide},
+		{"haproxystats-pull", processSide, []string{"spool", "kafka"}},
+		{"haproxystats-process", pullSide, []string{"spool", "kafka", "kafkasink"}},
 	} {
 		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-deps", "./cmd/"+c.cmd).CombinedOutput()
 		if err != nil {
@@ -34,8 +37,10 @@ func TestEachBinaryLinksItsSide(t *testing.T) {
 				t.Errorf("%s links internal/%s, of the other daemon's side", c.cmd, p)
 			}
 		}
-		if !slices.Contains(deps, internal+"spool") {
-			t.Errorf("%s does not link internal/spool: is go list reading the right module?", c.cmd)
+		for _, p := range c.required {
+			if !slices.Contains(deps, internal+p) {
+				t.Errorf("%s does not link internal/%s: is go list reading the right module?", c.cmd, p)
+			}
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
-	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/kafkasink"
 )
 
 // With a [kafka] section, a queued snapshot reaches carbon and the topic,
@@ -57,7 +57,7 @@ func TestRunWithKafka(t *testing.T) {
 	}
 
 	hostname, _ := os.Hostname()
-	key := kafka.HostKey(true, hostname)
+	key := kafkasink.HostKey(true, hostname)
 	want := fmt.Sprintf(`{"path":"loadbalancers.haproxy.frontend.www_example_com.stot","value":160,"timestamp":1500000000,"host":%q}`, key)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("lb-stats"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

@@ -22,6 +22,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
+	"github.com/haproxystats-go/haproxystats/internal/kafkasink"
 	"github.com/haproxystats-go/haproxystats/internal/localstore"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/process"
@@ -99,7 +100,7 @@ func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string
 type outputs struct {
 	sinks    []process.Sink
 	graphite *graphite.Sender
-	kafka    *kafka.Sink        // nil without [kafka] metrics sink
+	kafka    *kafkasink.Sink    // nil without [kafka] metrics sink
 	server   *prometheus.Server // nil without [prometheus]
 }
 
@@ -125,7 +126,7 @@ func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Lo
 		out.sinks = append(out.sinks, localstore.New(*cfg.LocalStore))
 	}
 	if cfg.Kafka != nil && cfg.Kafka.MetricsSink {
-		producer, err := kafka.New(*cfg.Kafka, kafka.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
+		producer, err := kafkasink.New(*cfg.Kafka, kafkasink.HostKey(cfg.Graphite.FQDN, host), log.With("sink", "kafka"))
 		if err != nil {
 			out.close(log)
 			return nil, err

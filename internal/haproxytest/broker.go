@@ -11,9 +11,10 @@ import (
 
 // Broker starts a Kafka-protocol broker in the test (franz-go's kfake)
 // with topic in partitions partitions, and stops it when the test ends.
-func Broker(t testing.TB, topic string, partitions int32) *kfake.Cluster {
+// opts add to those, e.g. kfake.TLS or kfake.EnableSASL.
+func Broker(t testing.TB, topic string, partitions int32, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 // allow the largest snapshot (see the fleet documentation).
 const maxSnapshotBytes = 64 << 20
 
-// Producer produces the snapshot records of package fleet to [kafka]
-// snapshot-topic, one at a time, each acknowledged before Produce
+// Producer produces snapshot records (package record), as package ship
+// ships them, to [kafka] snapshot-topic, one at a time, each acknowledged before Produce
 // returns. It is safe for concurrent use.
 type Producer struct {
 	cfg config.Kafka
@@ -30,13 +30,13 @@ type Producer struct {
 // NewProducer returns a Producer for cfg. It does not connect: the
 // client connects on the first Produce and reconnects by itself.
 func NewProducer(cfg config.Kafka, log *slog.Logger) (*Producer, error) {
-	opts, err := clientOpts(cfg, log)
+	opts, err := ClientOpts(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	codec, ok := codecs[cfg.Compression]
-	if !ok {
-		return nil, fmt.Errorf("kafka: unknown compression %q", cfg.Compression)
+	codec, err := Compression(cfg.Compression)
+	if err != nil {
+		return nil, err
 	}
 	opts = append(opts,
 		kgo.DefaultProduceTopic(cfg.SnapshotTopic),
@@ -123,7 +123,7 @@ const fetchBytes = 8 << 20
 
 // NewConsumer returns a Consumer joining the group.
 func NewConsumer(cfg config.Kafka, hooks ConsumerHooks, log *slog.Logger) (*Consumer, error) {
-	opts, err := clientOpts(cfg, log)
+	opts, err := ClientOpts(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -225,20 +225,3 @@ func (c *Consumer) Commit(ctx context.Context, offsets map[int32]Offset) error {
 // Close leaves the group (the Revoked hook runs first) and closes the
 // client.
 func (c *Consumer) Close() { c.cl.CloseAllowingRebalance() }
-
-// clientOpts returns the options every client of cfg shares.
-func clientOpts(cfg config.Kafka, log *slog.Logger) ([]kgo.Opt, error) {
-	if cfg.Timeout < time.Second {
-		return nil, fmt.Errorf("kafka: timeout %v is less than 1s", cfg.Timeout)
-	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(logger{log}),
-	}
-	sec, err := securityOpts(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return append(opts, sec...), nil
-}

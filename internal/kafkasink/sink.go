@@ -1,10 +1,8 @@
-// Package kafka is the Kafka sink of haproxystats-process: it produces the
-// metrics of every snapshot to one topic and reports a snapshot as
-// delivered only once the brokers acknowledged every record of it. It
-// also holds the clients of the fleet mode (fleet.go): the Producer that
-// haproxystats-pull ships snapshot records with, and the group Consumer
-// that haproxystats-process reads them with. It is the only package that
-// imports a Kafka client (franz-go's kgo).
+// Package kafkasink is the Kafka sink of haproxystats-process: it
+// produces the metrics of every snapshot to [kafka] topic and reports a
+// snapshot as delivered only once the brokers acknowledged every record
+// of it. The client options it shares with the fleet's clients (brokers,
+// TLS, SASL, compression) come from package kafka.
 //
 // Records are keyed by the host name, as it appears in the Graphite
 // paths, so that all the metrics of one host go to one partition, in
@@ -19,12 +17,11 @@
 // within the timeout is refused (it stays on disk and the process daemon
 // sends it again later), and the records of it that did reach the broker
 // appear twice.
-package kafka
+package kafkasink
 
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,10 +34,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -93,12 +89,11 @@ type Sink struct {
 // on when acks is all; Kafka allows it with no other acks, so it is off
 // for leader and none.
 func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
-	if cfg.Timeout < time.Second {
-		return nil, fmt.Errorf("kafka: timeout %v is less than 1s", cfg.Timeout)
+	opts, err := kafka.ClientOpts(cfg, log)
+	if err != nil {
+		return nil, err
 	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
+	opts = append(opts,
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.AllowAutoTopicCreation(), // only where the brokers allow it (auto.create.topics.enable)
 		kgo.ProducerBatchMaxBytes(int32(cfg.BatchBytes)),
@@ -110,8 +105,7 @@ func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
 		// before the retry; the default 5 s would use half of the
 		// default timeout, while leader elections take about a second.
 		kgo.MetadataMinAge(time.Second),
-		kgo.WithLogger(logger{log}),
-	}
+	)
 	switch cfg.Acks {
 	case "all", "":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -122,19 +116,14 @@ func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
 	default:
 		return nil, fmt.Errorf("kafka: unknown acks %q", cfg.Acks)
 	}
-	codec, ok := codecs[cfg.Compression]
-	if !ok {
-		return nil, fmt.Errorf("kafka: unknown compression %q", cfg.Compression)
+	codec, err := kafka.Compression(cfg.Compression)
+	if err != nil {
+		return nil, err
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec))
 	if cfg.Format != "graphite" && cfg.Format != "json" {
 		return nil, fmt.Errorf("kafka: unknown format %q", cfg.Format)
 	}
-	sec, err := securityOpts(cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts = append(opts, sec...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
@@ -148,43 +137,6 @@ func New(cfg config.Kafka, host string, log *slog.Logger) (*Sink, error) {
 		log:     log,
 		enqueue: make(chan struct{}, 1),
 	}, nil
-}
-
-// securityOpts returns the client options of cfg's TLS and SASL settings.
-func securityOpts(cfg config.Kafka) ([]kgo.Opt, error) {
-	var opts []kgo.Opt
-	if cfg.TLS {
-		tc, err := tlsConfig(cfg)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	switch cfg.SASLMechanism {
-	case "":
-	case "PLAIN":
-		opts = append(opts, kgo.SASL(plain.Auth{User: cfg.SASLUsername, Pass: cfg.SASLPassword}.AsMechanism()))
-	case "SCRAM-SHA-256":
-		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASLUsername, Pass: cfg.SASLPassword}.AsSha256Mechanism()))
-	case "SCRAM-SHA-512":
-		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASLUsername, Pass: cfg.SASLPassword}.AsSha512Mechanism()))
-	default:
-		return nil, fmt.Errorf("kafka: unknown sasl-mechanism %q", cfg.SASLMechanism)
-	}
-	return opts, nil
-}
-
-var codecs = map[string]kgo.CompressionCodec{
-	"none":   kgo.NoCompression(),
-	"":       kgo.NoCompression(),
-	"gzip":   kgo.GzipCompression(),
-	"snappy": kgo.SnappyCompression(),
-	"lz4":    kgo.Lz4Compression(),
-	"zstd":   kgo.ZstdCompression(),
-}
-
-func tlsConfig(cfg config.Kafka) (*tls.Config, error) {
-	return config.ClientTLS("kafka", cfg.TLSCAFile, cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSInsecureSkipVerify)
 }
 
 // HostKey returns the host name part of the Graphite prefix that
@@ -437,28 +389,4 @@ func (s *Sink) Close(ctx context.Context) error {
 		return fmt.Errorf("kafka: flush at close: %w", err)
 	}
 	return nil
-}
-
-// logger passes the client's warnings and errors (and, at debug level,
-// its informational messages) to slog.
-type logger struct{ log *slog.Logger }
-
-func (l logger) Level() kgo.LogLevel {
-	if l.log.Enabled(context.Background(), slog.LevelDebug) {
-		return kgo.LogLevelInfo
-	}
-	return kgo.LogLevelWarn
-}
-
-func (l logger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lv := slog.LevelDebug
-	switch level {
-	case kgo.LogLevelError:
-		lv = slog.LevelError
-	case kgo.LogLevelWarn:
-		lv = slog.LevelWarn
-	case kgo.LogLevelInfo:
-		lv = slog.LevelInfo
-	}
-	l.log.Log(context.Background(), lv, msg, keyvals...)
 }

@@ -1,4 +1,4 @@
-package kafka
+package kafkasink
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,12 +69,7 @@ func goldenMetrics(t testing.TB) []metric.Metric {
 // in 3 partitions.
 func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, topic)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return haproxytest.Broker(t, topic, 3, opts...)
 }
 
 func testConfig(brokers []string) config.Kafka {
@@ -483,51 +477,20 @@ func TestSendCanceled(t *testing.T) {
 	}
 }
 
+// TestSASL checks that the sink's client takes the security settings of
+// [kafka] (kafka.ClientOpts): every mechanism, and TLS, is tested with
+// the options in package kafka.
 func TestSASL(t *testing.T) {
-	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
-		t.Run(mech, func(t *testing.T) {
-			c := newCluster(t, kfake.EnableSASL(), kfake.Superuser(mech, "hs", "secret"))
-			cfg := testConfig(c.ListenAddrs())
-			cfg.SASLMechanism, cfg.SASLUsername, cfg.SASLPassword = mech, "hs", "secret"
-			ms := goldenMetrics(t)[:5]
-			if err := send(t, newSink(t, cfg), ms); err != nil {
-				t.Fatal(err)
-			}
-			cfg.SASLPassword = "wrong"
-			if err := send(t, newSink(t, cfg), ms); err == nil {
-				t.Error("Send with a wrong password = nil")
-			}
-		})
-	}
-}
-
-func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca, server, client := testPKI(t, dir)
-	c := newCluster(t, kfake.TLS(server))
+	c := newCluster(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "hs", "secret"))
 	cfg := testConfig(c.ListenAddrs())
-	cfg.TLS, cfg.TLSCAFile = true, ca
+	cfg.SASLMechanism, cfg.SASLUsername, cfg.SASLPassword = "PLAIN", "hs", "secret"
 	ms := goldenMetrics(t)[:5]
 	if err := send(t, newSink(t, cfg), ms); err != nil {
-		t.Fatalf("TLS with tls-ca-file: %v", err)
+		t.Fatal(err)
 	}
-	cfg.TLSCertFile, cfg.TLSKeyFile = client[0], client[1]
-	if err := send(t, newSink(t, cfg), ms); err != nil {
-		t.Fatalf("TLS with a client certificate: %v", err)
-	}
-	cfg = testConfig(c.ListenAddrs())
-	cfg.TLS = true // system roots: the test CA is unknown
+	cfg.SASLPassword = "wrong"
 	if err := send(t, newSink(t, cfg), ms); err == nil {
-		t.Error("Send = nil to a broker whose certificate is not trusted")
-	}
-	cfg.TLSInsecureSkipVerify = true
-	if err := send(t, newSink(t, cfg), ms); err != nil {
-		t.Errorf("TLS with tls-insecure-skip-verify: %v", err)
-	}
-	cfg = testConfig(c.ListenAddrs())
-	cfg.TLS, cfg.TLSCAFile = true, filepath.Join(dir, "missing.pem")
-	if _, err := New(cfg, host, slog.New(slog.DiscardHandler)); err == nil {
-		t.Error("New with a missing tls-ca-file = nil error")
+		t.Error("Send with a wrong password = nil")
 	}
 }
 
