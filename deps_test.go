@@ -44,3 +44,19 @@ func TestEachBinaryLinksItsSide(t *testing.T) {
 		}
 	}
 }
+
+// Parsing does no I/O and knows nothing of the queue: stats reads its
+// replies through io.ReaderAt, wherever they are (blob.Reply).
+func TestParsingDoesNoIO(t *testing.T) {
+	const internal = "github.com/haproxystats-go/haproxystats/internal/"
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-f", `{{join .Imports " "}}`, "./internal/stats").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./internal/stats: %v\n%s", err, out)
+	}
+	imports := strings.Fields(string(out))
+	for _, p := range []string{"os", internal + "spool", internal + "files", internal + "blob"} {
+		if slices.Contains(imports, p) {
+			t.Errorf("internal/stats imports %s", p)
+		}
+	}
+}

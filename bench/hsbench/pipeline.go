@@ -247,14 +247,18 @@ func encodeStream(e *stats.Encoder, dir string, ts int64) error {
 }
 
 // addFrom adds the reply at path to b as haproxystats-process does: read
-// from the file 64 KiB at a time (stats.Builder.AddFile).
+// from the file 64 KiB at a time (stats.Builder.Add).
 func addFrom(b *stats.Builder, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return b.AddFile(filepath.Base(path), f, nil)
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return b.Add(filepath.Base(path), f, st.Size())
 }
 
 // measurePipeline runs the child for mode and returns its result.

@@ -225,3 +225,40 @@ func TestFileFailingHalfWay(t *testing.T) {
 		}
 	}
 }
+
+// A Reply opens what it holds, or what it makes from it; its source
+// lives until the last holder lets go, and opening it after that is an
+// error, not a read of freed bytes.
+func TestReply(t *testing.T) {
+	src := Bytes([]byte("compressed"))
+	made := 0
+	lazy := Lazy("a_stat", src, func(s *Blob) (*Blob, error) {
+		made++
+		p, err := s.ReadAll()
+		return Bytes(bytes.ToUpper(p)), err
+	})
+	held := NewReply("a_info", Bytes([]byte("info")))
+	for range 2 {
+		if got, err := lazy.ReadAll(); err != nil || string(got) != "COMPRESSED" {
+			t.Fatalf("lazy ReadAll = %q, %v", got, err)
+		}
+	}
+	if got, err := held.ReadAll(); err != nil || string(got) != "info" {
+		t.Fatalf("held ReadAll = %q, %v", got, err)
+	}
+	if made != 2 {
+		t.Errorf("made %d times, want once per Open", made)
+	}
+	second := lazy.Retain()
+	lazy.Release()
+	if _, err := second.Open(); err != nil {
+		t.Errorf("Open by the second holder: %v", err)
+	}
+	second.Release()
+	if _, err := lazy.Open(); !errors.Is(err, ErrReleased) {
+		t.Errorf("Open after the last Release = %v, want ErrReleased", err)
+	}
+	if made != 3 {
+		t.Errorf("made %d times after the last Release, want 3", made)
+	}
+}

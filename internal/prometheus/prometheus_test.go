@@ -83,7 +83,7 @@ func exposeFiles(t testing.TB, ts int64, infos, stat []stats.File) *stats.Exposi
 	t.Helper()
 	b := stats.Builder{All: true}
 	for _, f := range stat {
-		b.Add(f)
+		b.Add(f.Name, stats.Bytes(f.Data), int64(len(f.Data)))
 	}
 	sites, err := b.Sites()
 	if err != nil || len(sites.Rejected) > 0 {

@@ -73,7 +73,7 @@ func BenchmarkAddFrom(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			err = bld.AddFrom(f.Name, r, int64(len(f.Data)))
+			err = bld.Add(f.Name, r, int64(len(f.Data)))
 			r.Close()
 			if err != nil {
 				b.Fatal(err)

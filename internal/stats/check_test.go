@@ -159,7 +159,7 @@ func TestEndlessRecordRefused(t *testing.T) {
 	} {
 		src := &endless{prefix: prefix, size: size}
 		var b Builder
-		err := b.AddFrom("a.sock_stat", src, size)
+		err := b.Add("a.sock_stat", src, size)
 		if !errors.Is(err, ErrLongRecord) {
 			t.Errorf("%s: AddFrom: %v, want ErrLongRecord", name, err)
 		}

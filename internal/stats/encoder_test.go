@@ -213,7 +213,7 @@ func TestBuilder(t *testing.T) {
 	var b Builder
 	for _, f := range files {
 		data := bytes.Clone(f.Data)
-		err := b.Add(File{Name: f.Name, Data: data})
+		err := b.addFile(File{Name: f.Name, Data: data})
 		if bad := f.Name == "bad.sock_stat"; bad != (err != nil) {
 			t.Errorf("Add(%s) = %v", f.Name, err)
 		}

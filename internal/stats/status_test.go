@@ -108,7 +108,7 @@ func TestExcludeServerStates(t *testing.T) {
 	}
 	b := Builder{ExcludeStates: exclude}
 	for i, r := range replies {
-		if err := b.Add(File{Name: fmt.Sprint(i), Data: r}); err != nil {
+		if err := b.addFile(File{Name: fmt.Sprint(i), Data: r}); err != nil {
 			t.Fatal(err)
 		}
 	}

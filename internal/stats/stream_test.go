@@ -15,7 +15,7 @@ import (
 // records cross the window's edges.
 func addFrom(b *Builder, name string, data []byte, win int) error {
 	b.win = make([]byte, 0, win)
-	return b.AddFrom(name, bytes.NewReader(data), int64(len(data)))
+	return b.Add(name, bytes.NewReader(data), int64(len(data)))
 }
 
 // streamInputs are replies of every shape: real dumps, generated ones,
@@ -73,7 +73,7 @@ func TestAddFromMatchesAdd(t *testing.T) {
 	for name, data := range streamInputs(t) {
 		for _, all := range []bool{false, true} {
 			want := Builder{All: all}
-			wantErr := want.Add(File{Name: "r", Data: data})
+			wantErr := want.addFile(File{Name: "r", Data: data})
 			if !errors.Is(wantErr, rejected[name]) || (wantErr != nil) != (rejected[name] != nil) {
 				t.Errorf("%s: Add = %v, want %v", name, wantErr, rejected[name])
 			}
@@ -138,12 +138,12 @@ func TestAddFromReadError(t *testing.T) {
 		}
 		src := &failingAt{data: data, off: int64(len(data) / 2), reads: c.reads}
 		b.win = make([]byte, 0, 4096)
-		err := b.AddFrom("bad", src, int64(len(data)))
+		err := b.Add("bad", src, int64(len(data)))
 		var perr *ParseError
 		if !errors.Is(err, errDisk) || errors.As(err, &perr) || !strings.Contains(err.Error(), "bad") {
 			t.Errorf("%s: AddFrom = %v, want the read error, naming the reply, not a rejection", c.what, err)
 		}
-		if err := b.Add(File{Name: "after", Data: first}); !errors.Is(err, errDisk) {
+		if err := b.addFile(File{Name: "after", Data: first}); !errors.Is(err, errDisk) {
 			t.Errorf("%s: Add after a read error = %v, want that error", c.what, err)
 		}
 		s, err := b.Sites()
@@ -181,7 +181,7 @@ func TestAddFromChanged(t *testing.T) {
 		var b Builder
 		b.win = make([]byte, 0, 8)
 		src := &changing{before: []byte(before), after: []byte(after)}
-		err := b.AddFrom("r", src, int64(len(before)))
+		err := b.Add("r", src, int64(len(before)))
 		var perr *ParseError
 		if !errors.Is(err, errChanged) || errors.As(err, &perr) {
 			t.Errorf("records changed to %q: AddFrom = %v, want errChanged", after, err)
@@ -201,7 +201,7 @@ func TestAddFromReadsAWindow(t *testing.T) {
 	}
 	src := &largestRead{r: bytes.NewReader(data)}
 	var b Builder
-	if err := b.AddFrom("r", src, int64(len(data))); err != nil {
+	if err := b.Add("r", src, int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
 	if src.largest > window || cap(b.win) > window {
