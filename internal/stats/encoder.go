@@ -14,9 +14,8 @@ import (
 // exactly the bytes that
 // metric.Metric.AppendLine gives for the metrics those functions return,
 // in the same order, but without building a metric.Metric or a path
-// string for any of them. For a large configuration that is most of the
-// memory and time of a snapshot (about 75 MB of paths and metrics for
-// 40 000 server rows, see bench/).
+// string for any of them. For a large configuration those are most of
+// the memory and time of a snapshot (make bench shows both paths).
 //
 // An Encoder made with a nil writer keeps every line in memory, for
 // Bytes. One made with a writer holds at most about FlushSize bytes and
