@@ -3,6 +3,8 @@ package haproxytest
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,4 +56,24 @@ func (f LogFile) String() string {
 		b = b[len(b)-4096:]
 	}
 	return string(b)
+}
+
+// OpenIn returns the descriptors this process holds on files under dir:
+// what a test checks to see that files were let go (or closes to make
+// their reads fail).
+func OpenIn(t testing.TB, dir string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range entries {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name()) // pathcheck: the test's own descriptors
+		if err == nil && strings.HasPrefix(target, dir+"/") {
+			fd, _ := strconv.Atoi(e.Name())
+			fds = append(fds, fd)
+		}
+	}
+	return fds
 }

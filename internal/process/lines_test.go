@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -218,7 +219,7 @@ func TestDeliveredLinesOutliveTheirDirectory(t *testing.T) {
 	if len(g.kept) != 1 {
 		t.Fatalf("sink kept %d Lines, want 1", len(g.kept))
 	}
-	if n := openIn(t, first); n == 0 {
+	if n := len(haproxytest.OpenIn(t, first)); n == 0 {
 		t.Fatal("the kept lines hold no reply of the removed snapshot open")
 	}
 	l := g.kept[0].(*snapLines)
@@ -239,7 +240,7 @@ func TestDeliveredLinesOutliveTheirDirectory(t *testing.T) {
 		}
 	}
 	g.letGo()
-	if n := openIn(t, first); n != 0 {
+	if n := len(haproxytest.OpenIn(t, first)); n != 0 {
 		t.Fatalf("%d replies of the snapshot still open once the sink let go", n)
 	}
 	if _, err := l.WriteTo(&bytes.Buffer{}); err == nil {
@@ -252,25 +253,9 @@ func TestDeliveredLinesOutliveTheirDirectory(t *testing.T) {
 	second := filepath.Join(src, "1500000010")
 	p2 := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{&lineSink{sink: newSink("local-store")}}, slog.New(slog.DiscardHandler))
 	run(t, p2, []string{second}, func() bool { return !exists(second) })
-	if exists(second) || openIn(t, second) != 0 {
+	if exists(second) || len(haproxytest.OpenIn(t, second)) != 0 {
 		t.Error("snapshot no sink kept was not removed, or its replies are still open")
 	}
-}
-
-// openIn counts the files under dir this process holds open.
-func openIn(t *testing.T, dir string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range entries {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, dir+"/") { // pathcheck: the test's own descriptors
-			n++
-		}
-	}
-	return n
 }
 
 // Leftovers of an earlier version's sent/ are removed at start; what is not named like a snapshot is left alone.

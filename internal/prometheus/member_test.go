@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/blob"
+	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
 // Members are gzip that any reader takes, alone or one after the other,
@@ -185,20 +185,11 @@ func newStore(dir string) *store { return (&blob.Spill{Dir: dir}).New() }
 // them fails as a disk that went bad does.
 func closeFilesIn(t *testing.T, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := 0
-	for _, e := range entries {
-		target, err := os.Readlink("/proc/self/fd/" + e.Name()) // pathcheck: the test's own descriptors
-		if err == nil && strings.HasPrefix(target, dir+"/") {
-			fd, _ := strconv.Atoi(e.Name())
-			syscall.Close(fd)
-			closed++
-		}
-	}
-	if closed == 0 {
+	fds := haproxytest.OpenIn(t, dir)
+	if len(fds) == 0 {
 		t.Fatalf("no file of %s open", dir)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
 	}
 }
