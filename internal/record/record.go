@@ -90,7 +90,7 @@ func Encode(r Record) ([]byte, error) {
 	b.WriteByte(Version)
 	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
 	if err != nil {
-		return nil, fmt.Errorf("fleet: encode: %w", err)
+		return nil, fmt.Errorf("record: encode: %w", err)
 	}
 	w := bufio.NewWriter(zw)
 	var tmp [binary.MaxVarintLen64]byte
@@ -107,10 +107,10 @@ func Encode(r Record) ([]byte, error) {
 		putBytes(f.Data)
 	}
 	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("fleet: encode: %w", err)
+		return nil, fmt.Errorf("record: encode: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("fleet: encode: %w", err)
+		return nil, fmt.Errorf("record: encode: %w", err)
 	}
 	return b.Bytes(), nil
 }
@@ -128,7 +128,7 @@ func Decode(b []byte) (Record, error) { return DecodeKeep(b, nil) }
 // file wanted holds that file alone.
 func DecodeKeep(b []byte, keep func(name string) bool) (Record, error) {
 	if len(b) == 0 {
-		return Record{}, errors.New("fleet: decode: empty record")
+		return Record{}, errors.New("record: decode: empty record")
 	}
 	return decode(b[0], bytes.NewReader(b[1:]), DecodedSize(b), keep, "", nil)
 }
@@ -151,7 +151,7 @@ func DecodeFileTo(ra io.ReaderAt, size int64, name string, w io.Writer) (int64, 
 		return 0, err
 	}
 	if !slices.ContainsFunc(rec.Files, func(f spool.File) bool { return f.Name == name }) {
-		return 0, fmt.Errorf("%s not in the record", name)
+		return 0, fmt.Errorf("record: %s not in the record", name)
 	}
 	return cw.n, nil
 }
@@ -170,17 +170,17 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // decodeAt is decode for the record of size bytes in ra.
 func decodeAt(ra io.ReaderAt, size int64, keep func(name string) bool, toName string, to io.Writer) (Record, error) {
 	if size == 0 {
-		return Record{}, errors.New("fleet: decode: empty record")
+		return Record{}, errors.New("record: decode: empty record")
 	}
 	var version [1]byte
 	if _, err := ra.ReadAt(version[:], 0); err != nil {
-		return Record{}, fmt.Errorf("fleet: decode: %w", err)
+		return Record{}, fmt.Errorf("record: decode: %w", err)
 	}
 	claimed := int64(-1)
 	if size >= 1+4 {
 		var trailer [4]byte
 		if _, err := ra.ReadAt(trailer[:], size-4); err != nil {
-			return Record{}, fmt.Errorf("fleet: decode: %w", err)
+			return Record{}, fmt.Errorf("record: decode: %w", err)
 		}
 		claimed = int64(binary.LittleEndian.Uint32(trailer[:]))
 	}
@@ -196,7 +196,7 @@ func decode(version byte, body io.Reader, claimed int64, keep func(name string) 
 	}
 	zr, err := gzip.NewReader(body)
 	if err != nil {
-		return Record{}, fmt.Errorf("fleet: decode: %w", err)
+		return Record{}, fmt.Errorf("record: decode: %w", err)
 	}
 	zr.Multistream(false)
 	limit := int64(maxDecoded)
@@ -209,12 +209,12 @@ func decode(version byte, body io.Reader, claimed int64, keep func(name string) 
 	r := bufio.NewReader(lr)
 	fail := func(what string, err error) (Record, error) {
 		if lr.N <= 0 {
-			return Record{}, fmt.Errorf("fleet: decode %s: more than %d bytes decompressed (at most %d, and what the gzip trailer says)", what, limit, maxDecoded)
+			return Record{}, fmt.Errorf("record: decode %s: more than %d bytes decompressed (at most %d, and what the gzip trailer says)", what, limit, maxDecoded)
 		}
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return Record{}, fmt.Errorf("fleet: decode %s: %w", what, err)
+		return Record{}, fmt.Errorf("record: decode %s: %w", what, err)
 	}
 	readBytes := func(most uint64) ([]byte, error) {
 		n, err := binary.ReadUvarint(r)
