@@ -14,7 +14,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/record"
-	"github.com/haproxystats-go/haproxystats/internal/stats"
+	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
 // With source = kafka, a shipped snapshot reaches carbon under its
@@ -30,7 +30,7 @@ func TestRunFleet(t *testing.T) {
 	for _, epoch := range []int64{1, 2085000000, now} {
 		rec := record.Record{Host: "lb-7.example", Cluster: "ams", Epoch: epoch}
 		for _, f := range []string{"admin1.sock_info", "admin1.sock_stat"} {
-			rec.Files = append(rec.Files, stats.File{Name: f, Data: haproxytest.Example(t, f)})
+			rec.Files = append(rec.Files, spool.File{Name: f, Data: haproxytest.Example(t, f)})
 		}
 		b, err := record.Encode(rec)
 		if err != nil {

@@ -190,7 +190,7 @@ func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log
 		cfg.Fleet.Interval, cfg.Fleet.Grace, cfg.Fleet.Window, flog)
 	c.MaxInFlight = cfg.Kafka.RecordsInFlight
 	c.MaxAge, c.MaxAhead = fleet.DefaultMaxAge, fleet.DefaultMaxAhead
-	c.SpillDir = spool.LayoutOf(cfg.Process.SrcDir).Scratch // big records in files with no name, beside the spool
+	c.Spill.Dir = spool.LayoutOf(cfg.Process.SrcDir).Scratch // big records in files with no name, beside the spool
 	src, err := kafka.NewConsumer(*cfg.Kafka, kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, flog)
 	if err != nil {
 		return err

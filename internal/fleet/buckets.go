@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/record"
 )
 
@@ -58,7 +59,7 @@ type Bucket struct {
 	Cluster string
 	Start   int64                    // epoch of the bucket's start, seconds
 	Hosts   map[string]record.Record // one snapshot per host (a newer epoch replaces an older)
-	Raw     map[string]*rawRecord    // the record of each host as read, when Add was given it
+	Files   map[string][]blob.Reply  // the replies of each host's snapshot, held
 	Expect  []string                 // hosts it waited for, sorted (set by Due)
 	first   time.Time
 }
@@ -91,10 +92,11 @@ func (b *Buckets) cluster(name string) *cluster {
 // Bucket returns the bucket start of r.
 func (b *Buckets) Bucket(r record.Record) int64 { return b.start(r.Epoch) }
 
-// Add puts r into its bucket, received at now, and reports false if it
-// is late (then it is counted and not merged). raw, when not nil, is r
-// as read (record.Encode's form), kept in Bucket.Raw.
-func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
+// Add puts r, whose replies are files, into its bucket, received at now,
+// and reports false if it is late (then it is counted and not merged).
+// It takes over the references of files: they are released when r is
+// late or replaced, or with the bucket (Bucket.Release).
+func (b *Buckets) Add(r record.Record, files []blob.Reply, now time.Time) bool {
 	c := b.cluster(r.Cluster)
 	s := b.start(r.Epoch)
 	if s > c.seen[r.Host] {
@@ -105,12 +107,13 @@ func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 	}
 	if s < c.floor || c.emitted[s] || c.closing[s] {
 		b.Late++
+		release(files)
 		return false
 	}
 	c.newest = max(c.newest, s)
 	bk := c.open[s]
 	if bk == nil {
-		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, Raw: map[string]*rawRecord{}, first: now}
+		bk = &Bucket{Cluster: r.Cluster, Start: s, Hosts: map[string]record.Record{}, Files: map[string][]blob.Reply{}, first: now}
 		c.open[s] = bk
 	}
 	old, ok := bk.Hosts[r.Host]
@@ -119,10 +122,9 @@ func (b *Buckets) Add(r record.Record, raw *rawRecord, now time.Time) bool {
 	}
 	if !ok || r.Epoch >= old.Epoch {
 		bk.Hosts[r.Host] = r
-		if raw != nil {
-			bk.Raw[r.Host] = raw
-		}
+		files, bk.Files[r.Host] = bk.Files[r.Host], files
 	}
+	release(files) // the replaced host's, or r's when older
 	if i, found := slices.BinarySearch(c.buckets, s); !found {
 		c.buckets = slices.Insert(c.buckets, i, s)
 		if len(c.buckets) > b.Window+1 {
@@ -218,7 +220,29 @@ func (b *Buckets) Done(bk *Bucket) {
 
 // Drop forgets the open buckets and the history of cluster, as when its
 // partition goes to another consumer.
-func (b *Buckets) Drop(clusterName string) { delete(b.clusters, clusterName) }
+func (b *Buckets) Drop(clusterName string) {
+	if c := b.clusters[clusterName]; c != nil {
+		for _, bk := range c.open {
+			bk.Release()
+		}
+	}
+	delete(b.clusters, clusterName)
+}
+
+// Release lets go of the replies of bk's hosts.
+func (bk *Bucket) Release() {
+	for h, files := range bk.Files {
+		release(files)
+		delete(bk.Files, h)
+	}
+}
+
+// release lets go of files.
+func release(files []blob.Reply) {
+	for _, f := range files {
+		f.Release()
+	}
+}
 
 // Open returns the number of buckets not yet emitted.
 func (b *Buckets) Open() int {

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/backoff"
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -86,12 +86,11 @@ type Consumer struct {
 	// (one delivery may always go).
 	MaxInFlight        int
 	MaxInFlightMetrics int64
-	// SpillDir is where records of SpillSize bytes or more are kept, in
-	// files with no name, while their bucket and their lines need them
-	// (see rawRecord); "" keeps them in memory.
-	SpillDir    string
-	SpillSize   int64
-	spillFailed atomic.Bool // the last record to spill was kept in memory
+	// Spill keeps the records while their bucket and their lines need
+	// them, and the show stat replies inflated from them while they are
+	// read: from Spill.Threshold bytes (DefaultSpillSize) in files with
+	// no name in Spill.Dir (beside the spool; "": in memory).
+	Spill blob.Spill
 	// MaxAge and MaxAhead, when not 0, refuse a record whose time is
 	// older or further ahead than that of the consumer's clock (counted
 	// in Rejected): its lines would reach Graphite stamped 1, 2036 or
@@ -123,11 +122,13 @@ type Consumer struct {
 	// forgotten, so that Crash sees no commit half done.
 	commitMu sync.Mutex
 
-	// Tests only, nil otherwise: delivered is called with the key of
+	// Tests only, nil otherwise: opened is called with every record
+	// opened; delivered is called with the key of
 	// every delivery all sinks accepted (even for a partition forgotten
 	// meanwhile), abandoned with each pending record forgotten
 	// uncommitted (a new owner reads it again).
 	delivered func(key string)
+	opened    func(*hostRecord)
 	abandoned func(partition int32, offset int64)
 }
 
@@ -218,7 +219,7 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		// sinks wrote them, the record to write them again), a metric
 		// about 100 bytes.
 		MaxInFlightMetrics: 1 << 20,
-		SpillSize:          DefaultSpillSize,
+		Spill:              blob.Spill{Threshold: DefaultSpillSize, What: "big records and their show stat replies", Log: log},
 		buckets:            Buckets{Interval: interval, Grace: grace, Window: window},
 		pending:            map[int32][]*pendingRecord{},
 		parts:              map[string]int32{},
@@ -272,35 +273,35 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
 	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
 	log := c.log.With("partition", r.Partition, "offset", r.Offset)
-	rec, err := record.DecodeKeep(r.Value, notStat) // the show stat replies are read one at a time
+	// The fetch's bytes are let go once the record is copied: with
+	// records of 10 000 servers a fetch is 6.7 MB.
+	rec, err := c.open(r.Value)
+	r.Value, r.Key = nil, nil // the key is a slice of the fetch too
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot record cannot be decoded, skipping it", "err", err)
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
-	if now := time.Now(); c.MaxAge > 0 && rec.Epoch < now.Add(-c.MaxAge).Unix() || c.MaxAhead > 0 && rec.Epoch > now.Add(c.MaxAhead).Unix() {
+	defer rec.release() // the lines and the bucket hold what they need
+	if now := time.Now(); c.MaxAge > 0 && rec.epoch < now.Add(-c.MaxAge).Unix() || c.MaxAhead > 0 && rec.epoch > now.Add(c.MaxAhead).Unix() {
 		c.Rejected.Add(1)
-		log.Error("snapshot record's time is too far from this host's clock, skipping it", "host", rec.Host, "epoch", rec.Epoch, "max_age", c.MaxAge, "max_ahead", c.MaxAhead)
+		log.Error("snapshot record's time is too far from this host's clock, skipping it", "host", rec.host, "epoch", rec.epoch, "max_age", c.MaxAge, "max_ahead", c.MaxAhead)
 		pr.hostDone, pr.noBucket = true, true
 		return true
 	}
-	pr.cluster, pr.bucket = rec.Cluster, c.buckets.Bucket(rec)
-	c.parts[rec.Cluster] = r.Partition
-	name := rec.Host + "/" + spool.Name(rec.Epoch)
+	head := record.Record{Host: rec.host, Cluster: rec.cluster, Epoch: rec.epoch}
+	pr.cluster, pr.bucket = rec.cluster, c.buckets.Bucket(head)
+	c.parts[rec.cluster] = r.Partition
+	name := rec.host + "/" + spool.Name(rec.epoch)
 	log = log.With("snapshot", name)
-	tracker := c.trackers[rec.Host]
+	tracker := c.trackers[rec.host]
 	if tracker == nil {
 		tracker, _ = counters.Open("") // in memory: a new owner starts from zero
-		c.trackers[rec.Host] = tracker
+		c.trackers[rec.host] = tracker
 	}
-	// The record as read, kept for its bucket and to render it again.
-	// The fetch's bytes are let go before the record is parsed: with
-	// records of 10 000 servers a fetch is 6.7 MB.
-	raw := c.keep(r.Value)
-	r.Value, r.Key = nil, nil // the key is a slice of the fetch too
-	snap := process.Snapshot{Name: name, Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raw), Open: c.opener(raw)}
-	d, err := c.render(snap, c.paths.HostPrefix(rec.Host), tracker, true, nil, log)
+	snap := process.Snapshot{Name: name, Time: rec.epoch, Files: rec.files}
+	d, err := c.render(snap, c.paths.HostPrefix(rec.host), tracker, true, nil, log)
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot cannot be processed, skipping it", "err", err)
@@ -308,13 +309,13 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 		return true
 	}
 	replaced := c.buckets.Replaced
-	if !c.buckets.Add(record.Record{Host: rec.Host, Cluster: rec.Cluster, Epoch: rec.Epoch}, raw, time.Now()) {
+	if !c.buckets.Add(head, retained(rec.files), time.Now()) {
 		c.Late.Add(1)
 		pr.noBucket = true
-		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.Cluster, "bucket", pr.bucket)
+		log.Warn("snapshot arrived after its cluster bucket was emitted: counted, not merged", "cluster", rec.cluster, "bucket", pr.bucket)
 	} else if c.buckets.Replaced != replaced {
 		c.Replaced.Add(1)
-		log.Warn("a second snapshot of the host for its cluster bucket: counted, the newer one merged", "cluster", rec.Cluster, "bucket", pr.bucket)
+		log.Warn("a second snapshot of the host for its cluster bucket: counted, the newer one merged", "cluster", rec.cluster, "bucket", pr.bucket)
 	}
 	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
 	return c.start(ctx, r.Partition, key, d, log, func() {
@@ -343,9 +344,6 @@ func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counter
 	if ok {
 		return delivery{lines: int64(l.Len()), l: l}, nil
 	}
-	if err := loadAll(&snap); err != nil {
-		return delivery{}, err
-	}
 	ms, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
 	if err != nil {
 		return delivery{}, err
@@ -353,48 +351,13 @@ func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counter
 	return delivery{lines: int64(len(ms)), ms: ms}, nil
 }
 
-// loadAll reads, through snap.Load, every file of snap without Data.
-func loadAll(snap *process.Snapshot) error {
-	if snap.Load == nil {
-		return nil
+// retained returns files, each with a reference of its own.
+func retained(files []blob.Reply) []blob.Reply {
+	out := make([]blob.Reply, len(files))
+	for i, f := range files {
+		out[i] = f.Retain()
 	}
-	for i, f := range snap.Files {
-		if f.Data == nil {
-			data, err := snap.Load(f.Name)
-			if err != nil {
-				return err
-			}
-			snap.Files[i].Data = data
-		}
-	}
-	return nil
-}
-
-// hostLoader reads a file of a host's record from raw, the record as
-// read, decoding it for that file alone: a record of 10 000 servers is 15
-// MB decoded, one of its replies 4.
-func hostLoader(raw *rawRecord) func(string) ([]byte, error) {
-	return func(name string) ([]byte, error) {
-		rec, err := raw.decode(func(n string) bool { return n == name })
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range rec.Files {
-			if f.Name == name {
-				return f.Data, nil
-			}
-		}
-		return nil, fmt.Errorf("%s not in the record", name)
-	}
-}
-
-// isStat reports whether f is a show stat reply; notStat the contrary, by
-// name.
-func isStat(f stats.File) bool { return !notStat(f.Name) }
-
-func notStat(name string) bool {
-	k, _, ok := spool.KindOf(name)
-	return !ok || k != spool.Stat
+	return out
 }
 
 // start hands d to the sinks in a delivery of its own, once the
@@ -479,7 +442,7 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 		if !owned {
 			continue // its partition went away meanwhile
 		}
-		bk.Raw = nil // rendered: the lines read the records again through their own hold
+		bk.Release() // rendered: the lines hold what they read again
 		ok := c.start(ctx, part, "cluster/"+bk.Cluster+"/"+spool.Name(bk.Start), d, log, func() {
 			c.buckets.Done(bk)
 			c.Emitted.Add(1)
@@ -497,10 +460,9 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 
 // aggregate renders the union of the replies of bk's hosts as one
 // snapshot: the aggregation across hosts is the one across processes.
-// File names get their host as a prefix ("<host>~admin.sock_stat"). The
-// hosts' records are decoded one at a time: the show info replies are
-// kept, the show stat replies are read again through the snapshot's
-// Load, one host's record decoded at a time.
+// File names get their host as a prefix ("<host>~admin.sock_stat"); the
+// show stat replies are inflated from their records one at a time, as
+// they are read.
 func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 	hosts := make([]string, 0, len(bk.Hosts))
 	for h := range bk.Hosts {
@@ -508,42 +470,18 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 	}
 	slices.Sort(hosts)
 	snap := process.Snapshot{Name: bk.Cluster + "/" + spool.Name(bk.Start), Time: bk.Start}
-	raw := map[string]*rawRecord{}
 	for _, h := range hosts {
-		raw[h] = bk.Raw[h]
-		files := bk.Hosts[h].Files
-		if files == nil && raw[h] != nil {
-			rec, err := raw[h].decode(notStat)
-			if err != nil {
-				return delivery{}, fmt.Errorf("record of %s: %w", h, err)
-			}
-			files = rec.Files
-		}
-		for _, f := range files {
+		for _, f := range bk.Files[h] {
 			if strings.HasPrefix(f.Name, ".") {
 				continue // the puller's counters and manifest are per host
 			}
-			nf := stats.File{Name: h + "~" + f.Name, Data: f.Data}
-			if isStat(f) && raw[h] != nil {
-				nf.Data = nil // read again, one host at a time
-			}
-			snap.Files = append(snap.Files, nf)
+			r := f.Retain()
+			r.Name = h + "~" + f.Name
+			snap.Files = append(snap.Files, r)
 		}
 	}
-	slices.SortFunc(snap.Files, func(a, b stats.File) int { return strings.Compare(a.Name, b.Name) })
-	snap.Load = func(name string) ([]byte, error) {
-		h, file, _ := strings.Cut(name, "~")
-		return hostLoader(raw[h])(file)
-	}
-	if slices.ContainsFunc(hosts, func(h string) bool { return raw[h] != nil && raw[h].f != nil }) {
-		snap.Open = func(name string) (io.ReaderAt, int64, error) {
-			h, file, _ := strings.Cut(name, "~")
-			if open := c.opener(raw[h]); open != nil {
-				return open(file)
-			}
-			return loadReply(raw[h], file)
-		}
-	}
+	defer snap.Release()
+	slices.SortFunc(snap.Files, func(a, b blob.Reply) int { return strings.Compare(a.Name, b.Name) })
 	missing := 0
 	for _, h := range bk.Expect {
 		if _, ok := bk.Hosts[h]; !ok {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
@@ -43,10 +44,10 @@ func testRecordsAsLines(t *testing.T, mode string) {
 	proc := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{linesSink{}}, discard)
 	c := NewConsumer(proc, Paths{Namespace: "lb", PrefixHostname: true}, time.Second, time.Second, 3, discard)
 	if spill {
-		c.SpillDir, c.SpillSize = t.TempDir(), 1
+		c.Spill.Dir = t.TempDir()
 	}
-	var raws []*rawRecord
-	bk := &Bucket{Cluster: "dc1", Start: 1500000000, Hosts: map[string]record.Record{}, Raw: map[string]*rawRecord{}}
+	var recs []*hostRecord
+	bk := &Bucket{Cluster: "dc1", Start: 1500000000, Hosts: map[string]record.Record{}, Files: map[string][]blob.Reply{}}
 	for _, h := range []string{"lb-a.dc1", "lb-b.dc1"} {
 		rec := record.Record{Host: h, Cluster: "dc1", Epoch: 1500000000, Files: haproxytest.ExampleSnapshot(t)}
 		b, err := record.Encode(rec)
@@ -54,22 +55,32 @@ func testRecordsAsLines(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 		wantFile := spill && (mode != "mixed" || h == "lb-a.dc1")
-		if !wantFile { // under the spill size, compressed and as its trailer says inflated
-			c.SpillSize = max(int64(len(b)), record.DecodedSize(b)) + 1
+		c.Spill.Threshold = 1
+		if !wantFile {
+			c.Spill.Threshold = 1 << 40
 		}
-		raw := c.keep(b)
-		c.SpillSize = 1
+		hr, err := c.open(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hr.release()
 		clear(b) // kept as a copy or in the file, not as the fetch's bytes
-		if inFile := raw.f != nil; inFile != wantFile || (raw.b == nil) != wantFile {
-			t.Fatalf("%s: record kept in a file: %v, want %v", h, inFile, wantFile)
+		stat := hr.files[slices.IndexFunc(hr.files, func(f blob.Reply) bool { return strings.HasSuffix(f.Name, "_stat") })]
+		r, err := stat.Open()
+		if err != nil {
+			t.Fatal(err)
 		}
-		raws = append(raws, raw)
+		if r.InFile() != wantFile {
+			t.Fatalf("%s: reply inflated into a file: %v, want %v", h, r.InFile(), wantFile)
+		}
+		r.Release()
+		recs = append(recs, hr)
 		bk.Hosts[h] = record.Record{Host: h, Cluster: "dc1", Epoch: rec.Epoch}
-		bk.Raw[h] = raw
+		bk.Files[h] = retained(hr.files)
 	}
 	if spill {
-		if names, err := os.ReadDir(c.SpillDir); err != nil || len(names) != 0 {
-			t.Errorf("the records' files have names in %s: %v %v", c.SpillDir, names, err)
+		if names, err := os.ReadDir(c.Spill.Dir); err != nil || len(names) != 0 {
+			t.Errorf("the records' files have names in %s: %v %v", c.Spill.Dir, names, err)
 		}
 	}
 	write := func(l metric.Lines) string {
@@ -91,14 +102,13 @@ func testRecordsAsLines(t *testing.T, mode string) {
 		return out
 	}
 
-	rec, _ := raws[0].decode(nil)
-	snap := process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files, Load: hostLoader(raws[0])}
+	snap := process.Snapshot{Name: "lb-a", Time: recs[0].epoch, Files: recs[0].files}
 	d, err := c.render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if err != nil || d.l == nil {
 		t.Fatalf("host record: lines %v, err %v", d.l, err)
 	}
 	first, again := write(d.l), write(d.l)
-	ms, err := proc.Render(process.Snapshot{Name: "lb-a", Time: rec.Epoch, Files: rec.Files}, "lb.lb-a.haproxy", nil, true, nil, discard)
+	ms, err := proc.Render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

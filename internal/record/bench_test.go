@@ -11,8 +11,7 @@ import (
 // receipt and read one reply, the last (which version 1 reaches after
 // the others), in version 2 and version 1 (Open+File); one more reply
 // read from a record already checked, as the consumer reads each of its
-// replies (File); and the deprecated DecodeFileTo, which checks the
-// whole record again for each reply. Besides time and allocations, each
+// replies (File). Besides time and allocations, each
 // reports the record's size, and the inflations and bytes inflated per
 // op.
 func BenchmarkOpen(b *testing.B) {
@@ -65,15 +64,6 @@ func BenchmarkOpen(b *testing.B) {
 				return rd.Inflations() - n, rd.inflated.Load() - before
 			})
 		})
-		if v.name == "v1" {
-			b.Run("v1/DecodeFileTo", func(b *testing.B) {
-				run(b, rec, func(b *testing.B) (int64, int64) {
-					if _, err := DecodeFileTo(bytes.NewReader(rec), int64(len(rec)), name, io.Discard); err != nil {
-						b.Fatal(err)
-					}
-					return 1, DecodedSize(rec) // one pass over the whole stream
-				})
-			})
-		}
+
 	}
 }

@@ -58,7 +58,6 @@ const (
 	// replies (a show info reply, typed or not, and the hidden files):
 	// HAProxy's are a few KB. A show table reply has dump.MaxTableReply.
 	maxSmallFile = 1 << 20
-	preallocate  = 16 << 20 // bytes of a file allocated before its data is read
 	// maxHeader bounds the .record entry of version 2: two names of
 	// maxName bytes, each byte escaped as \u00XX at worst, and an epoch.
 	maxHeader = 16 << 10

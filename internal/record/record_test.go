@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -133,7 +131,7 @@ func TestDecodeErrors(t *testing.T) {
 	if _, err := Decode(append([]byte{2}, good[1:]...)); !errors.Is(err, ErrVersion) {
 		t.Errorf("version 2 byte: err = %v, want ErrVersion", err)
 	}
-	if _, err := decodeFile(t, append([]byte{2}, good[1:]...), nil); !errors.Is(err, ErrVersion) {
+	if _, err := decodeFile(t, append([]byte{2}, good[1:]...)); !errors.Is(err, ErrVersion) {
 		t.Errorf("version 2 byte from a file: err = %v, want ErrVersion", err)
 	}
 	f := func(name string, b []byte) {
@@ -143,7 +141,7 @@ func TestDecodeErrors(t *testing.T) {
 		} else if !strings.HasPrefix(err.Error(), "record: ") {
 			t.Errorf("%s: error %q does not start with record:", name, err)
 		}
-		if _, err := decodeFile(t, b, nil); err == nil {
+		if _, err := decodeFile(t, b); err == nil {
 			t.Errorf("%s: accepted from a file", name)
 		}
 		if _, err := Open(bytes.NewReader(b), int64(len(b))); err == nil {
@@ -175,38 +173,8 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-// DecodeKeep gives the files asked for with their data, the others
-// without, and checks the whole record as Decode does.
-func TestDecodeKeep(t *testing.T) {
-	forVersions(t, func(t *testing.T, encode func(Record) ([]byte, error)) {
-		r := Record{Host: "lb-01", Cluster: "c", Epoch: 7, Files: []spool.File{
-			{Name: "a.sock_info", Data: []byte("Name: HAProxy\n")},
-			{Name: "a.sock_stat", Data: bytes.Repeat([]byte("x,"), 1000)},
-			{Name: "b.sock_stat", Data: []byte{}},
-		}}
-		b := mustEncode(t, encode, r)
-		got, err := DecodeKeep(b, func(n string) bool { return n != "a.sock_stat" })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.Files) != 3 || got.Files[1].Data != nil || string(got.Files[0].Data) != "Name: HAProxy\n" || got.Files[2].Data == nil {
-			t.Errorf("DecodeKeep = %+v", got.Files)
-		}
-		if _, err := DecodeKeep(b[:len(b)-4], func(string) bool { return false }); err == nil {
-			t.Error("a truncated record decoded, keeping nothing")
-		}
-		fromFile, err := decodeFile(t, b, func(n string) bool { return n != "a.sock_stat" })
-		if err != nil || fmt.Sprint(fromFile) != fmt.Sprint(got) {
-			t.Errorf("DecodeKeepAt of a file = %+v, %v; want %+v", fromFile, err, got)
-		}
-		if _, err := decodeFile(t, b[:len(b)-4], func(string) bool { return false }); err == nil {
-			t.Error("a truncated record decoded from a file, keeping nothing")
-		}
-	})
-}
-
-// decodeFile is DecodeKeepAt of b written to a file.
-func decodeFile(t *testing.T, b []byte, keep func(string) bool) (Record, error) {
+// decodeFile is Decode of b written to a file.
+func decodeFile(t *testing.T, b []byte) (Record, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "record")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
@@ -217,28 +185,7 @@ func decodeFile(t *testing.T, b []byte, keep func(string) bool) (Record, error) 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return DecodeKeepAt(f, int64(len(b)), keep)
-}
-
-// DecodeFileTo writes the one file asked for, as DecodeKeep gives it,
-// checks the whole record, and says when the file is not in it.
-func TestDecodeFileTo(t *testing.T) {
-	forVersions(t, func(t *testing.T, encode func(Record) ([]byte, error)) {
-		r := exampleRecord(t)
-		b := mustEncode(t, encode, r)
-		want := r.Files[1]
-		var w bytes.Buffer
-		n, err := DecodeFileTo(bytes.NewReader(b), int64(len(b)), want.Name, &w)
-		if err != nil || n != int64(len(want.Data)) || !bytes.Equal(w.Bytes(), want.Data) {
-			t.Errorf("DecodeFileTo(%s) = %d bytes, %v; want its %d bytes", want.Name, n, err, len(want.Data))
-		}
-		if _, err := DecodeFileTo(bytes.NewReader(b), int64(len(b)), "nothere_stat", io.Discard); err == nil {
-			t.Error("a file not in the record was written")
-		}
-		if _, err := DecodeFileTo(bytes.NewReader(b[:len(b)-4]), int64(len(b)-4), want.Name, io.Discard); err == nil {
-			t.Error("a truncated record gave its file")
-		}
-	})
+	return decodeAt(f, int64(len(b)))
 }
 
 // bombV1 is a version 1 record of host h whose file name holds size
@@ -273,7 +220,7 @@ func TestDecompressionBombV1(t *testing.T) {
 	if n := allocs(func() { _, err = Decode(info) }); err == nil || !strings.Contains(err.Error(), "a.sock_info") || n > 8<<20 {
 		t.Errorf("show info of %d bytes: %v after %d bytes allocated; want refused, naming it, with little allocated", size, err, n)
 	}
-	if _, err := decodeFile(t, info, nil); err == nil {
+	if _, err := decodeFile(t, info); err == nil {
 		t.Error("show info of 64 MiB accepted from a file")
 	}
 
@@ -291,7 +238,7 @@ func TestDecompressionBombV1(t *testing.T) {
 	if got := r.inflated.Load(); got > 1<<20+64<<10 {
 		t.Errorf("%d bytes inflated, want about 1 MiB", got)
 	}
-	if _, err := decodeFile(t, liar, nil); err == nil || !strings.Contains(err.Error(), "gzip trailer") {
+	if _, err := decodeFile(t, liar); err == nil || !strings.Contains(err.Error(), "gzip trailer") {
 		t.Errorf("the same from a file: %v", err)
 	}
 }
