@@ -2,8 +2,6 @@ package fleet
 
 import (
 	"fmt"
-	"io"
-	"sync/atomic"
 
 	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/record"
@@ -18,17 +16,14 @@ const DefaultSpillSize = 1 << 20
 // (record.Open), and the replies of its snapshot: the small ones (show
 // info, show table, the puller's hidden files) read into memory, the
 // show stat replies, typed or not (4 and 30 MB each for 10 000 servers),
-// inflated from the record each time they are read, into a blob that
-// spills to a file when big. The record's bytes are held by those
-// replies, and let go with the last of them.
+// inflated from the record each time they are read (record.Reader.Reply)
+// into a blob that spills to a file when big. The record's bytes are
+// held by those replies, and let go with the last of them.
 type hostRecord struct {
 	host, cluster string
 	epoch         int64
 	files         []blob.Reply
 	rd            *record.Reader
-	// reads counts the files read from the record: with the check of the
-	// whole record, the inflations of its compressed data.
-	reads atomic.Int64
 }
 
 // open checks value, a record as read, and returns it as a hostRecord.
@@ -47,10 +42,10 @@ func (c *Consumer) open(value []byte) (*hostRecord, error) {
 	}
 	for _, e := range rd.Files() {
 		if inflatedWhenRead(e.Name) {
-			h.files = append(h.files, blob.Lazy(e.Name, raw.Retain(), func(*blob.Blob) (*blob.Blob, error) { return c.inflate(h, e.Name) }))
+			h.files = append(h.files, rd.Reply(e.Name, raw.Retain(), &c.Spill))
 			continue
 		}
-		data, err := h.readFile(e.Name)
+		data, err := rd.ReadFile(e.Name)
 		if err != nil {
 			h.release()
 			return nil, fmt.Errorf("%s: %w", e.Name, err)
@@ -66,29 +61,6 @@ func (c *Consumer) open(value []byte) (*hostRecord, error) {
 func inflatedWhenRead(name string) bool {
 	k, _, ok := spool.KindOf(name)
 	return ok && (k == spool.Stat || k == spool.StatTyped)
-}
-
-// readFile reads the record's file name into memory.
-func (h *hostRecord) readFile(name string) ([]byte, error) {
-	h.reads.Add(1)
-	return h.rd.ReadFile(name)
-}
-
-// inflate inflates the record's file name into a blob of c's Spill.
-func (c *Consumer) inflate(h *hostRecord, name string) (*blob.Blob, error) {
-	h.reads.Add(1)
-	r, err := h.rd.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	b := c.Spill.New()
-	if _, err := io.Copy(b, r); err != nil {
-		b.Release()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	b.Done()
-	return b, nil
 }
 
 // release lets go of the replies.
