@@ -324,31 +324,22 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	})
 }
 
-// A delivery is a snapshot ready for the sinks: lines rendered as they
-// are written, or metrics when a sink needs them.
+// A delivery is a snapshot ready for the sinks (process.Processor.Render):
+// lines rendered as they are written, or metrics when a sink needs them.
 type delivery struct {
 	lines int64
-	l     metric.Lines    // nil: ms
-	ms    []metric.Metric // with l nil
+	l     metric.Lines
 }
 
-// render renders snap under prefix: as lines when the sinks take them
-// (process.Processor.RenderLines), else as metrics, with the counter
-// offsets of tracker (nil: none). extra are self-statistics added after
-// the snapshot's own.
+// render renders snap under prefix (process.Processor.Render), with the
+// counter offsets of tracker (nil: none) when it is held as metrics.
+// extra are self-statistics added after the snapshot's own.
 func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
-	l, ok, err := c.proc.RenderLines(snap, prefix, self, extra, log)
+	l, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
 	if err != nil {
 		return delivery{}, err
 	}
-	if ok {
-		return delivery{lines: int64(l.Len()), l: l}, nil
-	}
-	ms, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
-	if err != nil {
-		return delivery{}, err
-	}
-	return delivery{lines: int64(len(ms)), ms: ms}, nil
+	return delivery{lines: int64(l.Len()), l: l}, nil
 }
 
 // retained returns files, each with a reference of its own.
@@ -399,18 +390,11 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, d del
 // doubles up to a minute, until accepted (true) or ctx ends (false).
 func (c *Consumer) deliver(ctx context.Context, key string, d delivery, log *slog.Logger) bool {
 	retry := backoff.Backoff{First: c.RetryDelay, Max: time.Minute}
-	if d.l != nil {
-		if r, ok := d.l.(interface{ Release() }); ok {
-			defer r.Release() // the sinks that keep the lines took their own hold
-		}
+	if r, ok := d.l.(metric.Retained); ok {
+		defer r.Release() // the sinks that keep the lines took their own hold
 	}
 	for {
-		var err error
-		if d.l != nil {
-			err = c.proc.DeliverLines(ctx, key, d.l)
-		} else {
-			err = c.proc.Deliver(ctx, key, d.ms)
-		}
+		err := c.proc.Deliver(ctx, key, d.l)
 		if err == nil {
 			return true
 		}

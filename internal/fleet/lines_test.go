@@ -27,6 +27,12 @@ func (linesSink) Name() string                                  { return "lines"
 func (linesSink) SendLines(context.Context, metric.Lines) error { return nil }
 func (linesSink) Send(context.Context, []metric.Metric) error   { return nil }
 
+// metricsSink takes metrics, as the Kafka metrics sink does.
+type metricsSink struct{}
+
+func (metricsSink) Name() string                                { return "metrics" }
+func (metricsSink) Send(context.Context, []metric.Metric) error { return nil }
+
 // A host record and a cluster bucket go to line sinks as lines rendered
 // as they are written, not as metrics: the same lines as the metrics
 // path gives, and the same again when written a second time (a Graphite
@@ -108,12 +114,13 @@ func testRecordsAsLines(t *testing.T, mode string) {
 		t.Fatalf("host record: lines %v, err %v", d.l, err)
 	}
 	first, again := write(d.l), write(d.l)
-	ms, err := proc.Render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
-	if err != nil {
-		t.Fatal(err)
+	withMetrics := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{metricsSink{}}, discard)
+	ms, err := withMetrics.Render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
+	if _, ok := ms.(metric.Slice); err != nil || !ok {
+		t.Fatalf("rendered for a sink of metrics as %T, %v; want metric.Slice", ms, err)
 	}
 	var want bytes.Buffer
-	metric.Slice(ms).WriteTo(&want)
+	ms.WriteTo(&want)
 	if !slices.Equal(withoutTimes(first), withoutTimes(want.String())) {
 		t.Errorf("host record as lines differs from its metrics:\n%s\nwant\n%s", first, want.String())
 	}

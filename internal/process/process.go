@@ -357,18 +357,6 @@ func (p *Processor) exposition(r *rendering, sites *stats.Sites) *stats.Expositi
 	return x
 }
 
-// Render turns snap into its metrics under the Graphite prefix prefix,
-// with the same code and options as the workers use for local
-// snapshots. tracker keeps the counters of a master CLI's workers
-// monotonic for that host (nil: no offsets). self adds the
-// self-statistics (the puller's counters, the processor's and the
-// sinks'); cluster aggregates go without. extra are self-statistics
-// added after the snapshot's own. It is safe for concurrent use.
-func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) ([]metric.Metric, error) {
-	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, extra, log)
-	return ms, err
-}
-
 // workers renders, for a snapshot taken through a master CLI (reply
 // files named "<socket>@<pid>_info"), each worker's counters alone, so
 // that counters.Tracker can keep the sums monotonic when a worker exits.
@@ -640,29 +628,40 @@ func (p *Processor) forget(path string) {
 	p.q.done(path)
 }
 
-// RenderLines is Render for a snapshot that need not be held as metrics:
-// when no sink takes metrics and snap came through no master CLI (no
-// counter offsets apply), it returns the lines, rendered as each sink
-// writes them, and true; else nil and false, and the caller uses Render.
-// The show stat replies of snap may come without Data when snap.Load
-// (or snap.Open) reads them: the lines keep those, not the replies, to render again
-// later (a Graphite replay), and the parsed replies only until every
-// sink wrote them. extra are self-statistics added after the snapshot's
-// own (all of them when self is false).
-func (p *Processor) RenderLines(snap Snapshot, prefix string, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, bool, error) {
-	if !p.streams || snap.fromWorkers() {
-		return nil, false, nil
+// Render turns snap, a snapshot from elsewhere than the spool (a fleet
+// record, a cluster bucket), into its datapoints under the Graphite
+// prefix prefix, with the same code and options as the workers use for
+// local snapshots: lines rendered as each sink writes them (the lines
+// hold the show stat replies, to render them again for a Graphite
+// replay, and the parsed replies only until every sink wrote them),
+// unless a sink takes metrics or the snapshot came through a master CLI,
+// where they are metrics in memory (metric.Slice) with the counter
+// offsets of tracker (nil: none). self adds the self-statistics (the
+// puller's counters, the processor's and the sinks'); cluster aggregates
+// go without. extra are self-statistics added after the snapshot's own.
+// It is safe for concurrent use.
+func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, error) {
+	if p.streams && !snap.fromWorkers() {
+		l, err := p.renderLines(snap, prefix, self, extra, log)
+		if err != nil {
+			return nil, err // not a nil *snapLines in an interface
+		}
+		return l, nil
 	}
-	l, err := p.renderLines(snap, prefix, self, extra, log)
+	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, extra, log)
 	if err != nil {
-		return nil, true, err // not a nil *snapLines in an interface
+		return nil, err
 	}
-	return l, true, nil
+	return metric.Slice(ms), nil
 }
 
-// DeliverLines is Deliver for lines from RenderLines (or any
-// metric.Lines the sinks can take).
-func (p *Processor) DeliverLines(ctx context.Context, key string, l metric.Lines) error {
+// Deliver hands l, from Render, to every sink, as the workers do for a
+// local snapshot, and returns nil once every sink accepted all of it.
+// key names the delivery: when a sink refused, a later Deliver with the
+// same key skips the sinks that already accepted. It is safe for
+// concurrent use with distinct keys. An ExpositionSink gets nothing: l
+// holds no exposition.
+func (p *Processor) Deliver(ctx context.Context, key string, l metric.Lines) error {
 	if err := p.dispatch(ctx, key, l, nil); err != nil {
 		return err
 	}
@@ -670,13 +669,4 @@ func (p *Processor) DeliverLines(ctx context.Context, key string, l metric.Lines
 	delete(p.accepted, key)
 	p.mu.Unlock()
 	return nil
-}
-
-// Deliver hands ms to every sink, as the workers do for a local snapshot,
-// and returns nil once every sink accepted all of them. key names the
-// delivery: when a sink refused, a later Deliver with the same key skips
-// the sinks that already accepted. It is safe for concurrent use with
-// distinct keys. An ExpositionSink gets nothing: ms are not parsed rows.
-func (p *Processor) Deliver(ctx context.Context, key string, ms []metric.Metric) error {
-	return p.DeliverLines(ctx, key, metric.Slice(ms))
 }
