@@ -55,7 +55,7 @@ func TestIrregularFilesQuarantined(t *testing.T) {
 		t.Errorf("%d snapshots quarantined, want 3", p.Failed.Load())
 	}
 	for name := range poison {
-		if !exists(filepath.Join(p.FailedDir(), name)) {
+		if !exists(filepath.Join(p.failedDir(), name)) {
 			t.Errorf("snapshot %s not in failed/", name)
 		}
 	}
@@ -169,7 +169,7 @@ func TestPermanentReadErrorQuarantined(t *testing.T) {
 			p := newProcessor(src, 1, g)
 			p.RetryDelay = time.Millisecond
 			run(t, p, []string{snap}, func() bool { return p.Failed.Load() == 1 })
-			if p.Failed.Load() != 1 || !exists(filepath.Join(p.FailedDir(), "1500000000", "admin2.sock_stat")) {
+			if p.Failed.Load() != 1 || !exists(filepath.Join(p.failedDir(), "1500000000", "admin2.sock_stat")) {
 				t.Errorf("snapshot not quarantined: failed %d", p.Failed.Load())
 			}
 			if sends, _ := g.count(); sends != 0 {
@@ -232,7 +232,7 @@ func TestReplyOverMaxSizeQuarantined(t *testing.T) {
 			p := newProcessor(src, 1, g)
 			p.MaxReplySize = st.Size() - 1
 			run(t, p, []string{snap}, func() bool { return p.Failed.Load() == 1 })
-			if !exists(filepath.Join(p.FailedDir(), "1500000000")) {
+			if !exists(filepath.Join(p.failedDir(), "1500000000")) {
 				t.Error("snapshot not quarantined")
 			}
 			if sends, _ := g.count(); sends != 0 {

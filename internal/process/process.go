@@ -196,7 +196,7 @@ func (p *Processor) Reconfigure(cfg config.Process, o stats.Options) {
 // snapshots, lets the workers finish the ones in hand within
 // ShutdownTimeout, and returns. Snapshots not finished stay in src-dir.
 func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
-	p.CleanSent()
+	p.cleanSent()
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var wg sync.WaitGroup
@@ -571,7 +571,7 @@ func (p *Processor) remove(path string, log *slog.Logger) {
 
 func (p *Processor) quarantine(path string, cause error, log *slog.Logger) {
 	p.Failed.Add(1)
-	dst, err := spool.Quarantine(path, p.FailedDir())
+	dst, err := spool.Quarantine(path, p.failedDir())
 	if err != nil {
 		// Keep it where it is and known, so this run does not try it
 		// again; the next start will, and say so again.
@@ -582,9 +582,9 @@ func (p *Processor) quarantine(path string, cause error, log *slog.Logger) {
 	p.forget(path)
 }
 
-// FailedDir is where snapshots that cannot be processed are moved
+// failedDir is where snapshots that cannot be processed are moved
 // (spool.Layout).
-func (p *Processor) FailedDir() string { return spool.LayoutOf(p.cfg.SrcDir).Failed }
+func (p *Processor) failedDir() string { return spool.LayoutOf(p.cfg.SrcDir).Failed }
 
 // retire finishes with a delivered snapshot rendered as lines: its
 // directory is removed, and a sink that kept the lines (the Graphite
@@ -598,21 +598,21 @@ func (p *Processor) retire(path string, l *snapLines, log *slog.Logger) {
 	p.remove(path, log)
 }
 
-// SentDirPath is where versions before 0.6 kept delivered snapshots
-// while a sink might still write them again (spool.Layout); CleanSent
+// sentDir is where versions before 0.6 kept delivered snapshots
+// while a sink might still write them again (spool.Layout); cleanSent
 // empties it.
-func (p *Processor) SentDirPath() string { return spool.LayoutOf(p.cfg.SrcDir).Sent }
+func (p *Processor) sentDir() string { return spool.LayoutOf(p.cfg.SrcDir).Sent }
 
-// CleanSent removes the delivered snapshots left in SentDirPath by an
+// cleanSent removes the delivered snapshots left in sentDir by an
 // earlier version: only directories named like snapshots.
-func (p *Processor) CleanSent() {
-	entries, err := os.ReadDir(p.SentDirPath())
+func (p *Processor) cleanSent() {
+	entries, err := os.ReadDir(p.sentDir())
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		if _, ok := spool.ParseName(e.Name()); ok && e.IsDir() {
-			if err := spool.Remove(filepath.Join(p.SentDirPath(), e.Name())); err != nil {
+			if err := spool.Remove(filepath.Join(p.sentDir(), e.Name())); err != nil {
 				p.log.Error("failed to remove delivered snapshot", "dir", e.Name(), "err", err)
 			}
 		}

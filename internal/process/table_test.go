@@ -38,7 +38,7 @@ func TestBigTableReplyLeftOut(t *testing.T) {
 	g := newSink("graphite")
 	p := newProcessor(src, 1, g)
 	run(t, p, []string{snap}, func() bool { return !exists(snap) })
-	if p.Failed.Load() != 0 || exists(filepath.Join(p.FailedDir(), "1500000000")) {
+	if p.Failed.Load() != 0 || exists(filepath.Join(p.failedDir(), "1500000000")) {
 		t.Error("the snapshot was quarantined for its show table reply")
 	}
 	if len(g.snapshot(1500000000)) < 150 {
