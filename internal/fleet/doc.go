@@ -13,7 +13,8 @@
 // renders the union of the hosts' replies of a bucket as one snapshot,
 // the cluster aggregate, under <namespace>.<cluster>.haproxy. A big
 // record is kept in a file with no name beside the spool, not on the
-// heap, while it is needed (SpillDir). The Consumer commits an offset
+// heap, while it is needed (Consumer.Spill), and its show stat replies
+// are inflated one at a time, when read. The Consumer commits an offset
 // only once the per-host metrics of every record up to it were accepted
 // by every sink and their buckets were emitted.
 package fleet

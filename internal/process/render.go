@@ -23,7 +23,7 @@ import (
 // self-statistics measured while they were first walked between and
 // after them. Walking it into any stats.Target gives the same
 // datapoints: the metrics in memory, the line count, the Graphite lines
-// of each sink, and the lines again from sent/ for a Graphite replay.
+// of each sink, and the lines again for a Graphite replay.
 type rendering struct {
 	ts      int64
 	o       stats.Options
