@@ -53,7 +53,7 @@ demo: deps build
 	@scripts/demo.sh
 
 bench: deps build
-	@GO="$(GO)" SOAK="$(SOAK)" bench/run.sh
+	@GO="$(GO)" SOAK="$(SOAK)" ONLY="$(ONLY)" bench/run.sh
 
 # The fault suite in its long form (a 5-minute carbon outage); make test
 # runs the short form (60 s). Prints the table of figures.

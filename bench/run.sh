@@ -4,8 +4,10 @@
 # (real haproxy, carbon-c-relay and the two daemons, all on 127.0.0.1),
 # prints a table against the targets and writes it as JSON under
 # bench/results/. SOAK=1 adds a 10-minute soak at a 1 s interval
-# (SOAK_DURATION=30m to change its length). make bench runs make deps
-# build first, so bin/ holds the daemons.
+# (SOAK_DURATION=30m to change its length). ONLY=fleet (or any of
+# hsbench's phases, comma-separated: pipeline, daemon, backlog, format,
+# send, fleet, pull) runs those phases alone, without the Go benchmarks.
+# make bench runs make deps build first, so bin/ holds the daemons.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"
 cd "$(dirname "$0")/.."
@@ -23,14 +25,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== Go benchmarks: go test -run=NONE -bench=. -benchmem ./..."
-$GO test -run=NONE -bench=. -benchmem -count=1 -timeout 5m ./... | tee "$tmp/gobench.txt"
+if [ -z "${ONLY:-}" ]; then
+	echo "== Go benchmarks: go test -run=NONE -bench=. -benchmem ./..."
+	$GO test -run=NONE -bench=. -benchmem -count=1 -timeout 5m ./... | tee "$tmp/gobench.txt"
+else
+	: >"$tmp/gobench.txt"
+fi
 
 $GO build -o "$tmp/hsbench" ./bench/hsbench
 args=(-bin bin -haproxy "$(command -v haproxy)" -relay "$(command -v carbon-c-relay)"
 	-gobench "$tmp/gobench.txt" -out "$results/$stamp.json" -work "$tmp/work")
 if [ "${SOAK:-0}" = 1 ]; then
 	args+=(-soak "${SOAK_DURATION:-10m}")
+fi
+if [ -n "${ONLY:-}" ]; then
+	args+=(-only "$ONLY")
 fi
 mkdir -p "$tmp/work"
 "$tmp/hsbench" "${args[@]}" &

@@ -169,7 +169,9 @@ func measureFleet(ctx context.Context, bin, relay, work string, files []spool.Fi
 	if err != nil {
 		return r, err
 	}
-	const t0 = 1600000000
+	// A backlog of the last rounds: the consumer refuses records more
+	// than a year old (fleet.DefaultMaxAge).
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute).Unix()
 	for i := range rounds {
 		if err := produce(ctx, prod, files, hosts, t0+int64(i)); err != nil {
 			prod.Close()

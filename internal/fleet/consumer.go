@@ -333,9 +333,14 @@ type delivery struct {
 
 // render renders snap under prefix (process.Processor.Render), with the
 // counter offsets of tracker (nil: none) when it is held as metrics.
-// extra are self-statistics added after the snapshot's own.
+// extra are self-statistics added after the snapshot's own. Called with
+// mu held, it lets go of it meanwhile: Render waits until the sinks
+// wrote the previous snapshot, so that one snapshot's parsed replies at
+// a time are in memory, and a rebalance need not wait for that.
 func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
+	c.mu.Unlock()
 	l, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
+	c.mu.Lock()
 	if err != nil {
 		return delivery{}, err
 	}

@@ -109,7 +109,9 @@ func testRecordsAsLines(t *testing.T, mode string) {
 	}
 
 	snap := process.Snapshot{Name: "lb-a", Time: recs[0].epoch, Files: recs[0].files}
+	c.mu.Lock()
 	d, err := c.render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
+	c.mu.Unlock()
 	if err != nil || d.l == nil {
 		t.Fatalf("host record: lines %v, err %v", d.l, err)
 	}
@@ -131,7 +133,10 @@ func testRecordsAsLines(t *testing.T, mode string) {
 		t.Errorf("Len %d, %d lines written", d.lines, strings.Count(first, "\n"))
 	}
 
+	d.l.(metric.Retained).Release() // done with the host's lines
+	c.mu.Lock()
 	d, err = c.aggregate(bk, discard)
+	c.mu.Unlock()
 	if err != nil || d.l == nil {
 		t.Fatalf("bucket: lines %v, err %v", d.l, err)
 	}

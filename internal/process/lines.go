@@ -25,9 +25,11 @@ type snapLines struct {
 
 	// writers is how many sinks will write the lines or take the
 	// exposition; once each has from the parsed replies, those are
-	// dropped and written is called.
+	// dropped and written is called, once; or by the last Release, when
+	// not every writer got to them.
 	writers int
 	written func()
+	once    sync.Once
 
 	mu    sync.Mutex
 	wrote int          // guarded by mu; first writes done from sites
@@ -87,8 +89,8 @@ func (l *snapLines) wroteOnce() {
 		}
 	}
 	l.mu.Unlock()
-	if done && l.written != nil {
-		l.written()
+	if done {
+		l.allWrote()
 	}
 }
 
@@ -109,7 +111,17 @@ func (l *snapLines) Release() {
 		for _, r := range l.stat {
 			r.Release()
 		}
+		l.allWrote() // a delivery given up before every sink wrote them
 	}
+}
+
+// allWrote calls written, once.
+func (l *snapLines) allWrote() {
+	l.once.Do(func() {
+		if l.written != nil {
+			l.written()
+		}
+	})
 }
 
 // countWriter passes writes on to w and keeps their total and first

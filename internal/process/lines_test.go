@@ -456,3 +456,57 @@ func TestConfirmationsOverlap(t *testing.T) {
 		}
 	})
 }
+
+// Render, for a snapshot from elsewhere (a fleet record), holds the
+// parsed replies of one snapshot at a time, as the workers do: the next
+// is parsed once every sink wrote the previous one, or let go of it.
+func TestRenderHoldsOneSnapshotAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := spoolWith(t, "1500000000", "1500000010", "1500000020")
+		p := New(config.Process{SrcDir: src, Workers: 1}, stats.Options{Prefix: prefix}, []Sink{&lineSink{sink: newSink("graphite")}}, slog.New(slog.DiscardHandler))
+		render := func(name string) <-chan metric.Lines {
+			out := make(chan metric.Lines, 1)
+			snap, err := loadSnapshot(filepath.Join(src, name), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				defer snap.Release()
+				l, err := p.Render(snap, prefix, nil, true, nil, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Error(err)
+				}
+				out <- l
+			}()
+			return out
+		}
+		next := func(c <-chan metric.Lines, want bool) metric.Lines {
+			synctest.Wait()
+			select {
+			case l := <-c:
+				if !want {
+					t.Fatal("a snapshot parsed while the previous one's parsed replies are held")
+				}
+				return l
+			default:
+				if want {
+					t.Fatal("a snapshot not parsed once the previous one was written")
+				}
+				return nil
+			}
+		}
+		first := next(render("1500000000"), true)
+		c := render("1500000010")
+		next(c, false)
+		if _, err := first.WriteTo(io.Discard); err != nil { // the one sink wrote it
+			t.Fatal(err)
+		}
+		second := next(c, true)
+		c = render("1500000020")
+		next(c, false)
+		second.(metric.Retained).Release() // let go of unwritten, as a delivery given up
+		third := next(c, true)
+		first.(metric.Retained).Release()
+		third.(metric.Retained).Release()
+	})
+}

@@ -106,6 +106,7 @@ type Processor struct {
 	counters    *counters.Tracker // offsets that keep counters monotonic across reloads
 	natureStore *natureStore      // field natures learned from typed dumps (all-metrics)
 	streams     bool              // no sink is a MetricsSink: snapshots go as lines
+	lineSinks   int               // the sinks that are LinesSinks
 	// slot is held from the parsing of a snapshot that goes as lines
 	// until every sink wrote it once: the parsed replies of one snapshot
 	// at a time are in memory, however many workers wait for sinks.
@@ -136,10 +137,11 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		log.Warn("field natures learned before are lost: the built-in table applies until typed dumps arrive", "err", err)
 		natures = &natureStore{path: layout.NaturesState} // rewritten at the next learning
 	}
-	streams := true
+	streams, lineSinks := true, 0
 	for _, s := range sinks {
 		switch s := s.(type) {
 		case LinesSink:
+			lineSinks++
 		case ExpositionSink:
 			o.Exposed = true
 			if o.ExposedColumns == nil {
@@ -153,7 +155,7 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 		}
 	}
 	return &Processor{
-		cfg: cfg, opts: o, excludes: [2]string{cfg.ExcludeFrontends, cfg.ExcludeBackends}, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, slot: make(chan struct{}, 1),
+		cfg: cfg, opts: o, excludes: [2]string{cfg.ExcludeFrontends, cfg.ExcludeBackends}, sinks: sinks, log: log, q: newQueue(), counters: tracker, natureStore: natures, streams: streams, lineSinks: lineSinks, slot: make(chan struct{}, 1),
 		inFlight:        make(chan struct{}, MaxDeliveries),
 		ShutdownTimeout: 10 * time.Second,
 		RetryDelay:      time.Second,
@@ -642,10 +644,17 @@ func (p *Processor) forget(path string) {
 // It is safe for concurrent use.
 func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, error) {
 	if p.streams && !snap.fromWorkers() {
+		// As for the workers' snapshots: the parsed replies of one
+		// snapshot at a time, from its parsing until every sink wrote
+		// it once (or let go of it).
+		p.slot <- struct{}{}
 		l, err := p.renderLines(snap, prefix, self, extra, log)
 		if err != nil {
+			<-p.slot
 			return nil, err // not a nil *snapLines in an interface
 		}
+		l.writers = p.lineSinks // Deliver gives no exposition
+		l.written = func() { <-p.slot }
 		return l, nil
 	}
 	ms, _, _, err := p.renderSnapshot(snap, prefix, tracker, self, extra, log)
