@@ -301,7 +301,10 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 		c.trackers[rec.host] = tracker
 	}
 	snap := process.Snapshot{Name: name, Time: rec.epoch, Files: rec.files}
-	d, err := c.render(snap, c.paths.HostPrefix(rec.host), tracker, true, nil, log)
+	d, err := c.render(ctx, snap, c.paths.HostPrefix(rec.host), tracker, true, nil, log)
+	if err != nil && ctx.Err() != nil {
+		return false // shutting down: the record stays uncommitted
+	}
 	if err != nil {
 		c.Rejected.Add(1)
 		log.Error("snapshot cannot be processed, skipping it", "err", err)
@@ -337,9 +340,9 @@ type delivery struct {
 // mu held, it lets go of it meanwhile: Render waits until the sinks
 // wrote the previous snapshot, so that one snapshot's parsed replies at
 // a time are in memory, and a rebalance need not wait for that.
-func (c *Consumer) render(snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
+func (c *Consumer) render(ctx context.Context, snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
 	c.mu.Unlock()
-	l, err := c.proc.Render(snap, prefix, tracker, self, extra, log)
+	l, err := c.proc.Render(ctx, snap, prefix, tracker, self, extra, log)
 	c.mu.Lock()
 	if err != nil {
 		return delivery{}, err
@@ -421,7 +424,10 @@ func (c *Consumer) deliver(ctx context.Context, key string, d delivery, log *slo
 func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 	for _, bk := range c.buckets.Due(now) {
 		log := c.log.With("cluster", bk.Cluster, "bucket", bk.Start)
-		d, err := c.aggregate(bk, log)
+		d, err := c.aggregate(ctx, bk, log)
+		if err != nil && ctx.Err() != nil {
+			return // shutting down: not emitted, its records stay uncommitted
+		}
 		if err != nil {
 			log.Error("cluster bucket cannot be processed, skipping it", "err", err)
 			c.buckets.Done(bk)
@@ -452,7 +458,7 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 // File names get their host as a prefix ("<host>~admin.sock_stat"); the
 // show stat replies are inflated from their records one at a time, as
 // they are read.
-func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
+func (c *Consumer) aggregate(ctx context.Context, bk *Bucket, log *slog.Logger) (delivery, error) {
 	hosts := make([]string, 0, len(bk.Hosts))
 	for h := range bk.Hosts {
 		hosts = append(hosts, h)
@@ -487,7 +493,7 @@ func (c *Consumer) aggregate(bk *Bucket, log *slog.Logger) (delivery, error) {
 		{Name: "FleetRecords", Value: float64(c.Records.Load())},
 		{Name: "FleetRecordsPerSecond", Value: math.Round(c.rate.update(c.Records.Load(), time.Now())*100) / 100},
 	}
-	return c.render(snap, c.paths.ClusterPrefix(bk.Cluster), nil, false, extra, log)
+	return c.render(ctx, snap, c.paths.ClusterPrefix(bk.Cluster), nil, false, extra, log)
 }
 
 // committable returns, for the partitions in parts (nil: all), the

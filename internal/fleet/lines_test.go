@@ -110,14 +110,14 @@ func testRecordsAsLines(t *testing.T, mode string) {
 
 	snap := process.Snapshot{Name: "lb-a", Time: recs[0].epoch, Files: recs[0].files}
 	c.mu.Lock()
-	d, err := c.render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
+	d, err := c.render(context.Background(), snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	c.mu.Unlock()
 	if err != nil || d.l == nil {
 		t.Fatalf("host record: lines %v, err %v", d.l, err)
 	}
 	first, again := write(d.l), write(d.l)
 	withMetrics := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{metricsSink{}}, discard)
-	ms, err := withMetrics.Render(snap, "lb.lb-a.haproxy", nil, true, nil, discard)
+	ms, err := withMetrics.Render(context.Background(), snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if _, ok := ms.(metric.Slice); err != nil || !ok {
 		t.Fatalf("rendered for a sink of metrics as %T, %v; want metric.Slice", ms, err)
 	}
@@ -135,7 +135,7 @@ func testRecordsAsLines(t *testing.T, mode string) {
 
 	d.l.(metric.Retained).Release() // done with the host's lines
 	c.mu.Lock()
-	d, err = c.aggregate(bk, discard)
+	d, err = c.aggregate(context.Background(), bk, discard)
 	c.mu.Unlock()
 	if err != nil || d.l == nil {
 		t.Fatalf("bucket: lines %v, err %v", d.l, err)

@@ -53,9 +53,11 @@ func (l *snapLines) Time() int64 { return l.r.ts }
 // bytes. Concurrent calls are safe: the Sites are read-only.
 func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	l.mu.Lock()
-	sites := l.sites
+	// A first write, as each sink makes one, renders from the parsed
+	// replies, if there are any: the rendering may have no site blocks
+	// (no show stat reply was usable), and it is counted all the same.
+	sites, first := l.sites, l.wrote < l.writers
 	l.mu.Unlock()
-	fromMemory := sites != nil
 	if sites == nil && l.r.needsSites() {
 		var err error
 		if sites, err = parseSites(l.stat, &l.r.o); err != nil {
@@ -70,7 +72,7 @@ func (l *snapLines) WriteTo(w io.Writer) (int64, error) {
 	if err := e.Flush(); err != nil {
 		return cw.n, err
 	}
-	if fromMemory {
+	if first {
 		l.wroteOnce()
 	}
 	return cw.n, nil

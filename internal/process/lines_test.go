@@ -459,7 +459,9 @@ func TestConfirmationsOverlap(t *testing.T) {
 
 // Render, for a snapshot from elsewhere (a fleet record), holds the
 // parsed replies of one snapshot at a time, as the workers do: the next
-// is parsed once every sink wrote the previous one, or let go of it.
+// is parsed once every sink wrote the previous one, or let go of it,
+// also when the previous one had no site blocks; and a Render waiting
+// for that gives up when its context ends.
 func TestRenderHoldsOneSnapshotAtATime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := spoolWith(t, "1500000000", "1500000010", "1500000020")
@@ -472,7 +474,7 @@ func TestRenderHoldsOneSnapshotAtATime(t *testing.T) {
 			}
 			go func() {
 				defer snap.Release()
-				l, err := p.Render(snap, prefix, nil, true, nil, slog.New(slog.DiscardHandler))
+				l, err := p.Render(context.Background(), snap, prefix, nil, true, nil, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Error(err)
 				}
@@ -495,6 +497,13 @@ func TestRenderHoldsOneSnapshotAtATime(t *testing.T) {
 				return nil
 			}
 		}
+		// The first has no usable show stat reply: its lines have no site
+		// blocks, and writing them counts all the same.
+		for _, f := range []string{"admin1.sock_stat", "admin2.sock_stat"} {
+			if err := os.WriteFile(filepath.Join(src, "1500000000", f), []byte("not a dump\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		first := next(render("1500000000"), true)
 		c := render("1500000010")
 		next(c, false)
@@ -506,6 +515,22 @@ func TestRenderHoldsOneSnapshotAtATime(t *testing.T) {
 		next(c, false)
 		second.(metric.Retained).Release() // let go of unwritten, as a delivery given up
 		third := next(c, true)
+		ctx, cancel := context.WithCancel(context.Background())
+		snap, err := loadSnapshot(filepath.Join(src, "1500000010"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Release()
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Render(ctx, snap, prefix, nil, true, nil, slog.New(slog.DiscardHandler))
+			done <- err
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Render waiting when its context ended = %v, want context.Canceled", err)
+		}
 		first.(metric.Retained).Release()
 		third.(metric.Retained).Release()
 	})

@@ -641,13 +641,18 @@ func (p *Processor) forget(path string) {
 // offsets of tracker (nil: none). self adds the self-statistics (the
 // puller's counters, the processor's and the sinks'); cluster aggregates
 // go without. extra are self-statistics added after the snapshot's own.
-// It is safe for concurrent use.
-func (p *Processor) Render(snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, error) {
+// It is safe for concurrent use; it returns ctx's error when ctx ends
+// while it waits for the sinks to write the previous snapshot.
+func (p *Processor) Render(ctx context.Context, snap Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, error) {
 	if p.streams && !snap.fromWorkers() {
 		// As for the workers' snapshots: the parsed replies of one
 		// snapshot at a time, from its parsing until every sink wrote
 		// it once (or let go of it).
-		p.slot <- struct{}{}
+		select {
+		case p.slot <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		l, err := p.renderLines(snap, prefix, self, extra, log)
 		if err != nil {
 			<-p.slot
