@@ -62,25 +62,6 @@ func File(f *os.File, size int64) *Blob {
 	return b
 }
 
-// Open opens the regular file at path (files.Open: never through a
-// symlink, never blocking) as a Blob of the size it has now, refusing
-// one over maxSize bytes (0: no bound) with files.ErrTooBig.
-func Open(path string, maxSize int64) (*Blob, error) {
-	f, err := files.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil {
-		err = files.CheckSize(path, st.Size(), maxSize)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return File(f, st.Size()), nil
-}
-
 // Spill decides where the bytes of the Blobs it makes go: in memory
 // until a Blob holds Threshold bytes, then, with all its bytes so far,
 // to a file with no name in Dir, so that they are in the page cache,

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/haproxystats-go/haproxystats/internal/files"
 )
 
 // content is n bytes that differ from one offset to the next, so that a
@@ -168,34 +166,28 @@ func TestReleaseAndRetain(t *testing.T) {
 	}
 }
 
-func TestOpen(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a_stat")
-	if err := os.WriteFile(path, []byte("0123456789"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(path, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := b.ReadAll(); err != nil || string(got) != "0123456789" || b.Size() != 10 {
-		t.Errorf("ReadAll = %q, %v", got, err)
-	}
-	b.Release()
-	if _, err := Open(path, 9); !errors.Is(err, files.ErrTooBig) || !strings.Contains(err.Error(), path) {
-		t.Errorf("Open over the bound = %v, want ErrTooBig naming the file", err)
-	}
-	if err := os.Symlink(path, filepath.Join(dir, "link")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(filepath.Join(dir, "link"), 0); !errors.Is(err, files.ErrNotRegular) {
-		t.Errorf("Open of a symlink = %v, want ErrNotRegular", err)
-	}
+func TestBytesAndFile(t *testing.T) {
 	if got, _ := Bytes([]byte("xy")).ReadAll(); string(got) != "xy" {
 		t.Errorf("Bytes: %q", got)
 	}
 	if b := Bytes(nil); b.Size() != 0 {
 		t.Errorf("Bytes(nil) size %d", b.Size())
+	}
+	path := filepath.Join(t.TempDir(), "a_stat")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := File(f, 4) // the first bytes only
+	if got, err := b.ReadAll(); err != nil || string(got) != "0123" || b.Size() != 4 || !b.InFile() {
+		t.Errorf("File: %q, %v, size %d, in file %v", got, err, b.Size(), b.InFile())
+	}
+	b.Release()
+	if _, err := f.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the file after the last release: %v, want closed", err)
 	}
 }
 
