@@ -73,7 +73,7 @@ const DefaultFile = "/etc/haproxystats.conf"
 // Command describes one program.
 type Command struct {
 	Name    string         // "haproxystats-pull"
-	Summary string         // first line of the help text
+	Summary string         // what the command does: the help text's first lines, at most 80 columns each
 	Program config.Program // which sections it validates and prints
 	HasDir  bool           // accepts -d DIR
 }
