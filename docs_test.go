@@ -253,3 +253,24 @@ func TestREADMEMinimalConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// An example configuration in the manual has no comment after a value:
+// as in Python's ConfigParser, '#' and ';' start a comment only at the
+// start of a line, so "ship = kafka  # default none" sets ship to all of
+// that and the daemon refuses it. A reader copies examples as they are.
+func TestDocINIHasNoInlineComments(t *testing.T) {
+	inline := regexp.MustCompile(`\s[#;]`)
+	for _, file := range docFiles(t) {
+		for _, block := range iniBlocks(readDoc(t, file)) {
+			for _, l := range strings.Split(block, "\n") {
+				s := strings.TrimSpace(l)
+				if strings.HasPrefix(s, "#") || strings.HasPrefix(s, ";") {
+					continue
+				}
+				if _, v, ok := strings.Cut(s, "="); ok && inline.MatchString(v) {
+					t.Errorf("%s: %q: a comment after a value is part of the value; put it on a line of its own", file, l)
+				}
+			}
+		}
+	}
+}
