@@ -32,14 +32,24 @@ func TestDebianPackage(t *testing.T) {
 	}
 
 	contents := run(t, "dpkg-deb", "-c", deb)
-	for _, want := range []string{
+	// The manual: README.md and every docs/*.md, which it links to.
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("docs/*.md: %v, %d files", err, len(docs))
+	}
+	files := []string{
 		"./usr/bin/haproxystats-pull", "./usr/bin/haproxystats-process", "./etc/haproxystats.conf",
 		"./lib/systemd/system/haproxystats-pull.service", "./lib/systemd/system/haproxystats-process.service",
 		"./usr/share/man/man8/haproxystats-pull.8.gz", "./usr/share/man/man8/haproxystats-process.8.gz",
 		"./usr/share/doc/haproxystats/copyright", "./usr/share/doc/haproxystats/changelog.gz",
 		"./usr/share/doc/haproxystats/README.md.gz", "./usr/share/lintian/overrides/haproxystats",
 		"./usr/share/doc/haproxystats/grafana/haproxystats-graphite.json", "./usr/share/doc/haproxystats/grafana/haproxystats-prometheus.json",
-	} {
+		"./usr/share/doc/haproxystats/docs/graphite-frontend-responses.png",
+	}
+	for _, d := range docs {
+		files = append(files, "./usr/share/doc/haproxystats/docs/"+filepath.Base(d)+".gz")
+	}
+	for _, want := range files {
 		if !regexp.MustCompile(`root/root .* ` + regexp.QuoteMeta(want) + `\n`).MatchString(contents) {
 			t.Errorf("the package lacks %s, owned by root:\n%s", want, contents)
 		}

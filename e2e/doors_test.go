@@ -24,7 +24,7 @@ import (
 // The hostile inputs of the doors opened since the fault suite was
 // written (#29), against the daemons as make build builds them (no
 // -race, so that their peak RSS is their own): each asserts the figure
-// the fix brought, and logs it for the README's table.
+// the fix brought, and logs it for the table of docs/operations.md.
 
 // peakMB is the peak RSS (VmHWM) of process pid, in MB.
 func peakMB(t *testing.T, pid int) float64 {

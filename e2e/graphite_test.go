@@ -25,7 +25,7 @@ import (
 // graphite-web's find API, as Grafana does, and asks the render API for
 // every target of every panel: each must return a non-null datapoint.
 // With HAPROXYSTATS_SCREENSHOT set to a file name, it also writes
-// graphite-web's PNG of one panel there (the README's picture).
+// graphite-web's PNG of one panel there (the picture of docs/metrics.md).
 func TestGraphiteDashboard(t *testing.T) {
 	carbon, err := exec.LookPath("carbon-cache")
 	if err != nil {

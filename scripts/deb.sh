@@ -40,6 +40,13 @@ for arch in "$@"; do
 		gzip -9n <"$page" >"$root/usr/share/man/man8/$(basename "$page").gz"
 	done
 	gzip -9n <README.md >"$doc/README.md.gz"
+	# The manual the README links to: docs/*.md, compressed as Debian
+	# compresses documentation, and its pictures.
+	install -d "$doc/docs"
+	for md in docs/*.md; do
+		gzip -9n <"$md" >"$doc/docs/$(basename "$md").gz"
+	done
+	install -m 644 docs/*.png "$doc/docs/"
 	install -d "$doc/grafana"
 	install -m 644 contrib/grafana/*.json "$doc/grafana/"
 	install -m 644 packaging/debian/copyright "$doc/copyright"

@@ -44,8 +44,8 @@ type liveResult struct {
 	LagMax   float64 `json:"lag_max_s"`
 }
 
-// example13 are the reply files of the README's worked example (two
-// processes): the size of a small snapshot.
+// example13 are the reply files of the worked example of the original's
+// specification (two processes): the size of a small snapshot.
 func example13() ([]spool.File, error) {
 	var files []spool.File
 	for _, name := range []string{"admin1.sock_info", "admin1.sock_stat", "admin2.sock_info", "admin2.sock_stat"} {

@@ -1,7 +1,7 @@
 // Command hsbench measures haproxystats on a big configuration (4 HAProxy
 // processes × 10 000 servers by default) and prints a table of figures
 // against the targets of issue 8, also written as JSON. It is run by
-// `make bench` through bench/run.sh; see bench/README-section.md.
+// `make bench` through bench/run.sh; docs/performance.md has the table.
 //
 // It starts real haproxy, carbon-c-relay and the haproxystats binaries,
 // binds only to 127.0.0.1, bounds every loop in count and time, and
@@ -138,8 +138,8 @@ func run(ctx context.Context, args []string) error {
 	// 2. The real haproxystats-process as it runs (GOGC=50, which it
 	// sets itself), then with Go's default GOGC=100 for comparison.
 	// Then as shipped with [prometheus] on and scraped, and the same with
-	// a soft memory limit (GOMEMLIMIT), which README's tuning section
-	// suggests.
+	// a soft memory limit (GOMEMLIMIT), which the tuning section of
+	// docs/performance.md suggests.
 	for _, run := range []struct {
 		env  []string
 		prom bool

@@ -3,7 +3,9 @@
 // aggregated across HAProxy processes, sends them to Graphite (and
 // local-store and Kafka, when configured), and removes each snapshot once
 // every sink accepted it. With a [prometheus] section it also serves the
-// newest snapshot on a Prometheus scrape endpoint.
+// newest snapshot on a Prometheus scrape endpoint. With [process]
+// source = kafka (fleet mode) it consumes the snapshots a fleet of
+// haproxystats-pull ships instead, and adds an aggregate per cluster.
 package main
 
 import (
@@ -32,8 +34,11 @@ import (
 )
 
 var command = cli.Command{
-	Name:    "haproxystats-process",
-	Summary: "Processes statistics from HAProxy and pushes them to Graphite.",
+	Name: "haproxystats-process",
+	Summary: "Processes statistics from HAProxy and pushes them to Graphite and, as\n" +
+		"configured, to local-store and Kafka, and serves them on a Prometheus scrape\n" +
+		"endpoint. In fleet mode ([process] source = kafka) it consumes the snapshots\n" +
+		"a fleet of haproxystats-pull ships to Kafka and adds an aggregate per cluster.",
 	Program: config.ProcessProgram,
 	HasDir:  true,
 }

@@ -194,3 +194,22 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// -h says everything the daemon does, not only Graphite: a newcomer read
+// "pushes them to Graphite" and looked no further for Prometheus.
+func TestHelpSaysWhatItDoes(t *testing.T) {
+	code, out, errOut := runArgs(context.Background(), "-h")
+	if code != 0 || errOut != "" {
+		t.Fatalf("-h: exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"Graphite", "local-store", "Kafka", "Prometheus", "fleet mode", "source = kafka", "Usage:\n    haproxystats-process [-f <file>] [-d <dir>] [-p | -P]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-h does not say %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) >= 80 {
+			t.Errorf("-h line of 80 columns or more: %q", line)
+		}
+	}
+}

@@ -21,8 +21,10 @@ import (
 )
 
 var command = cli.Command{
-	Name:    "haproxystats-pull",
-	Summary: "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s).",
+	Name: "haproxystats-pull",
+	Summary: "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s), master\n" +
+		"CLIs and stats pages (HTTP/HTTPS) into a spool, for haproxystats-process.\n" +
+		"In fleet mode ([pull] ship = kafka) it ships every snapshot to Kafka.",
 	Program: config.PullProgram,
 }
 

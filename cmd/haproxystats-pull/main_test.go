@@ -46,7 +46,8 @@ func TestFlags(t *testing.T) {
 	}{
 		{[]string{"-v"}, 0, cli.VersionLine() + "\n", ""},
 		{[]string{"--version"}, 0, cli.VersionLine() + "\n", ""},
-		{[]string{"-h"}, 0, "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s).", ""},
+		{[]string{"-h"}, 0, "Pulls statistics from HAProxy daemon over UNIX/TCP socket(s), master\nCLIs and stats pages", ""},
+		{[]string{"-h"}, 0, "ships every snapshot to Kafka.\n\nUsage:", ""},
 		{[]string{"-f", empty, "-p"}, 0, defaults, ""},
 		{[]string{"-f" + missing, "-p"}, 1, "", "none.conf"}, // named explicitly: must exist
 		{[]string{"-p", "-P"}, 1, "", "Usage:\n    haproxystats-pull [-f <file> ] [-p | -P]"},

@@ -73,7 +73,7 @@ const DefaultFile = "/etc/haproxystats.conf"
 // Command describes one program.
 type Command struct {
 	Name    string         // "haproxystats-pull"
-	Summary string         // first line of the help text
+	Summary string         // what the command does: the help text's first lines, at most 80 columns each
 	Program config.Program // which sections it validates and prints
 	HasDir  bool           // accepts -d DIR
 }
@@ -346,8 +346,8 @@ func Reloads(ctx context.Context) <-chan struct{} {
 // the GOGC environment variable is set, and returns the target now in
 // force. haproxystats-process parses large snapshots over and over: with
 // Go's default of 100 its heap peaks at twice what it holds, with 50 at
-// one and a half times, for about the same CPU (bench/, README
-// "Performance").
+// one and a half times, for about the same CPU (bench/,
+// docs/performance.md).
 func GCPercent(pct int) int {
 	if _, ok := os.LookupEnv("GOGC"); ok {
 		old := debug.SetGCPercent(100)

@@ -14,7 +14,8 @@ func (c *Changes) Add(name string, changed bool) {
 }
 
 // PullChanges returns the [pull] options whose values differ between a
-// and b, in the order of the README's table: what a reload logs.
+// and b, in the order of the table of docs/configuration.md: what a
+// reload logs.
 func PullChanges(a, b Pull) []string {
 	var out Changes
 	add := out.Add

@@ -9,7 +9,8 @@
 // File.Config gives one program's typed, validated view; PrintDefaults
 // and File.Print produce the -p and -P output.
 //
-// Deliberate differences from the original (the README lists them too):
+// Deliberate differences from the original (docs/differences.md lists
+// them too):
 //
 //   - a duplicate section or option within one file is a *ParseError,
 //     not a crash; -d files are read in sorted order;

@@ -1,8 +1,8 @@
 // Package manpage renders the manual pages haproxystats-pull(8) and
-// haproxystats-process(8) from the README: its option tables are the
-// reference of every option (a config test checks that each has a row),
-// so the pages cannot drift from them. The rest of a page (command
-// line, signals, files, exit status) is written here.
+// haproxystats-process(8) from docs/configuration.md: its option tables
+// are the reference of every option (a config test checks that each has
+// a row), so the pages cannot drift from them. The rest of a page
+// (command line, signals, files, exit status) is written here.
 package manpage
 
 import (
@@ -14,23 +14,24 @@ import (
 	"strings"
 )
 
-// An Option is one row of a README option table.
+// An Option is one row of an option table of docs/configuration.md.
 type Option struct {
 	Section, Name, Default, Unit, Meaning string
 }
 
 var (
-	sectionHeading = regexp.MustCompile("^### `\\[([a-z-]+|DEFAULT)\\]`")
+	sectionHeading = regexp.MustCompile("^#{2,3} `\\[([a-z-]+|DEFAULT)\\]`")
 	link           = regexp.MustCompile(`\[([^\]]+)\]\([^)]+\)`)
 )
 
-// Options returns the rows of the README's option tables, each with its
-// section: the heading above the table, or the table's section column.
-func Options(readme []byte) []Option {
+// Options returns the rows of the option tables of ref (the text of
+// docs/configuration.md), each with its section: the heading above the
+// table, or the table's section column.
+func Options(ref []byte) []Option {
 	var out []Option
 	section := ""
 	var cols map[string]int
-	sc := bufio.NewScanner(bytes.NewReader(readme))
+	sc := bufio.NewScanner(bytes.NewReader(ref))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -129,13 +130,14 @@ var Pages = []Page{
 	},
 }
 
-// Render returns p in roff (man(7)), with the options of readme.
-func Render(p Page, readme []byte) []byte {
-	opts := Options(readme)
+// Render returns p in roff (man(7)), with the options of ref (the text
+// of docs/configuration.md).
+func Render(p Page, ref []byte) []byte {
+	opts := Options(ref)
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	upper := strings.ToUpper(p.Name)
-	w(".\\\" Generated from README.md by internal/manpage; do not edit.\n")
+	w(".\\\" Generated from docs/configuration.md by internal/manpage; do not edit.\n")
 	w(".TH %s 8 \"\" \"haproxystats\" \"System Administration\"\n", upper)
 	w(".SH NAME\n%s \\- %s\n", p.Name, p.Summary)
 	w(".SH SYNOPSIS\n.B %s\n%s\n", p.Name, p.Synopsis)
@@ -171,7 +173,10 @@ func Render(p Page, readme []byte) []byte {
 	w(".TP\n.I /etc/default/haproxystats\nthe systemd units read CONFIG from it.\n")
 	w(".SH EXIT STATUS\n0 after \\-h, \\-v, \\-p, \\-P and after SIGTERM or SIGINT; 1 for a usage error, an invalid configuration, " +
 		"a second instance on the same spool, or a start-up failure (each on one line of standard error).\n")
-	w(".SH SEE ALSO\n.BR haproxystats-pull (8),\n.BR haproxystats-process (8),\n.BR haproxy (1);\n/usr/share/doc/haproxystats/README.md\n")
+	w(".SH SEE ALSO\n.BR haproxystats-pull (8),\n.BR haproxystats-process (8),\n.BR haproxy (1);\n")
+	w("%s\n", roff("the documentation in /usr/share/doc/haproxystats: README.md.gz and, under docs/, configuration.md.gz "+
+		"(every option), operations.md.gz (running the daemons, reloads, what happens when things break, upgrades), "+
+		"metrics.md.gz, fleet.md.gz, performance.md.gz and differences.md.gz (from the Python haproxystats)."))
 	return []byte(b.String())
 }
 

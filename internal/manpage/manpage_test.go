@@ -10,23 +10,23 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite contrib/man/*.8 from README.md")
+var update = flag.Bool("update", false, "rewrite contrib/man/*.8 from docs/configuration.md")
 
-// The pages in contrib/man are what Render makes of the README now
+// The pages in contrib/man are what Render makes of docs/configuration.md now
 // (go test ./internal/manpage -update rewrites them), they hold a row for
 // every option of the sections their daemon reads, and man(1) formats
 // them without a warning.
 func TestPages(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	ref, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options(readme)
+	opts := Options(ref)
 	if len(opts) < 80 {
-		t.Fatalf("only %d options found in the README's tables", len(opts))
+		t.Fatalf("only %d options found in the tables of docs/configuration.md", len(opts))
 	}
 	for _, p := range Pages {
-		got := Render(p, readme)
+		got := Render(p, ref)
 		path := filepath.Join("..", "..", "contrib", "man", p.Name+".8")
 		if *update {
 			if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -38,7 +38,7 @@ func TestPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s is not what README.md gives now: go test ./internal/manpage -update", path)
+			t.Errorf("%s is not what docs/configuration.md gives now: go test ./internal/manpage -update", path)
 		}
 		n := 0
 		for _, o := range opts {

@@ -56,6 +56,11 @@ type Puller struct {
 	typed     typedSeen       // typed dumps fetched, per unit (typed.go)
 	noTables  sync.Map        // unit name → true: its refusal of show table was logged
 	notSocket map[string]bool // socket-dir entries warned about as not sockets; owned by the round loop
+	// missing is the message logged when sockets went missing (see
+	// noteSockets), "" while they are found; missingRounds counts the
+	// rounds since. Owned by the round loop.
+	missing       string
+	missingRounds int64
 }
 
 // New returns a Puller for cfg that logs to log.
@@ -216,8 +221,7 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	}
 	targets := p.targets()
 	if len(targets) == 0 {
-		p.Failed.Add(1)
-		p.log.Error("found zero UNIX and TCP sockets")
+		p.Failed.Add(1) // logged by targets, once for the whole streak
 		return
 	}
 	name := spool.Name(now.Unix())

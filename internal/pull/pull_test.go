@@ -486,3 +486,77 @@ func TestSocketDirOddEntries(t *testing.T) { // short: socket paths must fit in 
 		}
 	}
 }
+
+// A stopped HAProxy (its sockets gone, or socket-dir itself) is logged
+// once when the sockets go missing and once when they are back, not
+// every round; the rounds it costs are still counted.
+func TestNoSocketsLoggedOnce(t *testing.T) { // short: socket paths must fit in 108 bytes
+	count := func(logs *bytes.Buffer, level, msg string) int {
+		return strings.Count(logs.String(), "level="+level+" msg=\""+msg+"\"")
+	}
+	t.Run("socket-dir only", func(t *testing.T) {
+		cfg := testConfig(t)
+		cfg.SocketDir = filepath.Join(t.TempDir(), "s")
+		var logs bytes.Buffer
+		p := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err := p.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		round := int64(1500000000)
+		rounds := func(n int) {
+			for range n {
+				p.Round(context.Background(), time.Unix(round, 0))
+				round++
+			}
+		}
+		rounds(5) // socket-dir missing
+		if err := os.Mkdir(cfg.SocketDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rounds(5) // socket-dir empty
+		if n := count(&logs, "ERROR", msgNoSockets); n != 1 || strings.Count(logs.String(), "level=ERROR") != 1 {
+			t.Errorf("10 rounds without sockets: %d ERROR lines %q, want 1 of them; log:\n%s", strings.Count(logs.String(), "level=ERROR"), msgNoSockets, logs.String())
+		}
+		if !strings.Contains(logs.String(), "err=") {
+			t.Errorf("the missing socket-dir is not said; log:\n%s", logs.String())
+		}
+		if p.Failed.Load() != 10 {
+			t.Errorf("PullRoundsFailed = %d, want 10", p.Failed.Load())
+		}
+		s := haproxytest.UnixSocket(t, cfg.SocketDir, "a.sock", info, stat)
+		rounds(3)
+		if n := count(&logs, "INFO", "sockets found again"); n != 1 || !strings.Contains(logs.String(), "rounds=10") {
+			t.Errorf("sockets back: %d INFO lines \"sockets found again\" (want 1, with rounds=10); log:\n%s", n, logs.String())
+		}
+		if p.Committed.Load() != 3 {
+			t.Errorf("%d rounds committed with the socket back, want 3", p.Committed.Load())
+		}
+		s.Close()
+		os.Remove(filepath.Join(cfg.SocketDir, "a.sock"))
+		rounds(4)
+		if n := count(&logs, "ERROR", msgNoSockets); n != 2 {
+			t.Errorf("HAProxy stopped a second time: %d ERROR lines in all, want 2; log:\n%s", n, logs.String())
+		}
+	})
+	// socket-dir empty while servers still answer: the rounds go on
+	// without it, and that too is said once.
+	t.Run("socket-dir and servers", func(t *testing.T) {
+		cfg := testConfig(t)
+		cfg.SocketDir = t.TempDir()
+		cfg.Servers = []config.Server{tcpServer(haproxytest.TCPSocket(t, info, stat))}
+		var logs bytes.Buffer
+		p := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err := p.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range int64(6) {
+			p.Round(context.Background(), time.Unix(1500000000+i, 0))
+		}
+		if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || count(&logs, "ERROR", msgNoDirSockets) != 1 {
+			t.Errorf("6 rounds with an empty socket-dir: %d ERROR lines, want 1 %q; log:\n%s", n, msgNoDirSockets, logs.String())
+		}
+		if p.Committed.Load() != 6 {
+			t.Errorf("%d rounds committed, want 6 (servers answer)", p.Committed.Load())
+		}
+	})
+}

@@ -12,17 +12,20 @@ import (
 // targets lists the sockets of this round: every UNIX socket in
 // socket-dir (looked at anew each round, so sockets that appear or vanish
 // are picked up), then servers. A socket reached twice is queried once;
-// two sockets whose file names would clash get distinct names.
+// two sockets whose file names would clash get distinct names. It notes
+// (noteSockets) whether sockets are missing.
 func (p *Puller) targets() []config.Server {
 	var all []config.Server
+	var dirErr error
+	dirEmpty := false
 	if p.cfg.SocketDir != "" {
-		found := p.scanSocketDir()
-		if len(found) == 0 {
-			p.log.Error("found zero UNIX sockets to connect to", "socket_dir", p.cfg.SocketDir)
-		}
+		var found []config.Server
+		found, dirErr = p.scanSocketDir()
+		dirEmpty = len(found) == 0
 		all = append(all, found...)
 	}
 	all = append(all, p.cfg.Servers...)
+	p.noteSockets(len(all) == 0, dirEmpty, dirErr)
 
 	seen := map[string]bool{}
 	names := map[string]bool{}
@@ -50,11 +53,12 @@ func (p *Puller) targets() []config.Server {
 	return out
 }
 
-func (p *Puller) scanSocketDir() []config.Server {
+// scanSocketDir returns the sockets of socket-dir, or why it cannot be
+// read (a missing directory: HAProxy stopped, say).
+func (p *Puller) scanSocketDir() ([]config.Server, error) {
 	entries, err := os.ReadDir(p.cfg.SocketDir)
 	if err != nil {
-		p.log.Error("cannot read socket-dir", "socket_dir", p.cfg.SocketDir, "err", err)
-		return nil
+		return nil, err
 	}
 	var out []config.Server
 	for _, e := range entries {
@@ -76,7 +80,53 @@ func (p *Puller) scanSocketDir() []config.Server {
 		}
 		out = append(out, config.Server{Network: "unix", Address: path, Name: e.Name()})
 	}
-	return out
+	return out, nil
+}
+
+// Messages of noteSockets. The first two are the original's wording,
+// which operators grep for.
+const (
+	msgNoSockets    = "found zero UNIX and TCP sockets"
+	msgNoDirSockets = "found zero UNIX sockets to connect to"
+)
+
+// noteSockets logs when sockets go missing and when they are back, once
+// each, not every round: a stopped HAProxy is one ERROR line and, once it
+// runs again, one INFO line, however long it stays down (the rounds it
+// costs are still counted in PullRoundsFailed). none is a round with no
+// socket at all; dirEmpty a socket-dir with no socket (dirErr: it could
+// not be read), while servers may still give the round its sockets. Each
+// round the state persists is logged at debug level. Called by the round
+// loop.
+func (p *Puller) noteSockets(none, dirEmpty bool, dirErr error) {
+	msg := ""
+	switch {
+	case none:
+		msg = msgNoSockets
+	case dirEmpty:
+		msg = msgNoDirSockets
+	}
+	switch {
+	case msg == "" && p.missing == "":
+		return
+	case msg == "":
+		p.log.Info("sockets found again", "socket_dir", p.cfg.SocketDir, "rounds", p.missingRounds)
+	case msg == p.missing:
+		p.missingRounds++
+		p.log.Debug(msg, "socket_dir", p.cfg.SocketDir, "rounds", p.missingRounds)
+		return
+	default:
+		attrs := []any{"socket_dir", p.cfg.SocketDir}
+		if dirErr != nil {
+			attrs = append(attrs, "err", dirErr)
+		}
+		p.log.Error(msg, attrs...)
+	}
+	p.missing = msg
+	p.missingRounds = 0
+	if msg != "" {
+		p.missingRounds = 1
+	}
 }
 
 // warnNotSocket logs, once per name, that a socket-dir entry is skipped

@@ -27,7 +27,7 @@
 // allmetrics.go documents the aggregation table.
 //
 // The behaviour is the original's, with these choices where it had none
-// or a bug (the README lists them): its master branch's averaging (time
+// or a bug (docs/differences.md lists them): its master branch's averaging (time
 // means only over processes with traffic, omitted when there is none),
 // fields and columns absent from the input skipped rather than invented
 // as 0, names always strings, and the original's paths, including its

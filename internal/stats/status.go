@@ -29,7 +29,8 @@ const (
 	nStates
 )
 
-// stateNames are the states as the README and the Graphite paths name them.
+// stateNames are the states as docs/metrics.md and the Graphite paths
+// name them.
 var stateNames = [nStates]string{"", "Up", "NoCheck", "NoLB", "Drain", "Maint", "Down", "Open", "Full", "Stop"}
 
 func (s State) String() string { return stateNames[s] }
@@ -37,7 +38,7 @@ func (s State) String() string { return stateNames[s] }
 // Code is the number a status datapoint carries in Graphite: 1 for the
 // states that serve (Up, Open), 0 for Down and Stop, and one number for
 // each other state, so that `status != 1` finds every server an operator
-// should look at. The README lists them.
+// should look at. docs/metrics.md lists them.
 func (s State) Code() float64 { return stateCodes[s] }
 
 var stateCodes = [nStates]float64{StateUp: 1, StateNoCheck: 2, StateNoLB: 3, StateDrain: 4, StateMaint: 5, StateDown: 0, StateOpen: 1, StateFull: 2, StateStop: 0}
