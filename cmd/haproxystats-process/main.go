@@ -114,7 +114,7 @@ func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Lo
 		plog := log.With("sink", "prometheus")
 		version, commit, _ := cli.Build()
 		promSink = prometheus.New(version, commit, spool.LayoutOf(cfg.Process.SrcDir).Scratch, plog)
-		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, plog)
+		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, nil, plog)
 		if err != nil {
 			return nil, err
 		}
