@@ -344,11 +344,12 @@ func (m *Monitor) Status() Status {
 	return st
 }
 
-// round rounds d for a reason: to the second, or the millisecond under
-// one.
+// round rounds d for a reason: to the second from a minute, else to
+// the hundredth (a snapshot 3.02 s old is more than 3 s old; 3 s would
+// not say so).
 func round(d time.Duration) time.Duration {
-	if d < time.Second {
-		return d.Round(time.Millisecond)
+	if d < time.Minute {
+		return d.Round(10 * time.Millisecond)
 	}
 	return d.Round(time.Second)
 }
