@@ -4,6 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -105,5 +108,38 @@ func TestListenHealth(t *testing.T) {
 	}
 	if code, _ := get("/livez"); code != 404 {
 		t.Errorf("/livez: %d, want 404", code)
+	}
+}
+
+// Every family the alert rules of contrib/prometheus use is one the
+// endpoint exposes: in the example's scrape with the health families, or
+// a self-statistic's.
+func TestAlertRulesUseExposedFamilies(t *testing.T) {
+	rules, err := os.ReadFile(filepath.Join("..", "..", "contrib", "prometheus", "alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink(t, exposition13(t, ts13, nil))
+	sink.Health(func() health.Status {
+		return health.Status{Sinks: []health.SinkStatus{{Name: "graphite"}}, Clusters: []health.Cluster{{Name: "ams"}}}
+	})
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	_, mfs, _ := scrape(t, srv.URL)
+	exposed := map[string]bool{}
+	for name := range mfs {
+		exposed[name] = true
+	}
+	for _, sp := range selfSpecs {
+		exposed["haproxystats_"+sp.name] = true
+	}
+	names := regexp.MustCompile(`\bhaproxy(?:stats)?_[a-z_]+`).FindAllString(string(rules), -1)
+	if len(names) < 15 {
+		t.Fatalf("only %d family names in alerts.yml", len(names))
+	}
+	for _, name := range names {
+		if !exposed[name] {
+			t.Errorf("alerts.yml uses %s, which the endpoint does not expose", name)
+		}
 	}
 }
