@@ -1,6 +1,9 @@
 package prometheus
 
 import (
+	"math"
+	"time"
+
 	prom "github.com/prometheus/client_golang/prometheus"
 
 	"github.com/haproxystats-go/haproxystats/internal/health"
@@ -37,11 +40,11 @@ func (c healthCollector) Collect(ch chan<- prom.Metric) {
 	}
 	gauge(liveDesc, one(st.Live))
 	gauge(readyDesc, one(st.Ready))
-	gauge(newestAgeDesc, st.NewestAge.Seconds())
+	gauge(newestAgeDesc, seconds(st.NewestAge))
 	gauge(queueDesc, float64(st.Queue))
-	gauge(sinksFailingDesc, st.SinksFailing.Seconds())
+	gauge(sinksFailingDesc, seconds(st.SinksFailing))
 	for _, s := range st.Sinks {
-		gauge(sinkFailingDesc, s.Failing.Seconds(), s.Name)
+		gauge(sinkFailingDesc, seconds(s.Failing), s.Name)
 	}
 	gauge(thresholdDesc, st.Thresholds.MaxAge.Seconds(), "newest_snapshot_age_seconds")
 	gauge(thresholdDesc, float64(st.Thresholds.MaxQueue), "queue_snapshots")
@@ -51,6 +54,10 @@ func (c healthCollector) Collect(ch chan<- prom.Metric) {
 		gauge(fleetMissingDesc, float64(cl.Missing), cl.Name)
 	}
 }
+
+// seconds is d in seconds to the millisecond, as the self-statistics
+// are: the nanoseconds would be noise (2.860942232).
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1e3) / 1e3 }
 
 func one(b bool) float64 {
 	if b {
