@@ -16,7 +16,7 @@ import (
 // configuration, the Kafka clients) are leaves.
 func TestEachBinaryLinksItsSide(t *testing.T) {
 	const internal = "github.com/haproxystats-go/haproxystats/internal/"
-	processSide := []string{"process", "stats", "counters", "fleet", "metric",
+	processSide := []string{"process", "stats", "counters", "fleet", "metric", "health",
 		"graphite", "prometheus", "localstore", "kafkasink"}
 	pullSide := []string{"pull", "haproxy", "ship"}
 	for _, c := range []struct {

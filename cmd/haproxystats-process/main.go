@@ -3,9 +3,11 @@
 // aggregated across HAProxy processes, sends them to Graphite (and
 // local-store and Kafka, when configured), and removes each snapshot once
 // every sink accepted it. With a [prometheus] section it also serves the
-// newest snapshot on a Prometheus scrape endpoint. With [process]
-// source = kafka (fleet mode) it consumes the snapshots a fleet of
-// haproxystats-pull ships instead, and adds an aggregate per cluster.
+// newest snapshot on a Prometheus scrape endpoint; that server, or the
+// one of [process] health-listen, answers the /healthz and /readyz
+// probes. With [process] source = kafka (fleet mode) it consumes the
+// snapshots a fleet of haproxystats-pull ships instead, and adds an
+// aggregate per cluster.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/fleet"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
+	"github.com/haproxystats-go/haproxystats/internal/health"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/kafkasink"
 	"github.com/haproxystats-go/haproxystats/internal/localstore"
@@ -80,17 +83,19 @@ func run(ctx context.Context, stop func(), reload <-chan struct{}, args []string
 	})
 
 	opts := options(cfg, host)
-	out, err := openSinks(cfg, opts, host, log)
+	monitor := health.New(thresholds(cfg))
+	out, err := openSinks(cfg, opts, host, monitor, log)
 	if err != nil {
 		return err
 	}
 	p := process.New(cfg.Process, opts, out.sinks, log)
 	p.MaxReplySize = cfg.Pull.MaxReplySize
-	go reloads(ctx, reload, args, cfg, host, p, level, log)
+	p.Watch(monitor)
+	go reloads(ctx, reload, args, cfg, host, p, monitor, level, log)
 	if cfg.Process.Source == "kafka" {
-		err = runFleet(ctx, cfg, p, log)
+		err = runFleet(ctx, cfg, p, monitor, log)
 	} else {
-		err = runLocal(ctx, cfg, p, log)
+		err = runLocal(ctx, cfg, p, monitor, log)
 	}
 	out.close(log)
 	if err != nil {
@@ -107,20 +112,30 @@ type outputs struct {
 	graphite *graphite.Sender
 	kafka    *kafkasink.Sink    // nil without [kafka] metrics sink
 	server   *prometheus.Server // nil without [prometheus]
+	health   *health.Server     // nil without [process] health-listen
 }
 
-// openSinks opens every sink of cfg. The scrape endpoint listens first:
-// a port in use or a bad web configuration file is a start-up error,
-// before anything else runs.
-func openSinks(cfg *config.Config, opts stats.Options, host string, log *slog.Logger) (*outputs, error) {
+// openSinks opens every sink of cfg. The HTTP servers listen first: a
+// port in use or a bad web configuration file is a start-up error,
+// before anything else runs. Both answer the probes of monitor.
+func openSinks(cfg *config.Config, opts stats.Options, host string, monitor *health.Monitor, log *slog.Logger) (*outputs, error) {
 	out := &outputs{}
+	if addr := cfg.Process.HealthListen; addr != "" {
+		srv, err := health.Listen(addr, monitor.Handler(), log.With("component", "health"))
+		if err != nil {
+			return nil, err
+		}
+		out.health = srv
+	}
 	var promSink *prometheus.Sink
 	if cfg.Prometheus != nil {
 		plog := log.With("sink", "prometheus")
 		version, commit, _ := cli.Build()
 		promSink = prometheus.New(version, commit, spool.LayoutOf(cfg.Process.SrcDir).Scratch, plog)
-		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, plog)
+		promSink.Health(monitor.Status)
+		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, monitor.Handler(), plog)
 		if err != nil {
+			out.close(log)
 			return nil, err
 		}
 		out.server = srv
@@ -151,6 +166,13 @@ func (o *outputs) close(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var closing sync.WaitGroup
+	if o.health != nil {
+		closing.Go(func() {
+			if err := o.health.Shutdown(ctx); err != nil {
+				log.Warn("health endpoint closed before its probes finished", "err", err)
+			}
+		})
+	}
 	if o.server != nil {
 		// Last in the flow of data: scrapes were served until the workers
 		// were done; those in progress get the same bounded time.
@@ -177,18 +199,19 @@ func (o *outputs) close(log *slog.Logger) {
 
 // runLocal follows the spool in src-dir until ctx is done ([process]
 // source = local, the default).
-func runLocal(ctx context.Context, cfg *config.Config, p *process.Processor, log *slog.Logger) error {
+func runLocal(ctx context.Context, cfg *config.Config, p *process.Processor, monitor *health.Monitor, log *slog.Logger) error {
 	snapshots, err := spool.Watch(ctx, cfg.Process.SrcDir, log)
 	if err != nil {
 		return err
 	}
-	ready(ctx, log)
+	monitor.SetQueue("snapshots waiting in src-dir", p.Queued)
+	ready(ctx, monitor, log)
 	return p.Run(ctx, snapshots)
 }
 
 // runFleet consumes the snapshot topic in the consumer group until ctx
 // is done ([process] source = kafka).
-func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log *slog.Logger) error {
+func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, monitor *health.Monitor, log *slog.Logger) error {
 	flog := log.With("component", "fleet")
 	g := cfg.Graphite
 	c := fleet.NewConsumer(p, fleet.Paths{Namespace: g.Namespace, PrefixHostname: g.PrefixHostname, FQDN: g.FQDN},
@@ -201,8 +224,11 @@ func runFleet(ctx context.Context, cfg *config.Config, p *process.Processor, log
 		return err
 	}
 	c.Attach(src)
+	c.Loop = monitor.Loop("fleet consumer")
+	monitor.SetQueue("records behind the ends of the partitions", c.Lag)
+	monitor.SetClusters(c.Clusters)
 	flog.Info("consuming snapshots", "topic", cfg.Kafka.SnapshotTopic, "group", cfg.Kafka.Group)
-	ready(ctx, log)
+	ready(ctx, monitor, log)
 	return c.Run(ctx)
 }
 
@@ -258,7 +284,7 @@ func groups(gs []config.Group) []stats.Group {
 // server and sender, [local-store], [kafka], [prometheus], [fleet]) is
 // logged as needing a restart and kept. The daemon never stops on a
 // reload.
-func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, host string, p *process.Processor, level *slog.LevelVar, log *slog.Logger) {
+func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *config.Config, host string, p *process.Processor, monitor *health.Monitor, level *slog.LevelVar, log *slog.Logger) {
 	current := cfg // what the last reload put in force
 	command.Reloads(ctx, reload, args, log, func(next *config.Config) {
 		cli.SetLevel(level, next.Process.LogLevel)
@@ -266,6 +292,7 @@ func reloads(ctx context.Context, reload <-chan struct{}, args []string, cfg *co
 			cli.NeedsRestart(log, r)
 		}
 		p.Reconfigure(next.Process, options(next, host))
+		monitor.SetThresholds(thresholds(next))
 		log.Info("configuration reloaded", "changed", config.ProcessChanges(current, next))
 		current = next
 	})
@@ -281,6 +308,7 @@ func needRestart(a, b *config.Config) []string {
 	add("[process] src-dir", pa.SrcDir != pb.SrcDir)
 	add("[process] workers", pa.Workers != pb.Workers)
 	add("[process] source", pa.Source != pb.Source)
+	add("[process] health-listen", pa.HealthListen != pb.HealthListen)
 	add("[pull] max-reply-size", a.Pull.MaxReplySize != b.Pull.MaxReplySize)
 	ga, gb := a.Graphite, b.Graphite
 	add("[graphite] server, port and the sender's settings", ga.Server != gb.Server || ga.Port != gb.Port || ga.Retries != gb.Retries ||
@@ -294,8 +322,26 @@ func needRestart(a, b *config.Config) []string {
 }
 
 // ready tells systemd the daemon is ready (its sinks are open and its
-// source followed) and pings its watchdog while it runs.
-func ready(ctx context.Context, log *slog.Logger) {
+// source followed) and pings its watchdog while monitor finds it alive:
+// a stuck worker or consumer gets the daemon restarted.
+func ready(ctx context.Context, monitor *health.Monitor, log *slog.Logger) {
 	cli.Notify(log, "READY=1")
-	go cli.Watchdog(ctx, log, func() bool { return true })
+	go cli.Watchdog(ctx, log, func() bool { return monitor.Status().Live })
+}
+
+// thresholds are the readiness and liveness bounds of cfg: the age of
+// the newest snapshot is counted in pull intervals, [pull] pull-interval
+// or, for snapshots from Kafka, [fleet] interval (the hosts' cadence).
+func thresholds(cfg *config.Config) health.Thresholds {
+	interval := cfg.Pull.PullInterval
+	if cfg.Process.Source == "kafka" {
+		interval = cfg.Fleet.Interval
+	}
+	p := cfg.Process
+	return health.Thresholds{
+		MaxAge:          p.MaxSnapshotAge(interval),
+		MaxQueue:        p.ReadyMaxQueue,
+		MaxSinksFailing: p.ReadyMaxSinksFailing,
+		MaxStall:        p.LiveMaxStall,
+	}
 }

@@ -66,6 +66,11 @@ func ProcessChanges(a, b *Config) []string {
 	add("[process] sticktable-metrics", pa.StickTableMetrics != pb.StickTableMetrics)
 	add("[process] exclude-server-states", !slices.Equal(pa.ExcludeServerStates, pb.ExcludeServerStates))
 	add("[process] exclude-server-states-from-counts", pa.ExcludeFromCounts != pb.ExcludeFromCounts)
+	add("[process] ready-max-age-intervals", pa.ReadyMaxAgeIntervals != pb.ReadyMaxAgeIntervals)
+	add("[process] ready-max-queue", pa.ReadyMaxQueue != pb.ReadyMaxQueue)
+	add("[process] ready-max-sinks-failing", pa.ReadyMaxSinksFailing != pb.ReadyMaxSinksFailing)
+	add("[process] live-max-stall", pa.LiveMaxStall != pb.LiveMaxStall)
+	add("[pull] pull-interval", a.Pull.PullInterval != b.Pull.PullInterval)
 	ga, gb := a.Graphite, b.Graphite
 	add("[graphite] namespace", ga.Namespace != gb.Namespace)
 	add("[graphite] prefix-hostname", ga.PrefixHostname != gb.PrefixHostname)

@@ -225,6 +225,23 @@ type Process struct {
 	// Source is "spool" (src-dir) or "kafka" ([kafka] snapshot-topic,
 	// consumer group [kafka] group). source, new in the Go version.
 	Source string
+
+	// HealthListen is the host:port of an HTTP server of /healthz and
+	// /readyz alone, for a daemon without [prometheus] (whose server
+	// serves them too); "" means none. health-listen, new in the Go
+	// version.
+	HealthListen string
+	// ReadyMaxAgeIntervals is how many pull intervals old the newest
+	// snapshot delivered may be (MaxSnapshotAge), ReadyMaxQueue how many
+	// snapshots may wait, ReadyMaxSinksFailing how long every sink may
+	// have been failing, before the daemon is not ready; LiveMaxStall
+	// how long a loop may be busy with one step before it is not alive.
+	// ready-max-age-intervals, ready-max-queue, ready-max-sinks-failing
+	// and live-max-stall, new in the Go version.
+	ReadyMaxAgeIntervals float64
+	ReadyMaxQueue        int
+	ReadyMaxSinksFailing time.Duration
+	LiveMaxStall         time.Duration
 }
 
 // Graphite is the [graphite] section.

@@ -102,6 +102,10 @@ func Default() *Config {
 			SrcDir:                "/var/lib/haproxystats/incoming",
 			LivenessCheckInterval: 10 * time.Second,
 			Source:                "spool",
+			ReadyMaxAgeIntervals:  DefaultReadyMaxAgeIntervals,
+			ReadyMaxQueue:         DefaultReadyMaxQueue,
+			ReadyMaxSinksFailing:  DefaultReadyMaxSinksFailing,
+			LiveMaxStall:          DefaultLiveMaxStall,
 		},
 		Graphite: Graphite{
 			Server:         "127.0.0.1",

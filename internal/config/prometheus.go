@@ -1,9 +1,7 @@
 package config
 
 import (
-	"net"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -70,15 +68,8 @@ func (d *decoder) prometheus() *Prometheus {
 	before := len(d.errs)
 	p := new(Prometheus)
 	if v, from, ok := d.value(s, "listen"); ok {
-		host, port, err := net.SplitHostPort(v)
-		n, perr := strconv.Atoi(port)
-		switch {
-		case err != nil:
-			d.failf(from, "listen", "must be host:port (IPv6 in brackets: [::1]:8406), got %s", pyRepr(v))
-		case perr != nil || n < 1 || n > 65535:
-			d.failf(from, "listen", "needs a port between 1 and 65535, got %s", pyRepr(v))
-		case strings.ContainsAny(host, " \t"):
-			d.failf(from, "listen", "invalid host in %s", pyRepr(v))
+		if why := checkListen(v); why != "" {
+			d.failf(from, "listen", "%s", why)
 		}
 		p.Listen = v
 	}

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/columns"
 )
@@ -31,7 +29,8 @@ var knownOptions = map[string]map[string]bool{
 		"per-process-metrics", "calculate-percentages",
 		"liveness-check-interval", "frontend-metrics", "backend-metrics",
 		"server-metrics", "exclude-frontends", "exclude-backends", allMetricsOption,
-		statusMetricsOption, stickTablesOption, excludeStatesOption, excludeFromCountsOption, "source"),
+		statusMetricsOption, stickTablesOption, excludeStatesOption, excludeFromCountsOption, "source",
+		healthListenOption, readyMaxAgeOption, readyMaxQueueOption, readyMaxSinksFailingOption, liveMaxStallOption),
 	"graphite": set("loglevel", "server", "port", "retries", "interval",
 		"backoff", "connect-timeout", "write-timeout", "delay", "namespace",
 		"prefix-hostname", "fqdn", "queue-size", "timeout", "group-namespace",
@@ -77,6 +76,7 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 	case ProcessProgram:
 		cfg.Paths.BaseDir = d.paths()
 		d.pullShared(&cfg.Pull)
+		cfg.Pull.PullInterval, _ = d.pullInterval() // for readiness: how old a snapshot may be
 		d.process(&cfg.Process)
 		d.groups(cfg)
 		d.graphite(&cfg.Graphite)
@@ -86,6 +86,9 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		cfg.Kafka, kw = d.kafka()
 		warnings = append(warnings, kw...)
 		cfg.Prometheus = d.prometheus()
+		if cfg.Prometheus != nil && cfg.Process.HealthListen != "" && cfg.Process.HealthListen == cfg.Prometheus.Listen {
+			d.failf("process", healthListenOption, "must differ from [prometheus] listen, which serves /healthz and /readyz as well, got %s", pyRepr(cfg.Process.HealthListen))
+		}
 		cfg.Process.Source, _ = d.fleetMode("process", "source", "spool", cfg) // [kafka] decoded above
 	default:
 		return nil, nil, fmt.Errorf("config for unknown program %d", int(p))
@@ -106,12 +109,8 @@ func (d *decoder) pull(c *Pull) (warnings []string) {
 	c.Timeout, _ = d.duration(s, "timeout", positive)
 	c.Interval, _ = d.duration(s, "interval", nonNegative)
 	pullTimeout, timeoutOK := d.duration(s, "pull-timeout", positive)
-	n, intervalOK := d.int(s, "pull-interval", atLeast(1))
-	if intervalOK && n > int(math.MaxInt64/time.Second) {
-		d.failf(s, "pull-interval", "too many seconds, got '%d'", n)
-		intervalOK = false
-	}
-	c.PullInterval = time.Duration(n) * time.Second
+	var intervalOK bool
+	c.PullInterval, intervalOK = d.pullInterval()
 	c.PullTimeout = pullTimeout
 	if timeoutOK && intervalOK && pullTimeout > c.PullInterval {
 		warnings = append(warnings, fmt.Sprintf("[pull] pull-timeout %v is longer than pull-interval %v: using %v", pullTimeout, c.PullInterval, c.PullInterval))
@@ -191,6 +190,7 @@ func (d *decoder) process(c *Process) {
 	c.ExcludeFrontends, _ = d.str(s, "exclude-frontends")
 	c.ExcludeBackends, _ = d.str(s, "exclude-backends")
 	d.allMetrics(c)
+	d.health(c)
 }
 
 // groups checks the grouping rules and reads the *-groups sections.

@@ -15,6 +15,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/backoff"
 	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
+	"github.com/haproxystats-go/haproxystats/internal/health"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/process"
@@ -96,6 +97,10 @@ type Consumer struct {
 	// in Rejected): its lines would reach Graphite stamped 1, 2036 or
 	// ±2⁶³. The daemon sets DefaultMaxAge and DefaultMaxAhead.
 	MaxAge, MaxAhead time.Duration
+	// Loop, when not nil, is told what Run does, for the health probes:
+	// busy polling, rendering and committing, waiting when the sinks
+	// hold it up. Run calls its Done when it returns.
+	Loop *health.Loop
 
 	// Counters since start, reported under each cluster's prefix.
 	Records  atomic.Int64 // records read
@@ -111,8 +116,15 @@ type Consumer struct {
 	trackers map[string]*counters.Tracker // host → counter offsets (memory only); guarded by mu
 	crashed  bool                         // guarded by mu; tests: read, deliver and commit nothing more
 	lag      map[int32]int64              // partition → records behind its end after the last one read; guarded by mu
+	lagSum   atomic.Int64                 // the sum of lag, for readers that must not wait for mu
 	rate     rateMeter                    // records read per second; guarded by mu
 	gens     map[int32]int                // partition → times it was forgotten: a delivery of an older one marks nothing; guarded by mu
+
+	// clusters is each cluster's last bucket emitted, for the health
+	// gauges; guarded by clustersMu, not mu, which the probes must not
+	// wait for.
+	clusters   map[string]health.Cluster
+	clustersMu sync.Mutex
 
 	flight     flight         // the deliveries waiting for their sinks
 	deliveries sync.WaitGroup // one per delivery in flight
@@ -225,6 +237,7 @@ func NewConsumer(proc *process.Processor, paths Paths, interval, grace time.Dura
 		parts:              map[string]int32{},
 		trackers:           map[string]*counters.Tracker{},
 		lag:                map[int32]int64{},
+		clusters:           map[string]health.Cluster{},
 		gens:               map[int32]int{},
 	}
 }
@@ -239,9 +252,11 @@ func (c *Consumer) Attach(src Source) { c.src = src }
 // then leaves the group: the partitions are revoked, and what is
 // committable is committed first.
 func (c *Consumer) Run(ctx context.Context) error {
+	defer c.Loop.Done()
 	defer c.src.Close()
 	defer c.deliveries.Wait()
 	for ctx.Err() == nil {
+		c.Loop.Busy() // a poll is bounded by PollInterval, then the records
 		pctx, cancel := context.WithTimeout(ctx, c.PollInterval)
 		recs := c.src.Poll(pctx)
 		cancel()
@@ -270,6 +285,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	c.Records.Add(1)
 	c.lag[r.Partition] = max(0, r.HighWatermark-r.Offset-1)
+	c.sumLag()
 	pr := &pendingRecord{offset: r.Offset, epoch: r.LeaderEpoch}
 	c.pending[r.Partition] = append(c.pending[r.Partition], pr)
 	log := c.log.With("partition", r.Partition, "offset", r.Offset)
@@ -342,7 +358,9 @@ type delivery struct {
 // a time are in memory, and a rebalance need not wait for that.
 func (c *Consumer) render(ctx context.Context, snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
 	c.mu.Unlock()
+	c.Loop.Waiting() // Render waits for the sinks first, then renders
 	l, err := c.proc.Render(ctx, snap, prefix, tracker, self, extra, log)
+	c.Loop.Busy()
 	c.mu.Lock()
 	if err != nil {
 		return delivery{}, err
@@ -367,7 +385,9 @@ func retained(files []blob.Reply) []blob.Reply {
 func (c *Consumer) start(ctx context.Context, partition int32, key string, d delivery, log *slog.Logger, done func()) bool {
 	n := d.lines
 	c.mu.Unlock() // deliveries that finish need mu; room is what we wait for
+	c.Loop.Waiting()
 	ok := c.flight.acquire(ctx, n, max(1, c.MaxInFlight), c.MaxInFlightMetrics)
+	c.Loop.Busy()
 	c.mu.Lock()
 	if !ok || c.crashed {
 		if ok {
@@ -442,6 +462,9 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 			c.buckets.Done(bk)
 			c.Emitted.Add(1)
 			missing := len(bk.Expect) - len(bk.Hosts)
+			c.clustersMu.Lock()
+			c.clusters[bk.Cluster] = health.Cluster{Name: bk.Cluster, Hosts: len(bk.Hosts), Missing: max(missing, 0)}
+			c.clustersMu.Unlock()
 			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", d.lines)
 			if missing > 0 {
 				log.Warn("cluster bucket emitted without every host", "missing", missing)
@@ -585,13 +608,46 @@ func (c *Consumer) forget(partitions []int32) {
 			}
 		}
 		delete(c.pending, p)
+		delete(c.lag, p)
 		for cl, cp := range c.parts {
 			if cp == p {
 				c.buckets.Drop(cl)
 				delete(c.parts, cl)
+				c.clustersMu.Lock()
+				delete(c.clusters, cl) // another consumer reports it now
+				c.clustersMu.Unlock()
 			}
 		}
 	}
+	c.sumLag()
+}
+
+// sumLag stores the sum of lag for Lag. Called with mu held.
+func (c *Consumer) sumLag() {
+	var n int64
+	for _, l := range c.lag {
+		n += l
+	}
+	c.lagSum.Store(n)
+}
+
+// Lag returns how many records of its partitions were behind their ends
+// when it read the last one of each: the consumer's queue, for the
+// health probes. It does not wait for the consumer.
+func (c *Consumer) Lag() int { return int(c.lagSum.Load()) }
+
+// Clusters returns, for the health gauges, each cluster of its
+// partitions whose bucket it emitted: the hosts the last one had, and
+// those it went without. It does not wait for the consumer.
+func (c *Consumer) Clusters() []health.Cluster {
+	c.clustersMu.Lock()
+	defer c.clustersMu.Unlock()
+	out := make([]health.Cluster, 0, len(c.clusters))
+	for _, cl := range c.clusters {
+		out = append(out, cl)
+	}
+	slices.SortFunc(out, func(a, b health.Cluster) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // String describes the consumer's state, for logs.

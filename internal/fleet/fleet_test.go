@@ -22,6 +22,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/graphite"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
+	"github.com/haproxystats-go/haproxystats/internal/health"
 	"github.com/haproxystats-go/haproxystats/internal/kafka"
 	"github.com/haproxystats-go/haproxystats/internal/process"
 	"github.com/haproxystats-go/haproxystats/internal/pull"
@@ -215,6 +216,7 @@ type consumerOptions struct {
 	confirm, grace time.Duration
 	trace          *trace
 	id             int
+	health         *health.Monitor // told what the consumer does, as the daemon's is
 }
 
 func startConsumer(t *testing.T, brokers []string, carbonPort int) *consumer {
@@ -237,6 +239,12 @@ func startConsumerWith(t *testing.T, brokers []string, carbonPort int, o consume
 	c := NewConsumer(proc, Paths{Namespace: "loadbalancers", PrefixHostname: true, FQDN: true}, time.Second, o.grace, 3, discard)
 	c.PollInterval = 100 * time.Millisecond
 	c.RetryDelay = 100 * time.Millisecond
+	if o.health != nil {
+		proc.Watch(o.health)
+		c.Loop = o.health.Loop("fleet consumer")
+		o.health.SetQueue("records behind", c.Lag)
+		o.health.SetClusters(c.Clusters)
+	}
 	src, err := kafka.NewConsumer(kafkaConfig(brokers), kafka.ConsumerHooks{Revoked: c.Revoked, Lost: c.Lost}, discard)
 	if err != nil {
 		t.Fatal(err)
@@ -868,4 +876,53 @@ func TestBacklogReplay(t *testing.T) {
 		t.Errorf("at most %d delivery in flight: the confirmations did not overlap", peak)
 	}
 	haproxytest.WaitFor(t, "every record committed", time.Minute, nil, func() bool { return c.c.inFlight() == 0 })
+}
+
+// The health of a consumer: its loop alive, the newest record delivered,
+// and, for the gauges, each cluster's last bucket with the hosts it went
+// without.
+func TestFleetHealth(t *testing.T) {
+	kc, carbon, prod := newFleet(t)
+	rec := &recorder{p: prod, epochs: map[string][]int64{}}
+	m := health.New(health.Thresholds{MaxAge: time.Hour, MaxQueue: 1000, MaxSinksFailing: time.Hour, MaxStall: time.Hour})
+	c := startConsumerWith(t, kc.ListenAddrs(), carbon.Port(), consumerOptions{health: m})
+	waitGroupStable(t, kc.ListenAddrs(), 1)
+	pullers := map[string]*roundPuller{}
+	for _, h := range []string{"lb-a.dc1", "lb-b.dc1"} {
+		pullers[h] = startRoundPuller(t, h, "dc1", []string{"admin1"}, rec)
+	}
+	const t0 = 1500000000
+	const missing = "loadbalancers.dc1.haproxy.haproxystats.FleetHostsMissing"
+	for k := range 4 {
+		hosts := []string{"lb-a.dc1", "lb-b.dc1"}
+		if k == 3 {
+			hosts = hosts[:1] // lb-b.dc1 misses the last bucket
+		}
+		for _, h := range hosts {
+			pullers[h].round(t, t0+int64(k))
+			haproxytest.WaitFor(t, h+": round shipped", time.Minute, nil, func() bool { return slices.Contains(rec.shipped()[h], t0+int64(k)) })
+		}
+	}
+	haproxytest.WaitFor(t, "the last bucket emitted without lb-b.dc1", time.Minute, nil, func() bool {
+		got := series(carbon.Lines(), missing)[t0+3]
+		return len(got) > 0 && got[0] == 1
+	})
+	var st health.Status
+	haproxytest.WaitFor(t, "the monitor has the last bucket of dc1", time.Minute, nil, func() bool {
+		st = m.Status()
+		return len(st.Clusters) == 1 && st.Clusters[0] == health.Cluster{Name: "dc1", Hosts: 1, Missing: 1}
+	})
+	if !st.Live {
+		t.Errorf("consumer not alive: %v", st.LiveReasons)
+	}
+	if want := time.Since(time.Unix(t0+3, 0)); st.NewestAge < want-time.Minute || st.NewestAge > want+time.Minute {
+		t.Errorf("NewestAge = %v, want about %v: the newest record delivered is round 3", st.NewestAge, want)
+	}
+	if st.Queue < 0 || len(st.Sinks) != 1 || st.Sinks[0].Name != "graphite" {
+		t.Errorf("Status = %+v", st)
+	}
+	c.stop()
+	if got := m.Status(); len(got.Clusters) != 0 {
+		t.Errorf("after the consumer left the group, the monitor still has %+v", got.Clusters)
+	}
 }

@@ -269,6 +269,7 @@ func (s *Sender) connect() *conn {
 			return nil
 		}
 		s.connectFailures.Add(1)
+		s.markFailing()
 		if s.cfg.Retries >= 0 && k >= attempts {
 			s.log.Error(fmt.Sprintf("failed to connect to %s on port %d: %v", s.cfg.Server, s.cfg.Port, err), "err", err)
 			s.lastFail = time.Now()

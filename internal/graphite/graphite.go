@@ -212,6 +212,11 @@ type Sender struct {
 
 	// Updated by the flusher, read by Stats.
 	connectFailures, writes, bytes atomic.Uint64
+	// failing is when the sender began failing (Unix nanoseconds): a
+	// connection attempt failed, or a connection was found dead; 0 once
+	// a check of an open connection confirmed lines or had none left to
+	// confirm. Written by the flusher, read by FailingSince.
+	failing atomic.Int64
 
 	// Owned by the flusher goroutine.
 	lastFail time.Time // when the last connection sequence failed
@@ -438,6 +443,7 @@ func (s *Sender) observe(c *conn) error {
 func (s *Sender) lost(c *conn) {
 	now := time.Now()
 	s.confirm(c, now)
+	s.markFailing() // after confirm, which finds it working when it confirms
 	s.closeConn(c)
 	kept := c.confirmed(now.Add(-s.replayWindow), s.confirmAfter)
 	s.mu.Lock()
@@ -502,7 +508,11 @@ func (s *Sender) confirm(c *conn, now time.Time) {
 	}
 	clear(s.sent[:k])
 	s.sent = s.sent[k:]
+	idle := len(s.queue) == 0 && !slices.ContainsFunc(s.sent, func(b *batch) bool { return b.confirmed.IsZero() })
 	s.mu.Unlock()
+	if len(done) > 0 || idle {
+		s.failing.Store(0) // carbon has the connection open and takes the lines
+	}
 	for _, b := range done {
 		b.finish(nil)
 	}
@@ -709,6 +719,22 @@ func (s *Sender) pace(lines int) bool {
 	s.paceAt = s.paceAt.Add(time.Duration(float64(lines) / float64(rate) * float64(time.Second)))
 	return true
 }
+
+// FailingSince returns since when the sender has been failing to reach
+// carbon: since the first failed connection attempt, or the first
+// connection found dead, after the last time it was found working (an
+// open connection on which lines were confirmed, or none waited). The
+// zero time means it works. Sends do not fail meanwhile: they wait, so
+// this is how the health probes learn of an outage. It does not block.
+func (s *Sender) FailingSince() time.Time {
+	if n := s.failing.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// markFailing records that the sender fails, unless it did already.
+func (s *Sender) markFailing() { s.failing.CompareAndSwap(0, time.Now().UnixNano()) }
 
 // Name identifies the sink in logs and errors.
 func (s *Sender) Name() string { return "graphite" }

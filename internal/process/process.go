@@ -25,6 +25,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
+	"github.com/haproxystats-go/haproxystats/internal/health"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -68,6 +69,14 @@ type ExpositionSink interface {
 // self-statistics; each name becomes PREFIX.haproxystats.<name>.
 type Reporter interface {
 	Report() map[string]float64
+}
+
+// A FailureReporter is a sink that knows since when it has been failing,
+// and says the zero time while it works; FailingSince must not block.
+// The Graphite sender is one: while carbon is away it waits instead of
+// refusing, so only it can tell. For the other sinks a refusal tells.
+type FailureReporter interface {
+	FailingSince() time.Time
 }
 
 // Processor runs the worker pool.
@@ -114,6 +123,9 @@ type Processor struct {
 	// inFlight bounds the snapshots handed to their sinks and not yet
 	// delivered (MaxDeliveries).
 	inFlight chan struct{}
+	// health is told what the workers do and what the sinks answer
+	// (Watch); nil: nothing is.
+	health *health.Monitor
 
 	mu       sync.Mutex
 	accepted map[string]map[string]bool // snapshot → sinks that accepted it; guarded by mu
@@ -166,6 +178,28 @@ func New(cfg config.Process, o stats.Options, sinks []Sink, log *slog.Logger) *P
 	}
 }
 
+// Watch makes m the Monitor of p's workers, sinks and deliveries, and
+// adds to it the sinks that deliver (all but ExpositionSinks, which
+// never refuse). Call it before Run, Render and Deliver.
+func (p *Processor) Watch(m *health.Monitor) {
+	p.health = m
+	for _, s := range p.sinks {
+		if _, ok := s.(ExpositionSink); ok {
+			continue
+		}
+		var failing func() time.Time
+		if r, ok := s.(FailureReporter); ok {
+			failing = r.FailingSince
+		}
+		m.AddSink(s.Name(), failing)
+	}
+}
+
+// Queued returns how many snapshots of src-dir the workers know of and
+// have not finished with: waiting, in hand, or waiting for a retry. It
+// does not wait for the workers.
+func (p *Processor) Queued() int { return p.q.held() }
+
 // options returns the options template in force.
 func (p *Processor) options() stats.Options {
 	p.optsMu.RLock()
@@ -205,7 +239,11 @@ func (p *Processor) Run(ctx context.Context, snapshots <-chan string) error {
 	var deliveries sync.WaitGroup
 	for i := range p.cfg.Workers {
 		log := p.log.With("worker", i+1)
-		wg.Go(func() { p.worker(workCtx, log, &deliveries) })
+		loop := p.health.Loop(fmt.Sprintf("worker %d", i+1))
+		wg.Go(func() {
+			defer loop.Done()
+			p.worker(workCtx, log, &deliveries, loop)
+		})
 	}
 	intake := make(chan struct{})
 	go func() {
@@ -247,18 +285,22 @@ const MaxDeliveries = 128
 // sink, not when they are confirmed, so that confirmations overlap: a
 // backlog drains at the sinks' pace, not at workers per second. A
 // snapshot whose metrics are held in memory (a sink takes no lines)
-// keeps the worker until it is delivered, as before.
-func (p *Processor) worker(ctx context.Context, log *slog.Logger, deliveries *sync.WaitGroup) {
+// keeps the worker until it is delivered, as before. loop says what the
+// worker does: idle while it waits for a snapshot, waiting while the
+// sinks hold it up, busy while it renders (handle).
+func (p *Processor) worker(ctx context.Context, log *slog.Logger, deliveries *sync.WaitGroup, loop *health.Loop) {
 	for {
+		loop.Idle()
 		path, ok := p.q.pop()
 		if !ok {
 			return
 		}
+		loop.Waiting() // for room among the deliveries
 		p.inFlight <- struct{}{}
 		next := make(chan struct{})
 		deliveries.Go(func() {
 			defer func() { <-p.inFlight }()
-			p.handle(ctx, path, log.With("dir", path), next)
+			p.handle(ctx, path, log.With("dir", path), next, loop)
 		})
 		<-next
 	}
@@ -267,15 +309,19 @@ func (p *Processor) worker(ctx context.Context, log *slog.Logger, deliveries *sy
 // handle processes one snapshot and decides its fate: removed once every
 // sink accepted it, put back for a later try when a sink refused it,
 // quarantined when it cannot be processed at all. It closes next when
-// the worker may take the next snapshot.
-func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, next chan struct{}) {
+// the worker may take the next snapshot; until then it says on loop
+// what the worker waits for.
+func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, next chan struct{}, loop *health.Loop) {
+	loop.Waiting() // for the sinks to write the previous snapshot
 	p.slot <- struct{}{}
 	var once, onceNext sync.Once
 	free := func() { once.Do(func() { <-p.slot }) }
 	moveOn := func() { onceNext.Do(func() { close(next) }) }
 	defer moveOn()
 	defer free()
+	loop.Busy()
 	lines, exp, err := p.render(path, log)
+	loop.Waiting() // for the sinks, until moveOn
 	l, _ := lines.(*snapLines)
 	if l != nil {
 		l.written = func() { free(); moveOn() }
@@ -307,6 +353,7 @@ func (p *Processor) handle(ctx context.Context, path string, log *slog.Logger, n
 		p.retryLater(ctx, path, err, log, "a sink refused the snapshot, it stays on disk and will be retried")
 		return
 	}
+	p.health.Delivered(lines.Time())
 	if l != nil {
 		p.retire(path, l, log)
 	} else {
@@ -519,9 +566,13 @@ func (p *Processor) dispatch(ctx context.Context, path string, lines metric.Line
 				err = errors.New("sink takes no form of snapshot")
 			}
 			if err != nil {
+				if ctx.Err() == nil { // not a refusal: shutting down
+					p.health.Refused(s.Name())
+				}
 				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
 				return
 			}
+			p.health.Accepted(s.Name())
 			p.mu.Lock()
 			if p.accepted[path] == nil {
 				p.accepted[path] = map[string]bool{}
@@ -679,6 +730,7 @@ func (p *Processor) Deliver(ctx context.Context, key string, l metric.Lines) err
 	if err := p.dispatch(ctx, key, l, nil); err != nil {
 		return err
 	}
+	p.health.Delivered(l.Time())
 	p.mu.Lock()
 	delete(p.accepted, key)
 	p.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
@@ -18,6 +19,9 @@ type queue struct {
 	items  snapHeap        // guarded by mu
 	known  map[string]bool // waiting or in hand; guarded by mu
 	closed bool            // guarded by mu
+	// size is len(known), for readers that must not wait for mu (the
+	// health probes).
+	size atomic.Int64
 }
 
 type snap struct {
@@ -43,6 +47,7 @@ func (q *queue) push(path string) bool {
 		return false
 	}
 	q.known[path] = true
+	q.size.Store(int64(len(q.known)))
 	heap.Push(&q.items, snap{ts, path})
 	q.cond.Signal()
 	return true
@@ -55,6 +60,7 @@ func (q *queue) requeue(path string) {
 	defer q.mu.Unlock()
 	if q.closed {
 		delete(q.known, path)
+		q.size.Store(int64(len(q.known)))
 		return
 	}
 	heap.Push(&q.items, snap{ts, path})
@@ -79,6 +85,7 @@ func (q *queue) done(path string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.known, path)
+	q.size.Store(int64(len(q.known)))
 }
 
 // close wakes every pop; snapshots still waiting stay on disk for the
@@ -89,6 +96,11 @@ func (q *queue) close() {
 	q.closed = true
 	q.cond.Broadcast()
 }
+
+// held returns how many snapshots are waiting, in hand or waiting for
+// a retry: those in src-dir the processor knows of. It does not wait for
+// mu.
+func (q *queue) held() int { return int(q.size.Load()) }
 
 // waiting returns how many snapshots wait, not counting those in hand.
 func (q *queue) waiting() int {

@@ -279,6 +279,15 @@ func (p *Processor) addSelf(b *renderer, snap Snapshot, start time.Time, log *sl
 	b.self("DeliveryRetries", float64(p.Retries.Load()))
 	b.self("ReadRetries", float64(p.ReadRetries.Load()))
 	b.self("ValuesNonFinite", float64(p.NonFinite.Load()))
+	if b.withSelf && p.health != nil {
+		// The health of the daemon as the snapshot is rendered: what
+		// /readyz and the endpoint's gauges say.
+		st := p.health.Status()
+		b.self("Ready", boolValue(st.Ready))
+		b.self("NewestSnapshotAge", math.Round(st.NewestAge.Seconds()*1e3)/1e3)
+		b.self("QueueSnapshots", float64(st.Queue))
+		b.self("SinksFailingSeconds", math.Round(st.SinksFailing.Seconds()*1e3)/1e3)
+	}
 	if b.withSelf {
 		for _, s := range p.sinks {
 			if r, ok := s.(Reporter); ok {
@@ -290,6 +299,13 @@ func (p *Processor) addSelf(b *renderer, snap Snapshot, start time.Time, log *sl
 		}
 	}
 	b.timed("TotalWallClockTime", start)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // renderSnapshot turns snap into its metrics. tracker, when not nil,

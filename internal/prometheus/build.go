@@ -410,6 +410,9 @@ func selfPart(a *store, ts []byte, self []stats.Sample) part {
 	}
 	samples := make([]sampleOf, 0, len(self))
 	for _, s := range self {
+		if servedLive[s.Name] {
+			continue
+		}
 		sp, ok := selfSpecs[s.Name]
 		if !ok {
 			sp = sg(promName(snake(s.Name)), "haproxystats self-statistic "+s.Name+".")

@@ -374,6 +374,14 @@ var (
 	roundsSpec = sc("pull_rounds_total", "Rounds of haproxystats-pull since its start, by result (PullRoundsCommitted, PullRoundsFailed, PullRoundsSkipped).")
 )
 
+// servedLive are the self-statistics the endpoint serves from the health
+// Monitor at each scrape (health.go), not from the snapshot: a snapshot
+// that carried them would expose each family twice.
+var servedLive = map[string]bool{
+	"Ready": true, "NewestSnapshotAge": true, "QueueSnapshots": true, "SinksFailingSeconds": true,
+	"FleetHosts": true, "FleetHostsMissing": true,
+}
+
 // selfSpecs are the self-statistics of both daemons, and the HAProxy
 // master counters pull carries with them (haproxystats_master_*).
 var selfSpecs = map[string]selfSpec{

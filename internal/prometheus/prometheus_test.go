@@ -400,7 +400,7 @@ func TestListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newSink(t, exposition13(t, ts13, nil))
-	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/prom/metrics", WebConfigFile: web}, sink, discard)
+	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/prom/metrics", WebConfigFile: web}, sink, nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestListenTLS(t *testing.T) {
 	os.WriteFile(key, keyPEM, 0o600)
 	os.WriteFile(web, []byte("tls_server_config:\n  cert_file: "+cert+"\n  key_file: "+key+"\n"), 0o600)
 	sink := newSink(t, exposition13(t, ts13, nil))
-	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics", WebConfigFile: web}, sink, discard)
+	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics", WebConfigFile: web}, sink, nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,16 +509,16 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 func TestListenErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "web.yml")
 	os.WriteFile(bad, []byte("tls_server_config:\n  cert_file: /nonexistent.pem\n  key_file: /nonexistent.key\n"), 0o600)
-	if _, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics", WebConfigFile: bad}, http.NotFoundHandler(), discard); err == nil ||
+	if _, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics", WebConfigFile: bad}, http.NotFoundHandler(), nil, discard); err == nil ||
 		!strings.Contains(err.Error(), "web-config-file") {
 		t.Errorf("bad web config: err %v", err)
 	}
-	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics"}, http.NotFoundHandler(), discard)
+	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics"}, http.NotFoundHandler(), nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	if _, err := Listen(config.Prometheus{Listen: s.Addr().String(), Path: "/metrics"}, http.NotFoundHandler(), discard); err == nil {
+	if _, err := Listen(config.Prometheus{Listen: s.Addr().String(), Path: "/metrics"}, http.NotFoundHandler(), nil, discard); err == nil {
 		t.Error("listening twice on one port succeeded")
 	}
 }

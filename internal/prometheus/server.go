@@ -38,9 +38,11 @@ type Server struct {
 
 // Listen checks the web configuration file of cfg (TLS certificates and
 // keys, basic authentication users), listens on cfg.Listen, and serves h
-// at cfg.Path, with a small page linking to it at "/", until Shutdown.
-// An error means nothing is listening.
-func Listen(cfg config.Prometheus, h http.Handler, log *slog.Logger) (*Server, error) {
+// at cfg.Path, health (when not nil) at /healthz and /readyz, and a
+// small page linking to them at "/", until Shutdown. The web
+// configuration applies to every path. An error means nothing is
+// listening.
+func Listen(cfg config.Prometheus, h, health http.Handler, log *slog.Logger) (*Server, error) {
 	if err := web.Validate(cfg.WebConfigFile); err != nil {
 		return nil, fmt.Errorf("prometheus: web-config-file %s: %w", cfg.WebConfigFile, err)
 	}
@@ -49,13 +51,18 @@ func Listen(cfg config.Prometheus, h http.Handler, log *slog.Logger) (*Server, e
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	ln := newLimitListener(tcp, scrapeLimits.conns)
-	page := []byte(`<html><head><title>haproxystats</title></head><body><h1>haproxystats</h1><p><a href="` +
-		html.EscapeString(cfg.Path) + `">Metrics</a></p></body></html>` + "\n")
+	links := `<p><a href="` + html.EscapeString(cfg.Path) + `">Metrics</a></p>`
+	if health != nil {
+		links += `<p><a href="/healthz">Alive</a> <a href="/readyz">Ready</a></p>`
+	}
+	page := []byte(`<html><head><title>haproxystats</title></head><body><h1>haproxystats</h1>` + links + `</body></html>` + "\n")
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case cfg.Path:
+		switch {
+		case r.URL.Path == cfg.Path:
 			h.ServeHTTP(w, r)
-		case "/":
+		case health != nil && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz"):
+			health.ServeHTTP(w, r)
+		case r.URL.Path == "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write(page)
 		default:

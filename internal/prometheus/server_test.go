@@ -25,7 +25,7 @@ func listenLimited(t *testing.T, conns int, write time.Duration, h http.Handler)
 	s, err := Listen(config.Prometheus{Listen: "127.0.0.1:0", Path: "/metrics"}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer returned.Add(1)
 		h.ServeHTTP(w, r)
-	}), discard)
+	}), nil, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
