@@ -1,18 +1,28 @@
 package haproxystats_test
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"cmp"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // make deb's package, for amd64: what it installs, its conffile and
@@ -227,6 +237,192 @@ var rpmFiles = map[string]string{
 	"/usr/share/doc/haproxystats/grafana/haproxystats-prometheus.json": "-rw-r--r-- root:root -",
 	"/usr/share/licenses/haproxystats":                                 "drwxr-xr-x root:root -",
 	"/usr/share/licenses/haproxystats/LICENSE":                         "-rw-r--r-- root:root l",
+}
+
+// Two clones of this commit, at different paths, cloned and built under
+// different umasks and time zones, with different file mtimes, give the
+// same release files byte for byte: both architectures' deb, rpm and
+// tarball, and SHA256SUMS, which lists every other file. The clones hold
+// HEAD: changes not committed are not in them.
+func TestReleaseReproducible(t *testing.T) {
+	needTools(t, "git", "tar", "gzip", "sha256sum")
+	if out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err != nil {
+		t.Fatalf("git status: %v (the test clones this repository)", err)
+	} else if len(out) > 0 {
+		t.Logf("uncommitted changes are not in the clones:\n%s", out)
+	}
+	base := t.TempDir()
+	builds := []struct {
+		dir, umask, tz string
+		mtime          time.Time // of every file in the clone
+	}{
+		{filepath.Join(base, "a"), "022", "UTC", time.Time{}},
+		{filepath.Join(base, "b", "a longer path", "haproxystats"), "077", "Pacific/Chatham", time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)},
+	}
+	for _, b := range builds {
+		run(t, "sh", "-c", `umask "$1" && git clone -q --no-hardlinks . "$2"`, "sh", b.umask, b.dir)
+		if !b.mtime.IsZero() {
+			filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
+				if err == nil && !strings.Contains(path, string(filepath.Separator)+".git") {
+					err = os.Chtimes(path, b.mtime, b.mtime)
+				}
+				return err
+			})
+		}
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "SOURCE_DATE_EPOCH", "VERSION", "COMMIT", "TZ":
+		default:
+			env = append(env, kv)
+		}
+	}
+	start := time.Now()
+	errs := make([]error, len(builds))
+	outs := make([][]byte, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		cmd := exec.Command("sh", "-c", `umask "$1" && exec scripts/release.sh dist`, "sh", b.umask)
+		cmd.Dir = b.dir
+		cmd.Env = slices.Concat(env, []string{"TZ=" + b.tz, "TMPDIR=" + t.TempDir()}) // each its own copy
+		wg.Go(func() { outs[i], errs[i] = cmd.CombinedOutput() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("scripts/release.sh dist in %s: %v\n%s", builds[i].dir, err, outs[i])
+		}
+	}
+	t.Logf("two release builds, side by side: %v", time.Since(start).Round(time.Second))
+
+	dists := [2]map[string][]byte{}
+	for i, b := range builds {
+		dists[i] = map[string][]byte{}
+		entries, err := os.ReadDir(filepath.Join(b.dir, "dist"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(b.dir, "dist", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dists[i][e.Name()] = data
+		}
+	}
+	var names []string
+	for name := range dists[0] {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	patterns := []string{`^haproxystats_[^_]+_amd64\.deb$`, `^haproxystats_[^_]+_arm64\.deb$`,
+		`^haproxystats-[^-]+-1\.x86_64\.rpm$`, `^haproxystats-[^-]+-1\.aarch64\.rpm$`,
+		`^haproxystats-.+-linux-amd64\.tar\.gz$`, `^haproxystats-.+-linux-arm64\.tar\.gz$`, `^SHA256SUMS$`}
+	for _, p := range patterns {
+		if !slices.ContainsFunc(names, regexp.MustCompile(p).MatchString) {
+			t.Errorf("dist/ has no file matching %s: %q", p, names)
+		}
+	}
+	if len(names) != len(patterns) {
+		t.Errorf("dist/ holds %q, want one file for each of %q", names, patterns)
+	}
+	for _, name := range names {
+		other, ok := dists[1][name]
+		switch {
+		case !ok:
+			t.Errorf("%s is built in %s only", name, builds[0].dir)
+		case !bytes.Equal(dists[0][name], other):
+			t.Errorf("%s differs between the two builds (%d and %d bytes)", name, len(dists[0][name]), len(other))
+		}
+	}
+	for name := range dists[1] {
+		if _, ok := dists[0][name]; !ok {
+			t.Errorf("%s is built in %s only", name, builds[1].dir)
+		}
+	}
+	sums := string(dists[0]["SHA256SUMS"])
+	t.Logf("SHA256SUMS:\n%s", sums)
+	listed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(sums), "\n") {
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok {
+			t.Fatalf("SHA256SUMS line %q", line)
+		}
+		listed[name] = sum
+	}
+	for _, name := range names {
+		if name == "SHA256SUMS" {
+			continue
+		}
+		h := sha256.Sum256(dists[0][name])
+		if listed[name] != hex.EncodeToString(h[:]) {
+			t.Errorf("SHA256SUMS gives %s for %s, its sha256 is %x", listed[name], name, h)
+		}
+	}
+	if len(listed) != len(names)-1 {
+		t.Errorf("SHA256SUMS lists %d files, dist/ holds %d besides it", len(listed), len(names)-1)
+	}
+
+	epoch, err := strconv.ParseInt(strings.TrimSpace(run(t, "git", "-C", builds[0].dir, "log", "-1", "--format=%ct")), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hasAlerts := os.Stat(filepath.Join(builds[0].dir, "contrib", "prometheus"))
+	for _, name := range names {
+		if strings.HasSuffix(name, "-linux-amd64.tar.gz") {
+			checkTarball(t, name, dists[0][name], time.Unix(epoch, 0), hasAlerts == nil)
+		}
+	}
+}
+
+// checkTarball checks the release tarball name holding data: one
+// top directory named after it; the binaries, units, man pages, example
+// configuration, dashboards, alert rules (when the tree has them),
+// LICENSE and README.md in it; every entry owned by 0:0, with mtime.
+func checkTarball(t *testing.T, name string, data []byte, mtime time.Time, alerts bool) {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !zr.ModTime.IsZero() || zr.Name != "" {
+		t.Errorf("%s: gzip header holds a time (%v) or a name (%q)", name, zr.ModTime, zr.Name)
+	}
+	top := strings.TrimSuffix(name, ".tar.gz") + "/"
+	modes := map[string]int64{}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.HasPrefix(h.Name, top) {
+			t.Errorf("%s: %s is outside %s", name, h.Name, top)
+		}
+		if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(mtime) {
+			t.Errorf("%s: %s owned by %d:%d, mtime %v; want 0:0, %v", name, h.Name, h.Uid, h.Gid, h.ModTime, mtime)
+		}
+		modes[strings.TrimPrefix(h.Name, top)] = h.Mode
+	}
+	want := map[string]int64{
+		"bin/haproxystats-pull": 0o755, "bin/haproxystats-process": 0o755,
+		"systemd/haproxystats-pull.service": 0o644, "systemd/haproxystats-process.service": 0o644,
+		"man/man8/haproxystats-pull.8": 0o644, "man/man8/haproxystats-process.8": 0o644,
+		"haproxystats.conf.example": 0o644, "grafana/haproxystats-graphite.json": 0o644,
+		"grafana/haproxystats-prometheus.json": 0o644, "LICENSE": 0o644, "README.md": 0o644, "install.md": 0o644,
+	}
+	for path, mode := range want {
+		if got, ok := modes[path]; !ok || got != mode {
+			t.Errorf("%s: %s has mode %o (present: %v), want %o", name, path, got, ok, mode)
+		}
+	}
+	if _, ok := modes["prometheus/"]; ok != alerts {
+		t.Errorf("%s: prometheus/ present %v, contrib/prometheus present %v", name, ok, alerts)
+	}
 }
 
 // release builds, with scripts/release.sh, this tree's package of format
