@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,13 +156,22 @@ func TestRPMPackage(t *testing.T) {
 		}
 		files[f[4]] = fmt.Sprintf("%s %s %s %s", f[0], f[1], cmp.Or(f[2], "-"), f[3])
 	}
-	for path, want := range rpmFiles {
-		if got := files[path]; got != want+" 1700000000" {
-			t.Errorf("rpm: %s is %q, want %q", path, got, want+" 1700000000")
+	want := maps.Clone(rpmFiles)
+	// The alert rules, when the tree has them, beside the dashboards.
+	filepath.WalkDir(filepath.Join("contrib", "prometheus"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil {
+			dst := filepath.Join(rpmDoc, "prometheus", strings.TrimPrefix(path, filepath.Join("contrib", "prometheus")))
+			want[dst] = map[bool]string{true: "drwxr-xr-x root:root -", false: "-rw-r--r-- root:root -"}[d.IsDir()]
+		}
+		return nil
+	})
+	for path, w := range want {
+		if got := files[path]; got != w+" 1700000000" {
+			t.Errorf("rpm: %s is %q, want %q", path, got, w+" 1700000000")
 		}
 	}
-	if len(files) != len(rpmFiles) {
-		t.Errorf("rpm holds %d files, want %d:\n%s", len(files), len(rpmFiles), listing)
+	if len(files) != len(want) {
+		t.Errorf("rpm holds %d files, want %d:\n%s", len(files), len(want), listing)
 	}
 
 	// The scripts: the user before the files, nothing enabled or
@@ -218,6 +228,10 @@ func TestRPMPackage(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// rpmDoc is the rpm's documentation directory. pathcheck: values only,
+// a path rpm -qp lists, compared as text.
+const rpmDoc = "/usr/share/doc/haproxystats"
 
 // rpmFiles is what the rpm holds: mode, owner:group and rpm's flags
 // ("-" for none) by path. pathcheck: values only, the paths rpm -qp
