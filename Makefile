@@ -15,7 +15,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS = -X github.com/haproxystats-go/haproxystats/internal/cli.Version=$(VERSION) \
 	-X github.com/haproxystats-go/haproxystats/internal/cli.Commit=$(COMMIT)
 
-.PHONY: all build deps test test-stress vet fmt-check demo bench fuzz faults clean deb
+.PHONY: all build deps test test-stress vet fmt-check demo bench fuzz faults clean deb release
 
 all: build
 
@@ -25,11 +25,18 @@ build:
 deps:
 	@scripts/deps.sh
 
-# dist/haproxystats_<version>_amd64.deb and _arm64.deb (see scripts/deb.sh),
-# each checked with lintian.
+# dist/haproxystats_<version>_amd64.deb and _arm64.deb, as make release
+# builds them, each checked with lintian.
 deb: deps
-	@scripts/deb.sh dist "$(VERSION)" "$(COMMIT)" amd64 arm64 | while read -r deb; do \
+	@set -o pipefail; VERSION="$(VERSION)" COMMIT="$(COMMIT)" scripts/release.sh -f deb dist | grep '\.deb$$' | while read -r deb; do \
 		echo "$$deb"; lintian --pedantic --info "$$deb" 2>&1 | grep -v '^running with root' || true; done
+
+# dist/: the deb and rpm for amd64 and arm64, a tar.gz for each, and
+# SHA256SUMS; reproducible: the same commit gives the same bytes
+# (scripts/release.sh, docs/install.md).
+release: deps
+	rm -rf dist
+	@VERSION="$(VERSION)" COMMIT="$(COMMIT)" scripts/release.sh dist
 
 vet:
 	$(GO) vet ./...
