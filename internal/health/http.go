@@ -51,40 +51,46 @@ func (m *Monitor) Handler() http.Handler {
 	})
 }
 
-// Server is the HTTP server of health-listen: /healthz and /readyz
-// alone, plain HTTP, for a daemon without a [prometheus] endpoint.
+// Server is an HTTP server serving in a goroutine of its own until
+// Shutdown: the one of health-listen (Listen), or the Prometheus
+// endpoint's (Start).
 type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan struct{} // closed when the serving goroutine returned
 }
 
-// Listen listens on addr and serves h until Shutdown. An error means
-// nothing is listening.
+// Listen listens on addr and serves h, /healthz and /readyz alone over
+// plain HTTP, for a daemon without a [prometheus] endpoint, until
+// Shutdown. An error means nothing is listening.
 func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("health-listen: %w", err)
 	}
-	s := &Server{
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		ln:   ln,
-		done: make(chan struct{}),
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	return Start(srv, ln, srv.Serve, "health endpoint", log), nil
+}
+
+// Start serves srv on ln with serve (srv.Serve, or one that adds TLS
+// and authentication) until Shutdown; what names the server in the log
+// when serving fails.
+func Start(srv *http.Server, ln net.Listener, serve func(net.Listener) error, what string, log *slog.Logger) *Server {
+	s := &Server{srv: srv, ln: ln, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health endpoint stopped", "err", err)
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error(what+" stopped", "err", err)
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on.

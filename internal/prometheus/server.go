@@ -1,8 +1,6 @@
 package prometheus
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"html"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/health"
 )
 
 // scrapeLimits bound what scrape clients may hold, so that no number of
@@ -30,19 +29,17 @@ var scrapeLimits = struct {
 
 // Server is the HTTP server of the scrape endpoint.
 type Server struct {
-	srv  *http.Server
-	ln   net.Listener
-	log  *slog.Logger
-	done chan struct{} // closed when the serving goroutine returned
+	*health.Server                // Addr, Shutdown
+	ln             *limitListener // what bounds the connections
 }
 
 // Listen checks the web configuration file of cfg (TLS certificates and
 // keys, basic authentication users), listens on cfg.Listen, and serves h
-// at cfg.Path, health (when not nil) at /healthz and /readyz, and a
+// at cfg.Path, probes (when not nil) at /healthz and /readyz, and a
 // small page linking to them at "/", until Shutdown. The web
 // configuration applies to every path. An error means nothing is
 // listening.
-func Listen(cfg config.Prometheus, h, health http.Handler, log *slog.Logger) (*Server, error) {
+func Listen(cfg config.Prometheus, h, probes http.Handler, log *slog.Logger) (*Server, error) {
 	if err := web.Validate(cfg.WebConfigFile); err != nil {
 		return nil, fmt.Errorf("prometheus: web-config-file %s: %w", cfg.WebConfigFile, err)
 	}
@@ -52,7 +49,7 @@ func Listen(cfg config.Prometheus, h, health http.Handler, log *slog.Logger) (*S
 	}
 	ln := newLimitListener(tcp, scrapeLimits.conns)
 	links := `<p><a href="` + html.EscapeString(cfg.Path) + `">Metrics</a></p>`
-	if health != nil {
+	if probes != nil {
 		links += `<p><a href="/healthz">Alive</a> <a href="/readyz">Ready</a></p>`
 	}
 	page := []byte(`<html><head><title>haproxystats</title></head><body><h1>haproxystats</h1>` + links + `</body></html>` + "\n")
@@ -60,8 +57,8 @@ func Listen(cfg config.Prometheus, h, health http.Handler, log *slog.Logger) (*S
 		switch {
 		case r.URL.Path == cfg.Path:
 			h.ServeHTTP(w, r)
-		case health != nil && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz"):
-			health.ServeHTTP(w, r)
+		case probes != nil && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz"):
+			probes.ServeHTTP(w, r)
 		case r.URL.Path == "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write(page)
@@ -69,44 +66,20 @@ func Listen(cfg config.Prometheus, h, health http.Handler, log *slog.Logger) (*S
 			http.NotFound(w, r)
 		}
 	})
-	s := &Server{
-		srv: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			WriteTimeout:      scrapeLimits.write,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-		ln:   ln,
-		log:  log,
-		done: make(chan struct{}),
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      scrapeLimits.write,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	flags := &web.FlagConfig{
 		WebListenAddresses: &[]string{cfg.Listen},
 		WebSystemdSocket:   new(bool),
 		WebConfigFile:      &cfg.WebConfigFile,
 	}
-	go func() {
-		defer close(s.done)
-		if err := web.Serve(ln, s.srv, flags, log); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("prometheus endpoint stopped", "err", err)
-		}
-	}()
-	return s, nil
-}
-
-// Addr returns the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Shutdown stops listening, lets the scrapes in progress finish until ctx
-// is done, then closes what is left, and returns once the server stopped.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
-	}
-	<-s.done
-	return err
+	serve := func(ln net.Listener) error { return web.Serve(ln, srv, flags, log) }
+	return &Server{Server: health.Start(srv, ln, serve, "prometheus endpoint", log), ln: ln}, nil
 }
 
 // A limitListener accepts at most n connections at once: Accept waits

@@ -59,7 +59,7 @@ func TestScrapeConnectionsBounded(t *testing.T) {
 	const limit = 4
 	sink := newSink(t, exposition13(t, ts13, nil))
 	s, _ := listenLimited(t, limit, time.Minute, sink)
-	ln := s.ln.(*limitListener)
+	ln := s.ln
 	var idle []net.Conn
 	for range limit + 20 {
 		c, err := net.Dial("tcp", s.Addr().String()) // the kernel's backlog takes them all
