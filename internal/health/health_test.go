@@ -56,9 +56,9 @@ func TestReadyNewestSnapshot(t *testing.T) {
 		m := New(th)
 		h := m.Handler()
 		expect(t, h, "/readyz")
-		time.Sleep(30 * time.Second)
-		expect(t, h, "/readyz") // at the bound: not more than it
-		time.Sleep(time.Second)
+		time.Sleep(30 * time.Second) // virtual
+		expect(t, h, "/readyz")      // at the bound: not more than it
+		time.Sleep(time.Second)      // virtual
 		expect(t, h, "/readyz", "no snapshot delivered since the start 31s ago, more than 30s")
 		expect(t, h, "/healthz") // nothing to do is alive
 
@@ -68,7 +68,7 @@ func TestReadyNewestSnapshot(t *testing.T) {
 			t.Errorf("NewestAge = %v, want 10s", st.NewestAge)
 		}
 		m.Delivered(time.Now().Add(-20 * time.Second).Unix()) // an older one, retried late: the newest stays
-		time.Sleep(21 * time.Second)
+		time.Sleep(21 * time.Second)                          // virtual
 		expect(t, h, "/readyz", "newest snapshot delivered 31s ago")
 		m.Delivered(time.Now().Unix())
 		expect(t, h, "/readyz")
@@ -116,7 +116,7 @@ func TestReadySinksFailing(t *testing.T) {
 		keepFresh := func() { m.Delivered(time.Now().Unix()) }
 
 		graphiteDown.Store(time.Now().UnixNano())
-		time.Sleep(2 * time.Minute)
+		time.Sleep(2 * time.Minute) // virtual
 		keepFresh()
 		expect(t, h, "/readyz") // kafka still works
 		st := m.Status()
@@ -125,9 +125,9 @@ func TestReadySinksFailing(t *testing.T) {
 		}
 
 		m.Refused("kafka")
-		time.Sleep(30 * time.Second)
-		m.Refused("kafka") // a second refusal: still failing since the first
-		time.Sleep(31 * time.Second)
+		time.Sleep(30 * time.Second) // virtual
+		m.Refused("kafka")           // a second refusal: still failing since the first
+		time.Sleep(31 * time.Second) // virtual
 		keepFresh()
 		expect(t, h, "/readyz", "every sink failing for 1m1s, more than 1m0s: [graphite kafka]")
 		if st := m.Status(); st.SinksFailing != 61*time.Second {
@@ -154,15 +154,15 @@ func TestLive(t *testing.T) {
 		h := m.Handler()
 		w1, w2 := m.Loop("worker 1"), m.Loop("worker 2")
 		m.AddSink("graphite", nil)
-		time.Sleep(10 * time.Hour)
+		time.Sleep(10 * time.Hour) // virtual
 		m.Delivered(time.Now().Unix())
 		expect(t, h, "/healthz")
 		expect(t, h, "/readyz")
 
 		w1.Busy()
-		time.Sleep(5 * time.Minute)
+		time.Sleep(5 * time.Minute) // virtual
 		expect(t, h, "/healthz")
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // virtual
 		expect(t, h, "/healthz", "worker 1: busy with one step for 5m1s, more than live-max-stall 5m0s")
 		m.Delivered(time.Now().Unix())
 		expect(t, h, "/readyz", "worker 1: busy") // not alive is not ready
@@ -172,17 +172,17 @@ func TestLive(t *testing.T) {
 		// Waiting for the sinks: alive while one answers ...
 		w2.Waiting()
 		for range 10 {
-			time.Sleep(time.Minute)
+			time.Sleep(time.Minute) // virtual
 			m.Accepted("graphite")
 		}
 		expect(t, h, "/healthz")
 		// ... or says it fails ...
 		m.Refused("graphite")
-		time.Sleep(time.Hour)
+		time.Sleep(time.Hour) // virtual
 		expect(t, h, "/healthz")
 		// ... not when nothing moves.
 		m.Accepted("graphite")
-		time.Sleep(5*time.Minute + time.Second)
+		time.Sleep(5*time.Minute + time.Second) // virtual
 		expect(t, h, "/healthz", "worker 2: waiting for the sinks for 1h15m1s, and no sink answered or reported a failure for 5m1s")
 		w2.Done()
 		expect(t, h, "/healthz")

@@ -96,7 +96,7 @@ func TestHealthStuckWorker(t *testing.T) {
 		if st := m.Status(); !st.Live {
 			t.Fatalf("not alive within live-max-stall: %v", st.LiveReasons)
 		}
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // virtual
 		synctest.Wait()
 		st := m.Status()
 		if st.Live || len(st.LiveReasons) != 1 || !strings.HasPrefix(st.LiveReasons[0], "worker ") || !strings.Contains(st.LiveReasons[0], ": waiting for the sinks for 5m1s") {

@@ -439,7 +439,7 @@ func TestConfirmationsOverlap(t *testing.T) {
 		defer stop()
 		// Virtual time: long enough for the backlog even one confirmation
 		// at a time; how many waited at once says whether they overlapped.
-		time.Sleep(time.Duration(len(names)) * g.delay)
+		time.Sleep(time.Duration(len(names)) * g.delay) // virtual
 		synctest.Wait()
 		g.mu.Lock()
 		defer g.mu.Unlock()
