@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/record"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
@@ -43,12 +40,7 @@ func TestRunFleet(t *testing.T) {
 		"[graphite]\nserver = 127.0.0.1\nport = %d\n"+
 		"[kafka]\nbrokers = %s\nsnapshot-topic = snaps\nmetrics-sink = false\n[fleet]\ninterval = 1\ngrace = 0.5\n",
 		base, carbon.Port(), strings.Join(kc.ListenAddrs(), ","))), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr bytes.Buffer
-	go func() {
-		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
-	}()
+	d := startDaemon(conf)
 	want := []string{
 		"loadbalancers.lb-7_example.haproxy.frontend.www_example_com.stot ",
 		"loadbalancers.ams.haproxy.frontend.www_example_com.stot ",
@@ -65,15 +57,14 @@ func TestRunFleet(t *testing.T) {
 	}
 	// Poll, not WaitFor: the log is written by run until it returns.
 	arrived := haproxytest.Poll(time.Minute, func() bool { return len(missing()) == 0 })
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d; log:\n%s", code, stderr.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d; log:\n%s", code, d.stderr.String())
 	}
 	if !arrived {
-		t.Fatalf("carbon lacks %q; log:\n%s", missing(), stderr.String())
+		t.Fatalf("carbon lacks %q; log:\n%s", missing(), d.stderr.String())
 	}
-	if n := strings.Count(stderr.String(), "too far from this host's clock"); n != 2 {
-		t.Errorf("%d records refused for their time, want 2; log:\n%s", n, stderr.String())
+	if n := strings.Count(d.stderr.String(), "too far from this host's clock"); n != 2 {
+		t.Errorf("%d records refused for their time, want 2; log:\n%s", n, d.stderr.String())
 	}
 	for _, l := range carbon.Lines() {
 		if f := strings.Fields(l); len(f) == 3 && f[2] != strconv.FormatInt(now, 10) && !strings.HasPrefix(f[0], "loadbalancers.ams.") {

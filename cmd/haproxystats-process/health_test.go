@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 )
 
@@ -35,13 +33,7 @@ func TestHealthListen(t *testing.T) {
 			incoming, port, intervals, carbon.Port())), 0o644)
 	}
 	write(1000)
-	ctx, cancel := context.WithCancel(context.Background())
-	reload := make(chan struct{}, 1)
-	done := make(chan int)
-	var stderr haproxytest.Buffer
-	go func() {
-		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
-	}()
+	d := startDaemon(conf)
 	probe := func(path string) (int, string) {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 		if err != nil {
@@ -54,14 +46,14 @@ func TestHealthListen(t *testing.T) {
 	const bound = 30 * time.Second // only ends a failing test
 	var code int
 	var body string
-	haproxytest.WaitFor(t, "/readyz answers 200 once the snapshot was delivered", bound, &stderr, func() bool {
+	haproxytest.WaitFor(t, "/readyz answers 200 once the snapshot was delivered", bound, &d.stderr, func() bool {
 		_, err := os.Stat(filepath.Join(incoming, strconv.FormatInt(now, 10)))
 		code, body = probe("/readyz")
 		return os.IsNotExist(err) && code == 200
 	})
 	write(2)
-	reload <- struct{}{}
-	haproxytest.WaitFor(t, "/readyz answers 503: the snapshot is older than 2 pull intervals", bound, &stderr, func() bool {
+	d.reload <- struct{}{}
+	haproxytest.WaitFor(t, "/readyz answers 503: the snapshot is older than 2 pull intervals", bound, &d.stderr, func() bool {
 		code, body = probe("/readyz")
 		return code == 503
 	})
@@ -72,12 +64,12 @@ func TestHealthListen(t *testing.T) {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
 	write(1000)
-	reload <- struct{}{}
-	haproxytest.WaitFor(t, "/readyz answers 200 after the reload", bound, &stderr, func() bool {
+	d.reload <- struct{}{}
+	haproxytest.WaitFor(t, "/readyz answers 200 after the reload", bound, &d.stderr, func() bool {
 		code, _ := probe("/readyz")
 		return code == 200
 	})
-	if log := stderr.String(); !strings.Contains(log, "[process] ready-max-age-intervals") {
+	if log := d.stderr.String(); !strings.Contains(log, "[process] ready-max-age-intervals") {
 		t.Errorf("the reload does not say ready-max-age-intervals changed:\n%s", log)
 	}
 
@@ -90,9 +82,8 @@ func TestHealthListen(t *testing.T) {
 		t.Errorf("health-listen on a port in use: exit %d, stderr %q", code, errOut)
 	}
 
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, stderr.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, d.stderr.String())
 	}
 	if code, _ := probe("/healthz"); code != 0 {
 		t.Errorf("health-listen still answers after the exit: %d", code)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/haproxystats-go/haproxystats/internal/cli"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/kafkasink"
 )
@@ -35,12 +33,7 @@ func TestRunWithKafka(t *testing.T) {
 		"[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n"+
 		"[kafka]\nbrokers = %s\ntopic = lb-stats\nformat = json\n",
 		base, carbon.Port(), strings.Join(cluster.ListenAddrs(), ","))), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr bytes.Buffer
-	go func() {
-		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
-	}()
+	d := startDaemon(conf)
 	carbon.WaitLines(t, 150, time.Minute)
 	// Poll, not WaitFor: the log is written by run until it returns; the
 	// check after the stop says what is missing.
@@ -48,12 +41,11 @@ func TestRunWithKafka(t *testing.T) {
 		_, err := os.Stat(snap)
 		return os.IsNotExist(err)
 	})
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d, want 0; log:\n%s", code, d.stderr.String())
 	}
 	if _, err := os.Stat(snap); !os.IsNotExist(err) {
-		t.Fatalf("snapshot still queued; log:\n%s", stderr.String())
+		t.Fatalf("snapshot still queued; log:\n%s", d.stderr.String())
 	}
 
 	hostname, _ := os.Hostname()

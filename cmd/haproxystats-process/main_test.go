@@ -75,14 +75,9 @@ func TestRunDeliversAndStops(t *testing.T) {
 	conf := filepath.Join(base, "p.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s/incoming\n[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n", base, carbon.Port())), 0o644)
 	const bound = 30 * time.Second // only ends a failing test
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr haproxytest.Buffer
-	go func() {
-		done <- cli.Exit(run(ctx, func() {}, nil, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
-	}()
+	d := startDaemon(conf)
 	lines := carbon.WaitLines(t, 150, bound)
-	haproxytest.WaitFor(t, "the delivered snapshot leaves the spool", bound, &stderr, func() bool {
+	haproxytest.WaitFor(t, "the delivered snapshot leaves the spool", bound, &d.stderr, func() bool {
 		_, err := os.Stat(snap)
 		return os.IsNotExist(err)
 	})
@@ -92,9 +87,8 @@ func TestRunDeliversAndStops(t *testing.T) {
 	if want := fmt.Sprintf("another haproxystats-process (pid %d) is working on %s/incoming", os.Getpid(), base); code != 1 || !strings.Contains(errOut, want) {
 		t.Errorf("second instance: exit %d, stderr %q; want 1 and %q", code, errOut, want)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d, want 0; log:\n%s", code, stderr.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d, want 0; log:\n%s", code, d.stderr.String())
 	}
 	if _, err := os.Stat(snap); !os.IsNotExist(err) {
 		t.Errorf("snapshot still queued after delivery")
@@ -125,13 +119,7 @@ func TestReloadOnHUP(t *testing.T) {
 		os.WriteFile(conf, []byte(fmt.Sprintf("[process]\nsrc-dir = %s\n%s[graphite]\nserver = 127.0.0.1\nport = %d\nprefix-hostname = false\n", incoming, extra, port)), 0o644)
 	}
 	write("", carbon.Port())
-	ctx, cancel := context.WithCancel(context.Background())
-	reload := make(chan struct{}, 1)
-	done := make(chan int)
-	var stderr haproxytest.Buffer
-	go func() {
-		done <- cli.Exit(run(ctx, func() {}, reload, []string{"-f", conf}, &bytes.Buffer{}, &stderr), &stderr)
-	}()
+	d := startDaemon(conf)
 	has := func(path string, ts int64) bool {
 		want := fmt.Sprintf(" %d", ts)
 		for _, l := range carbon.Lines() {
@@ -144,7 +132,7 @@ func TestReloadOnHUP(t *testing.T) {
 	const bound = 30 * time.Second // only ends a failing test
 	wait := func(what string, ok func() bool) {
 		t.Helper()
-		haproxytest.WaitFor(t, what, bound, &stderr, ok)
+		haproxytest.WaitFor(t, what, bound, &d.stderr, ok)
 	}
 	// queue commits a snapshot as pull does: written aside, then renamed.
 	queue := func(name string) {
@@ -160,20 +148,20 @@ func TestReloadOnHUP(t *testing.T) {
 
 	write("exclude-frontends = "+exclude+"\n", carbon.Port()+1)
 	os.WriteFile(conf, append(must(os.ReadFile(conf)), []byte("namespace = reloaded\n")...), 0o644)
-	reload <- struct{}{}
-	wait("the reload logged", func() bool { return strings.Contains(stderr.String(), "configuration reloaded") })
+	d.reload <- struct{}{}
+	wait("the reload logged", func() bool { return strings.Contains(d.stderr.String(), "configuration reloaded") })
 	queue("1500000010")
 	wait("the second snapshot, under the new namespace", func() bool { return has("reloaded.haproxy.backend.app.stot", 1500000010) })
-	if log := stderr.String(); !strings.Contains(log, "needs a restart") || !strings.Contains(log, "[graphite] server, port") {
+	if log := d.stderr.String(); !strings.Contains(log, "needs a restart") || !strings.Contains(log, "[graphite] server, port") {
 		t.Errorf("the Graphite port change is not logged as needing a restart:\n%s", log)
 	}
-	if log := stderr.String(); !strings.Contains(log, `msg="configuration reloaded" changed="[[process] exclude-frontends [graphite] namespace]"`) {
+	if log := d.stderr.String(); !strings.Contains(log, `msg="configuration reloaded" changed="[[process] exclude-frontends [graphite] namespace]"`) {
 		t.Errorf("the reload does not say what changed in place:\n%s", log)
 	}
 
 	os.WriteFile(conf, []byte("[process]\nworkers = 0\n"), 0o644)
-	reload <- struct{}{}
-	wait("the failed reload logged", func() bool { return strings.Contains(stderr.String(), "configuration not reloaded") })
+	d.reload <- struct{}{}
+	wait("the failed reload logged", func() bool { return strings.Contains(d.stderr.String(), "configuration not reloaded") })
 	queue("1500000020")
 	wait("a snapshot after the failed reload, as before it", func() bool { return has("reloaded.haproxy.backend.app.stot", 1500000020) })
 	// Checked once a later snapshot arrived: carbon has read every line of
@@ -182,9 +170,8 @@ func TestReloadOnHUP(t *testing.T) {
 		t.Error("the frontend excluded by the reload is still sent")
 	}
 
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, stderr.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0; log:\n%s", code, d.stderr.String())
 	}
 }
 
@@ -212,4 +199,29 @@ func TestHelpSaysWhatItDoes(t *testing.T) {
 			t.Errorf("-h line of 80 columns or more: %q", line)
 		}
 	}
+}
+
+// daemon is haproxystats-process run with a configuration file as main
+// runs it, in the test's process: reload is SIGHUP, stop is SIGTERM.
+type daemon struct {
+	reload chan struct{}
+	stderr haproxytest.Buffer // its log
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// startDaemon runs haproxystats-process -f conf until stop.
+func startDaemon(conf string) *daemon {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{reload: make(chan struct{}, 1), cancel: cancel, done: make(chan int)}
+	go func() {
+		d.done <- cli.Exit(run(ctx, func() {}, d.reload, []string{"-f", conf}, &bytes.Buffer{}, &d.stderr), &d.stderr)
+	}()
+	return d
+}
+
+// stop ends the daemon as SIGTERM does and returns its exit status.
+func (d *daemon) stop() int {
+	d.cancel()
+	return <-d.done
 }
