@@ -339,33 +339,24 @@ func (c *Consumer) handle(ctx context.Context, r *kafka.Record) bool {
 	key := "fleet/" + strconv.Itoa(int(r.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
 	return c.start(ctx, r.Partition, key, d, log, func() {
 		pr.hostDone = true
-		log.Debug("host snapshot delivered", "lines", d.lines)
+		log.Debug("host snapshot delivered", "lines", d.Len())
 	})
 }
 
-// A delivery is a snapshot ready for the sinks (process.Processor.Render):
-// lines rendered as they are written, or metrics when a sink needs them.
-type delivery struct {
-	lines int64
-	l     metric.Lines
-}
-
-// render renders snap under prefix (process.Processor.Render), with the
+// render renders snap under prefix (process.Processor.Render): lines
+// rendered as they are written, or metrics when a sink needs them, with the
 // counter offsets of tracker (nil: none) when it is held as metrics.
 // extra are self-statistics added after the snapshot's own. Called with
 // mu held, it lets go of it meanwhile: Render waits until the sinks
 // wrote the previous snapshot, so that one snapshot's parsed replies at
 // a time are in memory, and a rebalance need not wait for that.
-func (c *Consumer) render(ctx context.Context, snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (delivery, error) {
+func (c *Consumer) render(ctx context.Context, snap process.Snapshot, prefix string, tracker *counters.Tracker, self bool, extra []stats.Sample, log *slog.Logger) (metric.Lines, error) {
 	c.mu.Unlock()
 	c.Loop.Waiting() // Render waits for the sinks first, then renders
 	l, err := c.proc.Render(ctx, snap, prefix, tracker, self, extra, log)
 	c.Loop.Busy()
 	c.mu.Lock()
-	if err != nil {
-		return delivery{}, err
-	}
-	return delivery{lines: int64(l.Len()), l: l}, nil
+	return l, err
 }
 
 // retained returns files, each with a reference of its own.
@@ -382,8 +373,8 @@ func retained(files []blob.Reply) []blob.Reply {
 // sinks accepted it, unless partition was forgotten meanwhile. It
 // returns false when ctx ended first. Called with mu held: a delivery
 // that finishes takes mu after it released its room.
-func (c *Consumer) start(ctx context.Context, partition int32, key string, d delivery, log *slog.Logger, done func()) bool {
-	n := d.lines
+func (c *Consumer) start(ctx context.Context, partition int32, key string, d metric.Lines, log *slog.Logger, done func()) bool {
+	n := int64(d.Len())
 	c.mu.Unlock() // deliveries that finish need mu; room is what we wait for
 	c.Loop.Waiting()
 	ok := c.flight.acquire(ctx, n, max(1, c.MaxInFlight), c.MaxInFlightMetrics)
@@ -416,13 +407,13 @@ func (c *Consumer) start(ctx context.Context, partition int32, key string, d del
 
 // deliver hands d to every sink, retrying a refusal after a pause that
 // doubles up to a minute, until accepted (true) or ctx ends (false).
-func (c *Consumer) deliver(ctx context.Context, key string, d delivery, log *slog.Logger) bool {
+func (c *Consumer) deliver(ctx context.Context, key string, d metric.Lines, log *slog.Logger) bool {
 	retry := backoff.Backoff{First: c.RetryDelay, Max: time.Minute}
-	if r, ok := d.l.(metric.Retained); ok {
+	if r, ok := d.(metric.Retained); ok {
 		defer r.Release() // the sinks that keep the lines took their own hold
 	}
 	for {
-		err := c.proc.Deliver(ctx, key, d.l)
+		err := c.proc.Deliver(ctx, key, d)
 		if err == nil {
 			return true
 		}
@@ -465,7 +456,7 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 			c.clustersMu.Lock()
 			c.clusters[bk.Cluster] = health.Cluster{Name: bk.Cluster, Hosts: len(bk.Hosts), Missing: max(missing, 0)}
 			c.clustersMu.Unlock()
-			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", d.lines)
+			log.Info("cluster bucket emitted", "hosts", len(bk.Hosts), "expected", len(bk.Expect), "metrics", d.Len())
 			if missing > 0 {
 				log.Warn("cluster bucket emitted without every host", "missing", missing)
 			}
@@ -481,7 +472,7 @@ func (c *Consumer) emitDue(ctx context.Context, now time.Time) {
 // File names get their host as a prefix ("<host>~admin.sock_stat"); the
 // show stat replies are inflated from their records one at a time, as
 // they are read.
-func (c *Consumer) aggregate(ctx context.Context, bk *Bucket, log *slog.Logger) (delivery, error) {
+func (c *Consumer) aggregate(ctx context.Context, bk *Bucket, log *slog.Logger) (metric.Lines, error) {
 	hosts := make([]string, 0, len(bk.Hosts))
 	for h := range bk.Hosts {
 		hosts = append(hosts, h)

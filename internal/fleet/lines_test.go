@@ -112,10 +112,10 @@ func testRecordsAsLines(t *testing.T, mode string) {
 	c.mu.Lock()
 	d, err := c.render(context.Background(), snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	c.mu.Unlock()
-	if err != nil || d.l == nil {
-		t.Fatalf("host record: lines %v, err %v", d.l, err)
+	if err != nil || d == nil {
+		t.Fatalf("host record: lines %v, err %v", d, err)
 	}
-	first, again := write(d.l), write(d.l)
+	first, again := write(d), write(d)
 	withMetrics := process.New(config.Process{SrcDir: filepath.Join(t.TempDir(), "incoming"), Workers: 1}, stats.Options{}, []process.Sink{metricsSink{}}, discard)
 	ms, err := withMetrics.Render(context.Background(), snap, "lb.lb-a.haproxy", nil, true, nil, discard)
 	if _, ok := ms.(metric.Slice); err != nil || !ok {
@@ -129,18 +129,18 @@ func testRecordsAsLines(t *testing.T, mode string) {
 	if !slices.Equal(withoutTimes(again), withoutTimes(first)) {
 		t.Errorf("written again, the host record differs:\n%s\nfirst\n%s", again, first)
 	}
-	if int64(len(withoutTimes(first))) > d.lines || d.lines != int64(strings.Count(first, "\n")) {
-		t.Errorf("Len %d, %d lines written", d.lines, strings.Count(first, "\n"))
+	if len(withoutTimes(first)) > d.Len() || d.Len() != strings.Count(first, "\n") {
+		t.Errorf("Len %d, %d lines written", d.Len(), strings.Count(first, "\n"))
 	}
 
-	d.l.(metric.Retained).Release() // done with the host's lines
+	d.(metric.Retained).Release() // done with the host's lines
 	c.mu.Lock()
 	d, err = c.aggregate(context.Background(), bk, discard)
 	c.mu.Unlock()
-	if err != nil || d.l == nil {
-		t.Fatalf("bucket: lines %v, err %v", d.l, err)
+	if err != nil || d == nil {
+		t.Fatalf("bucket: lines %v, err %v", d, err)
 	}
-	first, again = write(d.l), write(d.l)
+	first, again = write(d), write(d)
 	if !strings.Contains(first, "lb.dc1.haproxy.haproxystats.FleetHosts 2 1500000000\n") {
 		t.Errorf("bucket without FleetHosts 2:\n%s", first)
 	}
