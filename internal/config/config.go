@@ -64,7 +64,7 @@ func (p Program) String() string {
 // prints reports whether -p and -P show section name for p.
 func (p Program) prints(name string) bool {
 	if p == PullProgram {
-		return name == DefaultSection || name == "pull"
+		return name == DefaultSection || name == "pull" || name == LogsSection
 	}
 	return name != "pull"
 }
@@ -106,6 +106,8 @@ type Config struct {
 	Kafka *Kafka
 	// Prometheus is nil unless a [prometheus] section exists.
 	Prometheus *Prometheus
+	// Logs is nil unless a [logs] section exists.
+	Logs *Logs
 	// Fleet is the [fleet] section, filled in only when [pull] ship or
 	// [process] source is kafka.
 	Fleet Fleet
@@ -168,6 +170,9 @@ type Pull struct {
 	// pull-timeout, listing the others in the snapshot's manifest, instead
 	// of discarding it. allow-partial, new in the Go version.
 	AllowPartial bool
+	// Logs is the [logs] section: nil without one, when pull receives
+	// no logs.
+	Logs *Logs
 	// MaxReplySize bounds one reply in bytes: pull discards a round with
 	// a reply over it while it streams, process refuses a reply file over
 	// it without reading it. max-reply-size, new in the Go version.
@@ -188,6 +193,8 @@ type Pull struct {
 
 // Process is the [process] section, read by haproxystats-process.
 type Process struct {
+	// Logs is the [logs] section (Config.Logs): nil without one.
+	Logs                  *Logs
 	LogLevel              string        // loglevel, lower-cased
 	LogFormat             string        // log-format: "text" or "json"; new in the Go version
 	Workers               int           // workers

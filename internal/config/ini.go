@@ -112,6 +112,7 @@ func Load(file string, mustExist bool, dir string) (*File, error) {
 	}
 	f.addKafkaDefaults()
 	f.addPrometheusDefaults()
+	f.addLogsDefaults()
 	return f, nil
 }
 

@@ -39,6 +39,7 @@ var knownOptions = map[string]map[string]bool{
 	KafkaSection:      kafkaOptions,
 	PrometheusSection: prometheusOptions,
 	FleetSection:      fleetOptions,
+	LogsSection:       logsOptions,
 }
 
 func set(names ...string) map[string]bool {
@@ -73,6 +74,7 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		var fw []string
 		cfg.Pull.Ship, fw = d.fleetMode("pull", "ship", "none", cfg)
 		warnings = append(warnings, fw...)
+		cfg.Pull.Logs = d.logs(true)
 	case ProcessProgram:
 		cfg.Paths.BaseDir = d.paths()
 		d.pullShared(&cfg.Pull)
@@ -86,6 +88,8 @@ func (f *File) Config(p Program) (cfg *Config, warnings []string, err error) {
 		cfg.Kafka, kw = d.kafka()
 		warnings = append(warnings, kw...)
 		cfg.Prometheus = d.prometheus()
+		cfg.Logs = d.logs(false)
+		cfg.Process.Logs = cfg.Logs
 		if cfg.Prometheus != nil && cfg.Process.HealthListen != "" && cfg.Process.HealthListen == cfg.Prometheus.Listen {
 			d.failf("process", healthListenOption, "must differ from [prometheus] listen, which serves /healthz and /readyz as well, got %s", pyRepr(cfg.Process.HealthListen))
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/haproxystats-go/haproxystats/internal/blob"
 	"github.com/haproxystats-go/haproxystats/internal/counters"
+	"github.com/haproxystats-go/haproxystats/internal/latency"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
@@ -32,6 +33,10 @@ type rendering struct {
 	steps   []step
 	self    [1]string // the heads of the self-statistics: the prefix
 	missing []string  // the sockets a partial snapshot misses
+	// lat is the latency histograms of the snapshot's log lines (nil
+	// without), rendered with percentiles.
+	lat         *latency.Set
+	percentiles []percentile
 }
 
 // A step is one part of a rendering: a block of package stats, or one
@@ -51,6 +56,7 @@ const (
 	frontendBlock
 	backendBlock
 	serverBlock
+	latencyBlock
 )
 
 // walk gives every step to t; sites are the parsed show stat replies
@@ -84,6 +90,8 @@ func (r *rendering) walkStep(t stats.Target, sites *stats.Sites, s step) error {
 		sites.WalkBackends(t, r.ts, &r.o)
 	case serverBlock:
 		sites.WalkServers(t, r.ts, &r.o)
+	case latencyBlock:
+		r.walkLatency(t)
 	}
 	return nil
 }
@@ -100,7 +108,7 @@ func (r *rendering) addSelf(t stats.Target, extra []stats.Sample) {
 
 // needsSites reports whether the rendering has site blocks.
 func (r *rendering) needsSites() bool {
-	return slices.ContainsFunc(r.steps, func(s step) bool { return s.block >= frontendBlock })
+	return slices.ContainsFunc(r.steps, func(s step) bool { return s.block >= frontendBlock && s.block <= serverBlock })
 }
 
 // renderer builds a rendering while it walks it into a target for the
@@ -151,10 +159,21 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 		return nil, nil, err
 	}
 	statFiles := snap.replies(spool.Stat)
+	lat := p.latencyOf(snap, log)
 	if len(infos) == 0 && len(statFiles) == 0 {
-		return nil, nil, errEmpty
+		if lat == nil {
+			return nil, nil, errEmpty
+		}
+		// The log lines of a round whose stats were discarded, or of
+		// pull's shutdown: the histograms and the self-statistics.
+		r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, nil, log), self: [1]string{prefix}, lat: lat, percentiles: percentilesOf(p.cfg.Logs)}
+		r.o.NonFinite = nil
+		b := &renderer{r: r, t: t, withSelf: withSelf}
+		b.add(step{block: latencyBlock}) // cannot fail
+		p.addSelf(b, snap, start, log)
+		return r, nil, nil
 	}
-	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}}
+	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}, lat: lat, percentiles: percentilesOf(p.cfg.Logs)}
 	b := &renderer{r: r, t: t, withSelf: withSelf}
 	daemon := p.addDaemon(b, infos, len(statFiles) > 0, log)
 	if r.o.StickTables || r.o.Exposed { // Graphite's sticktable-metrics, or the endpoint
@@ -171,8 +190,13 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	if err != nil {
 		return nil, nil, err
 	}
-	if !daemon && !sitesOK {
+	if !daemon && !sitesOK && lat == nil {
 		return nil, nil, errors.New("no usable statistics in any reply file")
+	}
+	if lat != nil {
+		t := time.Now()
+		b.add(step{block: latencyBlock}) // cannot fail
+		b.timed("WallClockTimeLatency", t)
 	}
 	if n := r.o.NonFinite.Load(); n > 0 {
 		p.NonFinite.Add(n)

@@ -46,7 +46,7 @@ func loadSnapshot(dir string, maxSize int64) (Snapshot, error) {
 		return Snapshot{}, err
 	}
 	snap := Snapshot{Name: dir, Time: l.Time}
-	for _, k := range []spool.Kind{spool.Info, spool.Stat, spool.InfoTyped, spool.StatTyped, spool.Table} {
+	for _, k := range []spool.Kind{spool.Info, spool.Stat, spool.InfoTyped, spool.StatTyped, spool.Table, spool.Latency} {
 		for _, name := range l.Names(k) {
 			path := filepath.Join(dir, name)
 			var b *blob.Blob
@@ -54,8 +54,11 @@ func loadSnapshot(dir string, maxSize int64) (Snapshot, error) {
 				b, err = openReply(path, maxSize)
 			} else {
 				most := maxSize
-				if k == spool.Table {
+				switch k {
+				case spool.Table:
 					most = dump.MaxTableReply
+				case spool.Latency:
+					most = spool.MaxLatencyFile
 				}
 				var data []byte
 				data, err = readFile(path, most)

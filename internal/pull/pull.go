@@ -24,6 +24,7 @@ import (
 	"github.com/haproxystats-go/haproxystats/internal/dump"
 	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/haproxy"
+	"github.com/haproxystats-go/haproxystats/internal/latency"
 	"github.com/haproxystats-go/haproxystats/internal/spool"
 )
 
@@ -61,6 +62,9 @@ type Puller struct {
 	// rounds since. Owned by the round loop.
 	missing       string
 	missingRounds int64
+
+	logs          *logs // [logs]: nil without the section; set up by Run
+	lastCommitted int64 // the epoch second of the last snapshot committed; owned by the round loop
 }
 
 // New returns a Puller for cfg that logs to log.
@@ -108,6 +112,23 @@ func (p *Puller) Run(ctx context.Context) error {
 	defer lock.Release()
 	if err := p.Prepare(); err != nil {
 		return err
+	}
+	if p.cfg.Logs != nil {
+		if p.logs, err = openLogs(*p.cfg.Logs, p.log); err != nil {
+			return err
+		}
+		serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+		served := make(chan error, 1)
+		go func() { served <- p.logs.serve(serveCtx) }()
+		defer func() {
+			// The lines received until now go in a snapshot of their own:
+			// a restart loses none that was read.
+			stopServing()
+			if err := <-served; err != nil {
+				p.log.Error("receiving logs failed", "err", err)
+			}
+			p.commitLogs(time.Now(), "shutdown")
+		}()
 	}
 	p.setWithin()
 	if p.Ready != nil {
@@ -182,12 +203,12 @@ func (p *Puller) apply(cfg config.Pull) (intervalChanged bool) {
 	for _, k := range []struct {
 		name       string
 		was, asked string
-	}{{"dst-dir", old.DstDir, cfg.DstDir}, {"tmp-dst-dir", old.TmpDstDir, cfg.TmpDstDir}, {"ship", old.Ship, cfg.Ship}} {
+	}{{"dst-dir", old.DstDir, cfg.DstDir}, {"tmp-dst-dir", old.TmpDstDir, cfg.TmpDstDir}, {"ship", old.Ship, cfg.Ship}, {"[logs]", logsString(old.Logs), logsString(cfg.Logs)}} {
 		if k.was != k.asked {
 			p.log.Warn("configuration reloaded: this option needs a restart, keeping its value", "option", k.name, "value", k.was, "asked", k.asked)
 		}
 	}
-	cfg.DstDir, cfg.TmpDstDir, cfg.Ship = old.DstDir, old.TmpDstDir, old.Ship
+	cfg.DstDir, cfg.TmpDstDir, cfg.Ship, cfg.Logs = old.DstDir, old.TmpDstDir, old.Ship, old.Logs
 	changed := config.PullChanges(old, cfg)
 	p.cfg = cfg
 	p.setWithin()
@@ -222,17 +243,27 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 	targets := p.targets()
 	if len(targets) == 0 {
 		p.Failed.Add(1) // logged by targets, once for the whole streak
+		p.commitLogs(now, "no socket to pull")
 		return
 	}
 	name := spool.Name(now.Unix())
 	tmp := filepath.Join(p.cfg.TmpDstDir, name)
 	res, err := p.fetchAll(ctx, targets, tmp)
+	var lines *latency.Set // the log lines that go with the round
+	if err == nil && p.logs != nil {
+		lines = p.logs.take()
+		err = writeLatency(tmp, lines)
+	}
 	if err == nil {
-		err = p.writeStats(tmp, now, res)
+		err = p.writeStats(tmp, now, res, lines)
 	}
 	if err == nil {
 		var dst string
 		if dst, err = spool.Commit(tmp, p.cfg.DstDir); err == nil {
+			if lines != nil {
+				p.logs.done(lines)
+			}
+			p.lastCommitted = now.Unix()
 			p.typed.committed(res.typed, res.units)
 			p.Committed.Add(1)
 			p.noteDisk(nil)
@@ -243,6 +274,9 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 			return
 		}
 	}
+	if lines != nil {
+		p.logs.putBack(lines)
+	}
 	if rmErr := os.RemoveAll(tmp); rmErr != nil {
 		p.log.Error("failed to remove temporary directory", "dir", tmp, "err", rmErr)
 	}
@@ -251,6 +285,7 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 		return
 	}
 	p.Failed.Add(1)
+	defer p.commitLogs(now, "round discarded")
 	var werr *writeError
 	if errors.As(err, &werr) {
 		p.noteDisk(err)
@@ -262,7 +297,7 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 
 // writeStats leaves the puller's counters in the snapshot (see
 // spool.PullStatsFile); this round counts as committed.
-func (p *Puller) writeStats(dir string, began time.Time, res roundResult) error {
+func (p *Puller) writeStats(dir string, began time.Time, res roundResult, lines *latency.Set) error {
 	counters := map[string]float64{
 		"PullRoundsCommitted": float64(p.Committed.Load() + 1),
 		"PullRoundsFailed":    float64(p.Failed.Load()),
@@ -274,6 +309,9 @@ func (p *Puller) writeStats(dir string, began time.Time, res roundResult) error 
 		counters["MasterOldWorkers"] = float64(res.masters.oldWorkers)
 		counters["MasterOldestWorkerAge"] = res.masters.oldestAge.Seconds()
 		counters["MasterReloads"] = float64(res.masters.reloads)
+	}
+	if p.logs != nil {
+		p.logs.counters(counters, lines)
 	}
 	err := spool.WritePullStats(dir, counters)
 	if err != nil {

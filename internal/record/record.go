@@ -73,8 +73,10 @@ const headerName = ".record"
 // fileLimit is the most bytes the file called name may hold.
 func fileLimit(name string) int64 {
 	switch k, _, _ := spool.KindOf(name); {
-	case strings.HasPrefix(name, "."), k != spool.Stat && k != spool.StatTyped && k != spool.Table:
+	case strings.HasPrefix(name, "."), k != spool.Stat && k != spool.StatTyped && k != spool.Table && k != spool.Latency:
 		return maxSmallFile
+	case k == spool.Latency:
+		return spool.MaxLatencyFile
 	case k == spool.Table:
 		return dump.MaxTableReply // as pull and process bound it
 	}

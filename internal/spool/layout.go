@@ -24,6 +24,7 @@ const (
 	InfoTyped             // show info typed
 	StatTyped             // show stat typed
 	Table                 // show table: the stick tables, one line each
+	Latency               // the histograms of HAProxy's request logs of the round (package latency)
 	nkinds
 )
 
@@ -35,9 +36,19 @@ const (
 	InfoTypedSuffix = "_infotyped"
 	StatTypedSuffix = "_stattyped"
 	TableSuffix     = "_table"
+	LatencySuffix   = "_latency"
 )
 
-var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix, TableSuffix}
+// LatencyFile is the name of the file of a snapshot that holds the
+// latency histograms of the round: one per snapshot, whatever the
+// sockets ("logs" is not a socket: its other kinds never exist).
+const LatencyFile = "logs" + LatencySuffix
+
+// MaxLatencyFile bounds a latency file: 100 000 histograms of a few
+// hundred bytes.
+const MaxLatencyFile = 64 << 20
+
+var suffixes = [nkinds]string{InfoSuffix, StatSuffix, InfoTypedSuffix, StatTypedSuffix, TableSuffix, LatencySuffix}
 
 // File is one file of a snapshot directory: its base name (for example
 // "admin1.sock_stat") and its raw content.
