@@ -132,6 +132,9 @@ func openSinks(cfg *config.Config, opts stats.Options, host string, monitor *hea
 		plog := log.With("sink", "prometheus")
 		version, commit, _ := cli.Build()
 		promSink = prometheus.New(version, commit, spool.LayoutOf(cfg.Process.SrcDir).Scratch, plog)
+		if cfg.Logs != nil {
+			promSink.LatencyMaxSeries = cfg.Logs.MaxSeries
+		}
 		promSink.Health(monitor.Status)
 		srv, err := prometheus.Listen(*cfg.Prometheus, promSink, monitor.Handler(), plog)
 		if err != nil {

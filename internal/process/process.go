@@ -397,7 +397,7 @@ func (p *Processor) exposition(r *rendering, sites *stats.Sites) *stats.Expositi
 	if !p.options().Exposed {
 		return nil
 	}
-	x := &stats.Exposition{Time: r.ts, Infos: r.infos, Sites: sites, StickTables: r.tables, Options: &r.o}
+	x := &stats.Exposition{Time: r.ts, Infos: r.infos, Sites: sites, StickTables: r.tables, Options: &r.o, Latency: r.lat}
 	for _, s := range r.steps {
 		if s.block == selfStat {
 			x.Self = append(x.Self, stats.Sample{Name: s.name, Value: s.v})

@@ -9,6 +9,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/haproxystats-go/haproxystats/internal/promproto"
 )
 
 // The text format, version 0.0.4: what promex serves, and what every
@@ -55,20 +57,18 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	gz := acceptsGzip(r.Header)
 	h := w.Header()
+	h.Add("Vary", "Accept, Accept-Encoding")
+	if promproto.Negotiated(r.Header) {
+		s.serveProto(w, r, f, gz)
+		return
+	}
 	h.Set("Content-Type", textFormat)
-	h.Add("Vary", "Accept-Encoding")
 	var runtime []byte
 	if f.scopes&scopeGlobal != 0 {
 		runtime = s.runtimeMetrics(gz)
 	}
-	body := &readErr{r: bytes.NewReader(nil)}
-	var n int
-	if e := s.current(r.Context()); e != nil {
-		defer e.store.Release()
-		var gz []span
-		gz, n = e.selected(f)
-		body.r = e.reader(gz)
-	}
+	body, n, release := s.members(r, f)
+	defer release()
 	if gz {
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Content-Length", strconv.Itoa(n+len(runtime)))
@@ -89,6 +89,68 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away, or the exposition could not be read
 	}
 	w.Write(runtime)
+}
+
+// members returns the gzip members f selects: the newest snapshot's
+// exposition, then the latency histograms; their size; and what lets go
+// of them once served.
+func (s *Sink) members(r *http.Request, f filter) (body *readErr, n int, release func()) {
+	body, release = &readErr{r: bytes.NewReader(nil)}, func() {}
+	var rs []io.Reader
+	if e := s.current(r.Context()); e != nil {
+		release = e.store.Release
+		gz, size := e.selected(f)
+		rs, n = append(rs, e.reader(gz)), size
+	}
+	for _, m := range s.latencyText(f) {
+		rs, n = append(rs, bytes.NewReader(m)), n+len(m)
+	}
+	body.r = io.MultiReader(rs...)
+	return body, n, release
+}
+
+// serveProto answers a scrape that asked for the protobuf format, as a
+// Prometheus server with native histograms does: the same families, the
+// text of the exposition converted a family at a time, the latency
+// histograms with their native buckets.
+func (s *Sink) serveProto(w http.ResponseWriter, r *http.Request, f filter, gz bool) {
+	h := w.Header()
+	h.Set("Content-Type", promproto.ContentType)
+	if r.Method == http.MethodHead {
+		return
+	}
+	var out io.Writer = w
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		defer zw.Close()
+		out = zw
+	}
+	pw := promproto.NewWriter(out)
+	e := s.current(r.Context())
+	if e != nil {
+		defer e.store.Release()
+		gzs, n := e.selected(f)
+		if n > 0 {
+			zr, err := gzip.NewReader(e.reader(gzs))
+			if err == nil {
+				err = pw.Text(zr)
+			}
+			if err != nil {
+				s.log.Error("a protobuf scrape got part of the exposition", "err", err)
+				return
+			}
+		}
+	}
+	if err := s.writeLatencyProto(pw, f); err != nil {
+		s.log.Error("a protobuf scrape got part of the latency histograms", "err", err)
+		return
+	}
+	if f.scopes&scopeGlobal != 0 {
+		if err := pw.Text(bytes.NewReader(s.runtimeMetrics(false))); err != nil {
+			s.log.Error("a protobuf scrape got part of the daemon's own metrics", "err", err)
+		}
+	}
 }
 
 // readErr is a reader that keeps the error of its reader other than

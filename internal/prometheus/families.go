@@ -370,8 +370,9 @@ func labelled(s selfSpec, label, val string) selfSpec {
 }
 
 var (
-	stageSpec  = sg("processing_seconds", "Seconds spent on each stage of processing the snapshot (WallClockTime<Stage>, TotalWallClockTime).")
-	roundsSpec = sc("pull_rounds_total", "Rounds of haproxystats-pull since its start, by result (PullRoundsCommitted, PullRoundsFailed, PullRoundsSkipped).")
+	stageSpec    = sg("processing_seconds", "Seconds spent on each stage of processing the snapshot (WallClockTime<Stage>, TotalWallClockTime).")
+	logLinesSpec = sc("log_lines_total", "HAProxy log lines haproxystats-pull received since it started, by result: received (datagrams read), parsed, unparsed, dropped (by the kernel: the receive buffer was full), truncated (longer than 64 KiB) (LogLinesReceived, ...).")
+	roundsSpec   = sc("pull_rounds_total", "Rounds of haproxystats-pull since its start, by result (PullRoundsCommitted, PullRoundsFailed, PullRoundsSkipped).")
 )
 
 // servedLive are the self-statistics the endpoint serves from the health
@@ -391,6 +392,14 @@ var selfSpecs = map[string]selfSpec{
 	"WallClockTimeServers":   labelled(stageSpec, "stage", "servers"),
 	"WallClockTimeAllStats":  labelled(stageSpec, "stage", "all_stats"),
 	"TotalWallClockTime":     labelled(stageSpec, "stage", "total"),
+	"WallClockTimeLatency":   labelled(stageSpec, "stage", "latency"),
+
+	"LogLinesReceived":  labelled(logLinesSpec, "result", "received"),
+	"LogLinesParsed":    labelled(logLinesSpec, "result", "parsed"),
+	"LogLinesUnparsed":  labelled(logLinesSpec, "result", "unparsed"),
+	"LogLinesDropped":   labelled(logLinesSpec, "result", "dropped"),
+	"LogLinesTruncated": labelled(logLinesSpec, "result", "truncated"),
+	"LogSeriesDropped":  sc("log_series_dropped_total", "Log lines not counted in a histogram of their object because [logs] max-series was reached, per object, since haproxystats-pull started (LogSeriesDropped)."),
 
 	"SnapshotsWaiting":       sg("snapshots_waiting", "Snapshots queued in src-dir behind this one (SnapshotsWaiting)."),
 	"SnapshotsFailed":        sc("snapshots_failed_total", "Snapshots moved to failed/ since haproxystats-process started (SnapshotsFailed)."),

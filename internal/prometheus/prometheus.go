@@ -66,6 +66,11 @@ type Sink struct {
 	spill *blob.Spill
 	// encodings counts the expositions encoded, for tests.
 	encodings atomic.Int64
+	// lat is the latency histograms, cumulative (latency.go).
+	lat latencyState
+	// LatencyMaxSeries bounds the histograms lat holds ([logs]
+	// max-series); 0 means latency.DefaultMaxSeries. Set before use.
+	LatencyMaxSeries int
 }
 
 // New returns a Sink. version and revision are the daemon's (cli.Build),
@@ -105,6 +110,12 @@ func (s *Sink) Columns() []string {
 // exposition and keeps none of it. It always returns nil: a scrape
 // endpoint has nothing to refuse.
 func (s *Sink) Expose(_ context.Context, x *stats.Exposition) error {
+	if x.Latency != nil {
+		s.addLatency(x.Latency) // every round counts, the newest or not
+		if len(x.Infos) == 0 && x.Sites == nil {
+			return nil // log lines alone: the statistics exposed stay
+		}
+	}
 	s.mu.Lock()
 	if s.newest >= x.Time {
 		s.mu.Unlock()

@@ -3,6 +3,7 @@ package stats
 import (
 	"slices"
 
+	"github.com/haproxystats-go/haproxystats/internal/latency"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -26,6 +27,8 @@ type Exposition struct {
 	StickTables []StickTable
 	Self        []Sample // the self-statistics (PREFIX.haproxystats.<Name>)
 	Options     *Options // exclusions, aggr-server-metrics, per-process-metrics
+	// Latency is the histograms of the round's log lines, nil without.
+	Latency *latency.Set
 }
 
 // Sample is one named value.
