@@ -158,6 +158,22 @@ func (h *HAProxy) Reload(t testing.TB, i int) {
 	waitSocket(t, h.Sockets[i], h.logs[i])
 }
 
+// Kill stops process i at once, as a crash or kill -9 does: its stats
+// socket file stays, with no one behind it.
+func (h *HAProxy) Kill(t testing.TB, i int) {
+	t.Helper()
+	h.cmds[i].Process.Kill()
+	h.cmds[i].Wait()
+}
+
+// Restart starts process i again after Kill, and waits for its stats
+// socket.
+func (h *HAProxy) Restart(t testing.TB, i int) {
+	t.Helper()
+	h.cmds[i], h.logs[i] = h.start(t, h.Sockets[i])
+	waitSocket(t, h.Sockets[i], h.logs[i])
+}
+
 // waitSocket waits until the stats socket at path accepts connections;
 // log is what its process wrote, shown when it does not.
 func waitSocket(t testing.TB, path string, log fmt.Stringer) {

@@ -63,10 +63,16 @@ func openLogs(cfg config.Logs, log *slog.Logger) (*logs, error) {
 // serve receives log lines until ctx is done.
 func (g *logs) serve(ctx context.Context) error {
 	return g.listen.Serve(ctx, func(int) logrecv.Handler {
-		p, _ := logformat.New(g.cfg.Format) // checked by openLogs
+		parsers := g.parsers()
 		var line latency.Line
 		return func(msg []byte) {
-			if !p.Parse(msg, &line) {
+			ok := false
+			for _, p := range parsers {
+				if ok = p.Parse(msg, &line); ok {
+					break
+				}
+			}
+			if !ok {
 				g.unparsed.Add(1)
 				g.sample(msg)
 				return
@@ -77,6 +83,19 @@ func (g *logs) serve(ctx context.Context) error {
 			g.mu.Unlock()
 		}
 	})
+}
+
+// parsers are the parsers of one socket: format's, then, for a custom
+// log-format, the standard ones (auto), so that the frontends that keep
+// option httplog or tcplog are understood beside the custom one.
+func (g *logs) parsers() []*logformat.Parser {
+	p, _ := logformat.New(g.cfg.Format) // checked by openLogs
+	out := []*logformat.Parser{p}
+	if g.cfg.Format != config.DefaultLogsFormat {
+		auto, _ := logformat.New(config.DefaultLogsFormat)
+		out = append(out, auto)
+	}
+	return out
 }
 
 // sample logs msg, an unparsable line, unless one was logged less than
