@@ -44,9 +44,11 @@ func TestGraphiteDashboard(t *testing.T) {
 		t.Fatal("graphite-web not installed (Debian package graphite-web; make test installs it)")
 	}
 	hbin := haproxytest.HAProxyBinary(t)
-	front, app, dead := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
+	front, app, dead, logPort := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
 	h := haproxytest.StartHAProxy(t, hbin, 2, httpDefaults+fmt.Sprintf(`frontend www
     bind 127.0.0.1:%[1]d
+    option httplog
+    log 127.0.0.1:%[4]d local0
     default_backend app
 backend app
     server up 127.0.0.1:%[2]d check inter 200ms
@@ -57,16 +59,16 @@ listen origin
     http-request return status 404 content-type text/plain string no if { path_beg /missing }
     http-request return status 503 content-type text/plain string no if { path_beg /fail }
     http-request return status 200 content-type text/plain string ok
-`, front, app, dead))
+`, front, app, dead, logPort))
 
 	dir := t.TempDir()
 	linePort, queryPort, webPort := haproxytest.FreePort(t), haproxytest.FreePort(t), haproxytest.FreePort(t)
 	carbonLog := startCarbon(t, carbon, dir, linePort, queryPort)
 	web := startGraphiteWeb(t, python, dir, webPort, queryPort)
 
-	// The dashboard's tree: the host name level, and status-metrics for
-	// its status panels.
-	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true", port: linePort, ns: "e2edash", workers: 2, hostname: true}.start(t)
+	// The dashboard's tree: the host name level, status-metrics for its
+	// status panels, [logs] for its latency panels.
+	dlogs := pipeline{pull: "socket-dir = " + h.SocketDir, process: "status-metrics = true", sections: fmt.Sprintf("[logs]\nlisten = udp://127.0.0.1:%d\n", logPort), port: linePort, ns: "e2edash", workers: 2, hostname: true}.start(t)
 	dlogs = append(dlogs, carbonLog, web.log)
 
 	// Traffic until the test ends (at most 2 minutes, 20 requests a

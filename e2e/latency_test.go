@@ -524,6 +524,22 @@ format = %s
 	}
 	haproxytest.Promtool(t, text)
 	checkNativeQuantiles(t, promBin, promPort, exact)
+	stopPoke := make(chan struct{})
+	poked := make(chan struct{})
+	go func() { // new lines between the scrapes, for rate()
+		defer close(poked)
+		for i := 0; i < 3000; i++ {
+			select {
+			case <-stopPoke:
+				return
+			case <-time.After(20 * time.Millisecond): // the traffic's pace, not a wait
+			}
+			get(httpPort, "/wait/"+strconv.Itoa(i%40))
+		}
+	}()
+	checkLatencyPanels(t, promBin, promPort)
+	close(stopPoke)
+	<-poked
 
 	// HAProxy killed mid-round: the rounds whose sockets fail are
 	// discarded, their log lines committed alone; then it comes back.
@@ -581,6 +597,75 @@ func scrapeText(t *testing.T, u string) []byte {
 	return b
 }
 
+// startPrometheus runs a real Prometheus scraping the endpoint on
+// promPort every second, with flags, and returns its query function.
+func startPrometheus(t *testing.T, bin string, promPort int, flags ...string) (query func(string) ([]float64, error), log haproxytest.LogFile) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: haproxy\n    static_configs:\n      - targets: [\"127.0.0.1:%d\"]\n", promPort)), 0o644)
+	port := haproxytest.FreePort(t)
+	cmd := haproxytest.Command(bin, append([]string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port)}, flags...)...)
+	log = background(t, cmd, "prometheus")
+	client := &http.Client{Timeout: 5 * time.Second}
+	return func(q string) ([]float64, error) {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", port, url.QueryEscape(q)))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Status string
+			Error  string
+			Data   struct {
+				Result []struct {
+					Value [2]any
+				}
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return nil, err
+		}
+		if r.Status != "success" {
+			return nil, fmt.Errorf("%s", r.Error)
+		}
+		var out []float64
+		for _, res := range r.Data.Result {
+			s, _ := res.Value[1].(string)
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return nil, fmt.Errorf("value %q: %w", s, err)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}, log
+}
+
+// checkLatencyPanels runs a real Prometheus without native histograms,
+// which scrapes the text format and its classic buckets, and checks that
+// every query of the latency panels of the Prometheus dashboard, and
+// the expression of the HAProxyBackendSlow alert, have data.
+func checkLatencyPanels(t *testing.T, bin string, promPort int) {
+	t.Helper()
+	query, log := startPrometheus(t, bin, promPort)
+	exprs := dashboardExprs(t, filepath.Join("..", "contrib", "grafana", "haproxystats-prometheus.json"), true)
+	exprs = append(exprs, `histogram_quantile(0.99, sum by (job, instance, proxy, le) (rate(haproxystats_backend_timer_seconds_bucket{timer="Tr"}[5m])))`)
+	// rate() needs two scrapes, and new lines between them.
+	haproxytest.WaitFor(t, "Prometheus (text format) has two scrapes of the latency histograms", time.Minute, log, func() bool {
+		vs, err := query(exprs[0])
+		return err == nil && len(vs) > 0 && !math.IsNaN(vs[0])
+	})
+	for _, q := range exprs {
+		vs, err := query(q)
+		if err != nil || len(vs) == 0 || slices.ContainsFunc(vs, math.IsNaN) {
+			t.Errorf("latency panel query %s: %v (err %v)", q, vs, err)
+		}
+	}
+	t.Logf("real Prometheus, text format: %d queries of the latency panels and alert with data", len(exprs))
+}
+
 // checkNativeQuantiles runs a real Prometheus 2.42 with native
 // histograms scraping the endpoint on promPort, and checks
 // histogram_count and histogram_quantile of every backend's and
@@ -589,33 +674,13 @@ func scrapeText(t *testing.T, u string) []byte {
 // the bucket, 9.05 % wide).
 func checkNativeQuantiles(t *testing.T, bin string, promPort int, exact *exactTimers) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: haproxy\n    static_configs:\n      - targets: [\"127.0.0.1:%d\"]\n", promPort)), 0o644)
-	port := haproxytest.FreePort(t)
-	cmd := haproxytest.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--enable-feature=native-histograms")
-	log := background(t, cmd, "prometheus")
-	client := &http.Client{Timeout: 5 * time.Second}
+	queryAll, log := startPrometheus(t, bin, promPort, "--enable-feature=native-histograms")
 	query := func(q string) (float64, bool) {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", port, url.QueryEscape(q)))
-		if err != nil {
+		vs, err := queryAll(q)
+		if err != nil || len(vs) != 1 {
 			return 0, false
 		}
-		defer resp.Body.Close()
-		var r struct {
-			Data struct {
-				Result []struct {
-					Value [2]any
-				}
-			}
-		}
-		if json.NewDecoder(resp.Body).Decode(&r) != nil || len(r.Data.Result) != 1 {
-			return 0, false
-		}
-		s, _ := r.Data.Result[0].Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
-		return v, err == nil
+		return vs[0], true
 	}
 	series := func(key string) string {
 		parts := strings.Split(key, ".")
