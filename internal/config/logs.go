@@ -84,7 +84,7 @@ func (d *decoder) logs(pull bool) *Logs {
 			d.failf(from, "listen", "must name where HAProxy sends its logs (udp://HOST:PORT or unixgram:///PATH), got %s", pyRepr(v))
 		}
 	} else if pull {
-		d.fail("invalid configuration, section:'logs' option:'listen' error: missing: name where HAProxy sends its logs (udp://HOST:PORT or unixgram:///PATH)")
+		d.fail("invalid configuration, section:'logs' option:'listen' error:missing, name where HAProxy sends its logs (udp://HOST:PORT or unixgram:///PATH)")
 	}
 	if v, from, ok := d.value(s, "format"); ok {
 		if strings.TrimSpace(v) == "" {
