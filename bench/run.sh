@@ -6,7 +6,7 @@
 # bench/results/. SOAK=1 adds a 10-minute soak at a 1 s interval
 # (SOAK_DURATION=30m to change its length). ONLY=fleet (or any of
 # hsbench's phases, comma-separated: pipeline, daemon, backlog, format,
-# send, fleet, pull) runs those phases alone, without the Go benchmarks.
+# send, fleet, pull, logs) runs those phases alone, without the Go benchmarks.
 # make bench runs make deps build first, so bin/ holds the daemons.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/go/bin"

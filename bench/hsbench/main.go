@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.iterations, "n", 20, "measured snapshots or rounds per figure")
 	fs.DurationVar(&o.soak, "soak", 0, "also run the soak test for this long (10m in the long form)")
 	fs.DurationVar(&o.timeout, "timeout", 8*time.Minute, "bound of the whole run, soak excluded")
-	only := fs.String("only", "pipeline,daemon,backlog,format,send,fleet,pull", "phases to run, comma-separated")
+	only := fs.String("only", "pipeline,daemon,backlog,format,send,fleet,pull,logs", "phases to run, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -217,7 +217,15 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
-	// 5. Soak, in the long form only.
+	// 5. HAProxy's request logs into pull ([logs]).
+	if o.only["logs"] {
+		step("[logs]: haproxystats-pull receiving httplog lines of 10 000 servers over UDP")
+		if rep.Logs, err = measureLogs(ctx, bin, o.work, 10000); err != nil {
+			return err
+		}
+	}
+
+	// 6. Soak, in the long form only.
 	if o.soak > 0 {
 		step(fmt.Sprintf("soak for %v at a 1 s interval", o.soak))
 		r, err := soak(ctx, bin, o.work, h, o.soak, nil)
@@ -271,6 +279,7 @@ type report struct {
 	Format    formatResult     `json:"format"`
 	Send      sendResult       `json:"send"`
 	Pull      pullResult       `json:"pull"`
+	Logs      logsResult       `json:"logs"`
 	Soak      *soakResult      `json:"soak,omitempty"`
 	GoBench   []goBench        `json:"go_benchmarks,omitempty"`
 }
@@ -388,6 +397,15 @@ func (r *report) table() {
 		add("haproxystats-pull binary, logged round time (1 s interval)", r.Pull.DaemonTookMs, "ms", "", nil)
 		add("haproxystats-pull binary, CPU/round", r.Pull.DaemonCPUMs, "ms", "", nil)
 		add("haproxystats-pull binary, peak RSS", r.Pull.DaemonPeakRSSMB, "MB", "≤ 40", atMost(40))
+	}
+	if l := r.Logs; l.Servers > 0 {
+		what := fmt.Sprintf("[logs] haproxystats-pull, httplog lines of %d bytes, %d servers", l.LineBytes, l.Servers)
+		add(fmt.Sprintf("%s: CPU at %d lines/s, %% of one core", what, l.Rate), l.CPUPct, "%", "≤ 10", atMost(10))
+		add(what+": peak RSS", l.PeakRSSMB, "MB", "≤ 40", atMost(40))
+		add(fmt.Sprintf("%s: received at %d lines/s sent", what, l.PeakRate), l.PeakRecvd, "lines/s", "≥ 300000", atLeast(300000))
+		add(fmt.Sprintf("%s: dropped by the kernel at %d lines/s", what, l.PeakRate), l.PeakDrops, "lines", "0", atMost(0))
+		add(fmt.Sprintf("%s: flood of %d lines from one sender, received per second of sending", what, l.FloodSent), l.FloodRecvd, "lines/s", "", nil)
+		add(fmt.Sprintf("%s: flood of %d lines, dropped by the kernel and counted", what, l.FloodSent), l.FloodDrops, "lines", "", nil)
 	}
 	if r.Format.Lines > 0 {
 		add("Graphite formatting, metric.AppendLine", r.Format.AppendLinePerSec/1e6, "M lines/s", "≥ 5", atLeast(5))

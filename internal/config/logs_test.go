@@ -6,6 +6,7 @@ import (
 	"testing"
 )
 
+// pathcheck: values only, a socket-dir for validation, never opened.
 const pullSource = "[pull]\nsocket-dir = /run/haproxy\n"
 
 func TestLogsAbsent(t *testing.T) {
@@ -20,6 +21,7 @@ func TestLogsAbsent(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, the listen addresses are parsed, never bound.
 func TestLogsDefaults(t *testing.T) {
 	conf := pullSource + "[logs]\nlisten = udp://127.0.0.1:5140\n"
 	want := Logs{Listen: "udp://127.0.0.1:5140", Format: "auto", ReceiveBuffer: 8 << 20, SocketMode: 0o666, MaxSeries: 100000, Percentiles: []float64{50, 75, 90, 95, 99, 99.9}}
@@ -39,6 +41,7 @@ func TestLogsDefaults(t *testing.T) {
 	}
 }
 
+// pathcheck: values only, the listen addresses are parsed, never bound.
 func TestLogsOptions(t *testing.T) {
 	conf := pullSource + `[logs]
 listen = udp://127.0.0.1:5140, unixgram:///run/haproxystats/log.sock
