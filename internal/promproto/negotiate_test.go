@@ -1,8 +1,10 @@
-package promproto
+package promproto_test
 
 import (
 	"net/http"
 	"testing"
+
+	"github.com/haproxystats-go/haproxystats/internal/promproto"
 )
 
 // The Accept headers of Prometheus 2.42, as a test server logged them.
@@ -20,7 +22,7 @@ func TestNegotiated(t *testing.T) {
 		if accept != "" {
 			h.Set("Accept", accept)
 		}
-		if got := Negotiated(h); got != want {
+		if got := promproto.Negotiated(h); got != want {
 			t.Errorf("Negotiated(%q) = %v, want %v", accept, got, want)
 		}
 	}
@@ -30,7 +32,7 @@ func TestNegotiated(t *testing.T) {
 	f("*/*", false)
 	f("text/plain", false)
 	f("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", true)
-	f(ContentType, true) // with blanks, as we send it
+	f(promproto.ContentType, true) // with blanks, as we send it
 	f("Application/Vnd.Google.Protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited", true)
 	// Another encoding or message is not ours to send.
 	f("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", false)
@@ -55,7 +57,7 @@ func TestNegotiated(t *testing.T) {
 	h := http.Header{}
 	h.Add("Accept", "text/plain;q=0.5")
 	h.Add("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
-	if !Negotiated(h) {
+	if !promproto.Negotiated(h) {
 		t.Error("Negotiated of two Accept lines = false, want true")
 	}
 }
