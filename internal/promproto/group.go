@@ -113,12 +113,11 @@ func appendHistogram(b []byte, s *series) []byte {
 	for _, p := range s.points {
 		floats = floats || !whole(p.v)
 	}
-	if s.hasCount {
-		if floats {
-			b = appendDouble(b, histCountFloat, s.count)
-		} else {
-			b = appendVarint(b, histCount, uint64(s.count))
-		}
+	switch {
+	case floats: // even without a _count line, as expfmt
+		b = appendDouble(b, histCountFloat, s.count)
+	case s.hasCount:
+		b = appendVarint(b, histCount, uint64(s.count))
 	}
 	if s.hasSum {
 		b = appendDouble(b, histSum, s.sum)

@@ -34,7 +34,14 @@ type Writer struct {
 	byLabels map[string]int
 	long     []byte // a line longer than br's buffer
 	cur      current
-	seen     map[string]int // family name → the line that began it, in this Text
+	seen     map[string]seen // by family name, the families of this Text
+}
+
+// seen is a family Text has begun: the line of its first line, and the
+// Metric field of its samples once it has ended.
+type seen struct {
+	line int
+	typ  protowire.Number
 }
 
 // current is the family Text is encoding.
@@ -87,7 +94,7 @@ func (w *Writer) Text(r io.Reader) error {
 	}
 	defer w.br.Reset(nil) // let r go
 	w.cur = current{}
-	w.seen = make(map[string]int)
+	w.seen = make(map[string]seen)
 	for n := 1; ; n++ {
 		line, rerr := w.readLine()
 		if len(line) > 0 {
@@ -155,6 +162,9 @@ func (w *Writer) comment(line []byte, n int) error {
 	if !validMetricName(name) {
 		return fmt.Errorf("# %s: invalid metric name %q", kw, name)
 	}
+	if len(rest) == 0 {
+		return nil // no help or type: a comment, as expfmt has it
+	}
 	if err := w.family(name, n); err != nil {
 		return err
 	}
@@ -209,11 +219,11 @@ func (w *Writer) family(name []byte, n int) error {
 	if err := w.endFamily(); err != nil {
 		return writeError{err}
 	}
-	if first, ok := w.seen[string(name)]; ok {
-		return fmt.Errorf("family %s again, after other families since line %d", name, first)
+	if f, ok := w.seen[string(name)]; ok {
+		return fmt.Errorf("family %s again, after other families since line %d", name, f.line)
 	}
 	w.cur = current{name: string(name), typ: metricUntyped}
-	w.seen[w.cur.name] = n
+	w.seen[w.cur.name] = seen{line: n}
 	w.fam = newFamily(w.fam)
 	w.fam = appendBytes(w.fam, familyName, name)
 	return nil
@@ -223,6 +233,10 @@ func (w *Writer) family(name []byte, n int) error {
 func (w *Writer) endFamily() error {
 	c := w.cur
 	w.cur = current{}
+	if c.name == "" {
+		return nil
+	}
+	w.seen[c.name] = seen{line: w.seen[c.name].line, typ: c.typ}
 	if c.samples == 0 {
 		return nil
 	}
@@ -266,7 +280,10 @@ func (w *Writer) sample(line []byte, n int) error {
 		return fmt.Errorf("no metric name at %q", line)
 	}
 	role := w.role(name)
-	if role == roleValue {
+	if role == roleValue && string(name) != w.cur.name {
+		if base := w.partOf(name); base != nil {
+			return fmt.Errorf("%s: family %s again, after other families since line %d", name, base, w.seen[string(base)].line)
+		}
 		if err := w.family(name, n); err != nil {
 			return err
 		}
@@ -342,6 +359,26 @@ func (w *Writer) role(name []byte) int {
 		}
 	}
 	return roleValue
+}
+
+// partOf returns the name of the summary or histogram, ended before,
+// whose _sum, _count or _bucket name is, or nil.
+func (w *Writer) partOf(name []byte) []byte {
+	for _, suffix := range []string{"_sum", "_count", "_bucket"} {
+		base, ok := bytes.CutSuffix(name, []byte(suffix))
+		if !ok {
+			continue
+		}
+		switch w.seen[string(base)].typ {
+		case metricHistogram:
+			return base
+		case metricSummary:
+			if suffix != "_bucket" {
+				return base
+			}
+		}
+	}
+	return nil
 }
 
 // appendLabels appends the LabelPair fields of the labels at the start
@@ -426,17 +463,21 @@ func unescapeLabel(b, s []byte) ([]byte, []byte, error) {
 	return b, nil, errors.New("value not closed")
 }
 
-// unescapeHelp appends the help text s unescaped (\\ and \n; any other
-// backslash is kept) to b.
+// unescapeHelp appends the help text s unescaped to b: \\, \n and \"
+// as expfmt reads them; any other backslash is an error.
 func unescapeHelp(b, s []byte) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' && i+1 < len(s) {
-			switch s[i+1] {
-			case '\\':
-				c, i = '\\', i+1
+		if c == '\\' {
+			if i++; i == len(s) {
+				return b, errors.New("help ends with a backslash")
+			}
+			switch c = s[i]; c {
+			case '\\', '"':
 			case 'n':
-				c, i = '\n', i+1
+				c = '\n'
+			default:
+				return b, fmt.Errorf("invalid escape \\%c in help", c)
 			}
 		}
 		b = append(b, c)

@@ -106,7 +106,7 @@ func TestTextExample13(t *testing.T) {
 
 func TestText(t *testing.T) {
 	for _, tc := range []struct{ name, in string }{
-		{"escapes", `# HELP a Help with \\ backslash and \n newline, "quotes" kept.
+		{"escapes", `# HELP a Help with \\ backslash and \n newline, "quotes" kept, \"escaped\" too.
 # TYPE a gauge
 a{proxy="x\\y",server="say \"hi\"\nbye",utf="élan ✓",empty=""} 1
 a{proxy="p"} 2
@@ -200,6 +200,8 @@ func TestTextErrors(t *testing.T) {
 		{"a 1\n# TYPE a gauge\n", 2, "after its samples"},
 		{"# HELP a x\n# HELP a y\n", 2, "second # HELP"},
 		{"a{b=\"\\t\"} 1\n", 1, "invalid escape"},
+		{"# HELP a x\\ty\n", 1, "invalid escape"},
+		{"# HELP a x\\\n", 1, "backslash"},
 		{"a{b=\"\xff\"} 1\n", 1, "UTF-8"},
 		{"a{0b=\"c\"} 1\n", 1, "invalid label name"},
 		{"a{b \"c\"} 1\n", 1, "no '='"},
