@@ -17,11 +17,15 @@ import (
 // family in one Write. It keeps its buffers from one call to the next;
 // one goroutine at a time may use it.
 type Writer struct {
-	w   io.Writer
-	br  *bufio.Reader
-	fam family // the family being encoded
-	m   []byte // the metric being encoded
-	val []byte // a label value, unescaped
+	w    io.Writer
+	br   *bufio.Reader
+	long []byte // a line longer than br's buffer
+	fam  family // the family being encoded
+	m    []byte // the metric being encoded
+	val  []byte // a label value, unescaped
+
+	cur  current
+	seen map[string]seen // by family name, the families of this Text
 
 	// The quantile or bound of the sample being read, when it has one.
 	special    float64
@@ -32,9 +36,6 @@ type Writer struct {
 	// fields).
 	series   []series
 	byLabels map[string]int
-	long     []byte // a line longer than br's buffer
-	cur      current
-	seen     map[string]seen // by family name, the families of this Text
 }
 
 // seen is a family Text has begun: the line of its first line, and the
@@ -93,8 +94,12 @@ func (w *Writer) Text(r io.Reader) error {
 		w.br.Reset(r)
 	}
 	defer w.br.Reset(nil) // let r go
+	// Nothing of a Text that failed half way is kept.
 	w.cur = current{}
 	w.seen = make(map[string]seen)
+	clear(w.series)
+	w.series = w.series[:0]
+	clear(w.byLabels)
 	for n := 1; ; n++ {
 		line, rerr := w.readLine()
 		if len(line) > 0 {

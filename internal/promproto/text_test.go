@@ -250,14 +250,14 @@ func TestTextReuse(t *testing.T) {
 	}
 	// An exposition that failed half way does not spill into the next.
 	out.Reset()
-	if err := w.Text(strings.NewReader("a 1\nb{ 2\n")); err == nil {
+	if err := w.Text(strings.NewReader("a 1\n# TYPE s summary\ns{quantile=\"0.5\",x=\"y\"} 1\ns{quantile=\"x\"} 2\n")); err == nil {
 		t.Fatal("no error")
 	}
 	out.Reset()
-	if err := w.Text(strings.NewReader("b 2\n")); err != nil {
+	if err := w.Text(strings.NewReader("b 2\n# TYPE s summary\ns_count 1\n")); err != nil {
 		t.Fatal(err)
 	}
-	if mfs := decode(t, out.Bytes()); len(mfs) != 1 || mfs[0].GetName() != "b" {
+	if mfs := decode(t, out.Bytes()); len(mfs) != 2 || mfs[0].GetName() != "b" || len(mfs[1].GetMetric()) != 1 {
 		t.Fatalf("after an error: %v", mfs)
 	}
 }
