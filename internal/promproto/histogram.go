@@ -21,9 +21,13 @@ type HistogramFamily struct {
 // positive side of a native histogram is written: latencies are not
 // negative.
 //
-// Prometheus 2.42 takes a series as native when it has positive deltas,
-// a zero count or a zero threshold above 0; a series with none of them
-// is ingested as its classic buckets alone.
+// Prometheus 2.42 decides from the first series of a family whether the
+// whole family is native: when that series has a zero threshold above 0,
+// a zero count or deltas; otherwise it ingests every series as its
+// classic buckets. Later versions decide series by series, from their
+// spans. Give every series a ZeroThreshold above 0 (client_golang's
+// default is 2^-128): the family is then native for every version, even
+// before its first observation.
 type HistogramSeries struct {
 	Labels []Label
 	Count  uint64  // observations

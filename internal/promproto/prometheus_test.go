@@ -3,6 +3,7 @@ package promproto_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -46,6 +47,13 @@ haproxystats_test_requests_total{proxy="b"} 1000
 		Name: "haproxystats_test_latency_seconds",
 		Help: "A native histogram.",
 		Series: []promproto.HistogramSeries{{
+			// No observation yet, and first: the family is native (for
+			// Prometheus 2.42, which looks at the first series) by its
+			// zero threshold alone.
+			Labels: []promproto.Label{{Name: "proxy", Value: "empty"}},
+			Bounds: []float64{1, 2}, Cumulative: []uint64{0, 0},
+			Schema: 0, ZeroThreshold: math.Ldexp(1, -128),
+		}, {
 			Labels: []promproto.Label{{Name: "proxy", Value: "b"}},
 			Count:  7, Sum: 3.5,
 			Bounds: []float64{1, 2}, Cumulative: []uint64{3, 7},
@@ -127,11 +135,12 @@ scrape_configs:
 		return v, err == nil
 	}
 	for q, want := range map[string]float64{
-		`histogram_count(haproxystats_test_latency_seconds{proxy="b"})`: 7,
-		`histogram_sum(haproxystats_test_latency_seconds{proxy="b"})`:   3.5,
-		`haproxystats_test_up{proxy="www \"one\""}`:                     42,
-		`haproxystats_test_up{proxy="b"}`:                               1.5,
-		`haproxystats_test_requests_total{proxy="b"}`:                   1000,
+		`histogram_count(haproxystats_test_latency_seconds{proxy="b"})`:     7,
+		`histogram_sum(haproxystats_test_latency_seconds{proxy="b"})`:       3.5,
+		`histogram_count(haproxystats_test_latency_seconds{proxy="empty"})`: 0,
+		`haproxystats_test_up{proxy="www \"one\""}`:                         42,
+		`haproxystats_test_up{proxy="b"}`:                                   1.5,
+		`haproxystats_test_requests_total{proxy="b"}`:                       1000,
 	} {
 		var got float64
 		haproxytest.WaitFor(t, "Prometheus answers "+q, 25*time.Second, log, func() bool {
