@@ -13,12 +13,12 @@ type Timer uint8
 // The timers, as HAProxy's log formats name them (configuration.txt
 // §8.4).
 const (
-	TR        Timer = iota // %TR: time to receive the full request headers
-	Tw                     // %Tw: time spent waiting in queues
-	Tc                     // %Tc: time to connect to the server
-	Tr                     // %Tr: server response time
-	Ta                     // %Ta: active time of the HTTP request
-	Tt                     // %Tt: total session time
+	TR Timer = iota // %TR: time to receive the full request headers
+	Tw              // %Tw: time spent waiting in queues
+	Tc              // %Tc: time to connect to the server
+	Tr              // %Tr: server response time
+	Ta              // %Ta: active time of the HTTP request
+	Tt              // %Tt: total session time
 	NumTimers
 )
 
@@ -69,4 +69,6 @@ func (l *Line) Set(t Timer, v int64) {
 }
 
 // Reset empties l for the next line.
-func (l *Line) Reset() { *l = Line{Frontend: l.Frontend[:0], Backend: l.Backend[:0], Server: l.Server[:0]} }
+func (l *Line) Reset() {
+	*l = Line{Frontend: l.Frontend[:0], Backend: l.Backend[:0], Server: l.Server[:0]}
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/haproxytest"
 	"github.com/haproxystats-go/haproxystats/internal/health"
@@ -119,7 +121,9 @@ func TestAlertRulesUseExposedFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := newSink(t, exposition13(t, ts13, nil))
+	x := exposition13(t, ts13, nil)
+	x.Latency = latencySet(10)
+	sink := newSink(t, x)
 	sink.Health(func() health.Status {
 		return health.Status{Sinks: []health.SinkStatus{{Name: "graphite"}}, Clusters: []health.Cluster{{Name: "ams"}}}
 	})
@@ -127,8 +131,11 @@ func TestAlertRulesUseExposedFamilies(t *testing.T) {
 	defer srv.Close()
 	_, mfs, _ := scrape(t, srv.URL)
 	exposed := map[string]bool{}
-	for name := range mfs {
+	for name, mf := range mfs {
 		exposed[name] = true
+		if mf.GetType() == dto.MetricType_HISTOGRAM {
+			exposed[name+"_bucket"] = true
+		}
 	}
 	for _, sp := range selfSpecs {
 		exposed["haproxystats_"+sp.name] = true

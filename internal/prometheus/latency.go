@@ -95,7 +95,7 @@ func histogramFamily(set *latency.Set, sc latency.Scope) promproto.HistogramFami
 		f.Series = append(f.Series, promproto.HistogramSeries{
 			Labels: objectLabels(o, "timer", t.String()),
 			Count:  h.Count(), Sum: float64(h.Sum()) / 1e3,
-			Bounds: latency.ClassicBounds, Cumulative: h.Classic(nil),
+			Bounds: latency.ClassicBounds, Cumulative: h.Classic(nil)[:len(latency.ClassicBounds)],
 			Schema: n.Schema, ZeroThreshold: n.ZeroThreshold, ZeroCount: n.ZeroCount,
 			Spans: spans(n.Spans), Deltas: n.Deltas,
 		})
