@@ -60,6 +60,29 @@ func openLogs(cfg config.Logs, log *slog.Logger) (*logs, error) {
 	return &logs{cfg: cfg, log: log, listen: l, set: latency.NewSet(cfg.MaxSeries), spare: latency.NewSet(cfg.MaxSeries)}, nil
 }
 
+// serveLogs opens the sockets of [logs], when there is one, and
+// receives log lines until the function it returns is called: that one
+// stops receiving and commits the lines received until then in a
+// snapshot of their own, so that a restart loses none that was read.
+func (p *Puller) serveLogs() (stop func(), err error) {
+	if p.cfg.Logs == nil {
+		return func() {}, nil
+	}
+	if p.logs, err = openLogs(*p.cfg.Logs, p.log); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.logs.serve(ctx) }()
+	return func() {
+		cancel()
+		if err := <-served; err != nil {
+			p.log.Error("receiving logs failed", "err", err)
+		}
+		p.commitLogs(time.Now(), "shutdown")
+	}, nil
+}
+
 // serve receives log lines until ctx is done.
 func (g *logs) serve(ctx context.Context) error {
 	return g.listen.Serve(ctx, func(int) logrecv.Handler {

@@ -113,23 +113,11 @@ func (p *Puller) Run(ctx context.Context) error {
 	if err := p.Prepare(); err != nil {
 		return err
 	}
-	if p.cfg.Logs != nil {
-		if p.logs, err = openLogs(*p.cfg.Logs, p.log); err != nil {
-			return err
-		}
-		serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-		served := make(chan error, 1)
-		go func() { served <- p.logs.serve(serveCtx) }()
-		defer func() {
-			// The lines received until now go in a snapshot of their own:
-			// a restart loses none that was read.
-			stopServing()
-			if err := <-served; err != nil {
-				p.log.Error("receiving logs failed", "err", err)
-			}
-			p.commitLogs(time.Now(), "shutdown")
-		}()
+	stopLogs, err := p.serveLogs()
+	if err != nil {
+		return err
 	}
+	defer stopLogs()
 	p.setWithin()
 	if p.Ready != nil {
 		p.Ready()
