@@ -27,10 +27,7 @@ import (
 const fileHeader = "haproxystats-latency 1"
 
 // Bounds of ReadFrom: what a Set written by WriteTo never passes.
-const (
-	maxLine    = 64 << 10
-	maxNameLen = 4096
-)
+const maxLine = 64 << 10 // two escaped names of MaxName bytes and every bucket fit
 
 // WriteTo writes s in the file format above.
 func (s *Set) WriteTo(w io.Writer) (int64, error) {
@@ -158,7 +155,7 @@ func appendName(b []byte, name string) []byte {
 
 // unescape reverses appendName.
 func unescape(f []byte) (string, error) {
-	if len(f) == 0 || len(f) > 3*maxNameLen {
+	if len(f) == 0 || len(f) > 3*MaxName {
 		return "", fmt.Errorf("name of %d bytes", len(f))
 	}
 	out := make([]byte, 0, len(f))
@@ -186,6 +183,9 @@ func unescape(f []byte) (string, error) {
 	}
 	if string(out) == "-" && string(f) == "-" {
 		return "", errors.New(`"-" where a name is wanted`)
+	}
+	if len(out) > MaxName {
+		return "", fmt.Errorf("name of %d bytes, over %d", len(out), MaxName)
 	}
 	return string(out), nil
 }

@@ -9,6 +9,11 @@ import (
 // DefaultMaxSeries is the default bound of a Set: 100 000 histograms.
 const DefaultMaxSeries = 100000
 
+// MaxName is the longest proxy or server name a Set keeps, in bytes:
+// longer than HAProxy's configurations have, short enough that a file
+// line stays within what ReadFrom reads.
+const MaxName = 4096
+
 // Scope is the kind of object a histogram is about.
 type Scope uint8
 
@@ -79,9 +84,17 @@ func NewSet(maxSeries int) *Set {
 const nosrv = "<NOSRV>"
 
 // Add counts one log line: its timers and termination state for its
-// frontend, its backend and its server. It allocates only for an object
-// or a timer it had not seen.
+// frontend (when it has one), its backend (when it has one) and its
+// server (when it has a backend and a server other than "<NOSRV>"). Names
+// are taken as they are, bytes for bytes. It allocates only for an
+// object, a timer or a termination state it had not seen. A line without
+// timers or termination state counts nothing. A new object that would
+// pass the Set's bound, or whose name is longer than MaxName bytes, is not
+// made: the line is counted in SeriesDropped instead, once per object.
 func (s *Set) Add(l *Line) {
+	if l.Has == 0 && !l.HasTerm {
+		return
+	}
 	if len(l.Frontend) > 0 {
 		s.addTo(ScopeFrontend, l.Frontend, nil, l)
 	}
@@ -137,7 +150,7 @@ func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
 // least one) would pass the bound: then the line is dropped. An object
 // counts as one histogram until it has one.
 func (s *Set) newObject(ob Object, need int) *object {
-	if s.series+max(need, 1) > s.max {
+	if s.series+max(need, 1) > s.max || len(ob.Proxy) > MaxName || len(ob.Server) > MaxName {
 		s.dropped++
 		return nil
 	}

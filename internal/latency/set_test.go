@@ -232,3 +232,46 @@ func BenchmarkSetMemory(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// A name longer than MaxName makes no object, so that every file WriteTo
+// writes is one ReadFrom reads; the longest names, all escaped, do.
+func TestLongNames(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, strings.Repeat("f", MaxName+1), "be", strings.Repeat("s", MaxName+1), "", map[Timer]int64{Tr: 3})
+	s.Add(&l)
+	if s.Series() != 1 || s.SeriesDropped() != 2 {
+		t.Errorf("over-long names: series %d, dropped %d; want 1 (the backend), 2", s.Series(), s.SeriesDropped())
+	}
+	long := strings.Repeat("\n", MaxName)
+	line(&l, long, long, long, "cD", map[Timer]int64{Tr: 3, Tt: 1 << 50})
+	s.Add(&l)
+	file := encode(t, s)
+	back := NewSet(0)
+	if _, err := back.ReadFrom(bytes.NewReader(file)); err != nil {
+		t.Fatal(err)
+	}
+	if again := encode(t, back); !bytes.Equal(again, file) {
+		t.Error("names of MaxName bytes changed on the way back")
+	}
+}
+
+// A line that carries nothing counts nothing: the set stays empty.
+func TestEmptyLine(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, "fe", "be", "s1", "", nil)
+	s.Add(&l)
+	if !s.Empty() || s.Series() != 0 {
+		t.Errorf("empty line: Empty %v, series %d", s.Empty(), s.Series())
+	}
+	line(&l, "fe", "", "", "", map[Timer]int64{Tw: -1})
+	s.Add(&l)
+	if s.Empty() {
+		t.Error("an abort is something counted")
+	}
+	s.Reset()
+	if !s.Empty() {
+		t.Error("not empty after Reset")
+	}
+}
