@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,10 +80,14 @@ func TestSetMergeParts(t *testing.T) {
 			}
 			read.Merge(one)
 		}
-		// A tree of merges too.
+		// A random tree of merges too: any two sets, merged, until one is left.
 		for len(parts) > 1 {
-			parts[0].Merge(parts[len(parts)-1])
-			parts = parts[:len(parts)-1]
+			i, j := r.IntN(len(parts)), r.IntN(len(parts)-1)
+			if j >= i {
+				j++
+			}
+			parts[i].Merge(parts[j])
+			parts = slices.Delete(parts, j, j+1)
 		}
 		want := encode(t, whole)
 		for what, s := range map[string]*Set{"merged": merged, "read and merged": read, "tree": parts[0]} {
