@@ -206,6 +206,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 		return n, fmt.Errorf("latency file, line %d: %s", lineNo, fmt.Sprintf(format, args...))
 	}
 	var h Histogram
+	var f, parts [][]byte // ReadFrom's fields, reused line after line
 	sawDropped := false
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -217,7 +218,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 			}
 			continue
 		}
-		f := bytes.Split(line, []byte{' '})
+		f = split(f[:0], line, ' ')
 		switch {
 		case len(f) == 2 && string(f[0]) == "dropped" && !sawDropped && lineNo == 2:
 			d, err := strconv.ParseUint(string(f[1]), 10, 64)
@@ -238,7 +239,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 				return fail("unknown timer %.10q", f[4])
 			}
 			h.Reset()
-			if err := parseHistogram(&h, f[5:]); err != nil {
+			if err := parseHistogram(&h, f[5:], &parts); err != nil {
 				return fail("%v", err)
 			}
 			s.mergeHistogram(o, t, &h)
@@ -273,6 +274,19 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 	return n, nil
 }
 
+// split appends to dst the fields of b separated by sep, as bytes.Split
+// does, without a new slice per line.
+func split(dst [][]byte, b []byte, sep byte) [][]byte {
+	for {
+		i := bytes.IndexByte(b, sep)
+		if i < 0 {
+			return append(dst, b)
+		}
+		dst = append(dst, b[:i])
+		b = b[i+1:]
+	}
+}
+
 func parseObject(f [][]byte) (Object, error) {
 	var o Object
 	switch string(f[0]) {
@@ -305,7 +319,7 @@ func parseObject(f [][]byte) (Object, error) {
 // buckets into h, an empty histogram, and checks that they agree: the
 // counts add up to count, and max is in the last slot or bucket that
 // counted something.
-func parseHistogram(h *Histogram, f [][]byte) error {
+func parseHistogram(h *Histogram, f [][]byte, parts *[][]byte) error {
 	var v [4]uint64
 	for i := range v {
 		var err error
@@ -327,7 +341,8 @@ func parseHistogram(h *Histogram, f [][]byte) error {
 	}
 	top, inBucket := int64(-1), false // the last exact slot, or bucket index, that counted
 	if string(f[4]) != "-" {
-		parts := bytes.Split(f[4], []byte{','})
+		*parts = split((*parts)[:0], f[4], ',')
+		parts := *parts
 		if len(parts) > ExactBelow {
 			return fmt.Errorf("%d exact slots", len(parts))
 		}
@@ -354,7 +369,8 @@ func parseHistogram(h *Histogram, f [][]byte) error {
 		return fmt.Errorf("offset: %v", err)
 	}
 	if string(f[6]) != "-" {
-		parts := bytes.Split(f[6], []byte{','})
+		*parts = split((*parts)[:0], f[6], ',')
+		parts := *parts
 		lo, hi := int32(off), int32(off)+int32(len(parts))-1
 		if off < int64(minIndex) || len(parts) > int(maxIndex-minIndex+1) || hi > maxIndex {
 			return fmt.Errorf("buckets %d to %d outside %d to %d", off, int64(off)+int64(len(parts))-1, minIndex, maxIndex)
