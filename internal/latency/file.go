@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -412,6 +413,11 @@ func parseHistogram(h *Histogram, f [][]byte, parts *[][]byte) error {
 		if h.max < ExactBelow || index(h.max) != int32(top) {
 			return fmt.Errorf("max %d is not in the last bucket that counted, %d", h.max, top)
 		}
+	}
+	// The sum of count values of at most max, max among them (a sum that
+	// saturated passes: count × max then overflows too).
+	if hi, lo := bits.Mul64(h.count, uint64(h.max)); h.sum < uint64(h.max) || hi == 0 && h.sum > lo {
+		return fmt.Errorf("sum %d of %d values of at most %d", h.sum, h.count, h.max)
 	}
 	return nil
 }

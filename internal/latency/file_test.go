@@ -51,6 +51,8 @@ func TestReadFromRefuses(t *testing.T) {
 		{head + "h backend a - Tr 1 100 100 0 - -15 1\n", "max 100 is not in the last bucket"},
 		{head + "h backend a - Tr 18446744073709551615 1 1 0 18446744073709551615,1 0 -\n", "overflow"},
 		{head + "h backend a - Tr 99999999999999999999 1 1 0 - 0 -\n", "out of range"},
+		{head + "h backend a - Tr 2 5 2 0 0,0,2 0 -\n", "sum 5 of 2 values of at most 2"},
+		{head + "h backend a - Tr 2 1 2 0 0,1,1 0 -\n", "sum 1 of 2 values of at most 2"},
 		{head + "h backend a - TX 1 1 1 0 0,1 0 -\n", "unknown timer"},
 		{head + "h backend a b Tr 1 1 1 0 0,1 0 -\n", "a backend with a server"},
 		{head + "h server a - Tr 1 1 1 0 0,1 0 -\n", `"-" where a name is wanted`},

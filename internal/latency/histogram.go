@@ -77,6 +77,14 @@ func upper(i int32) float64 { return 1000 * math.Exp2(float64(i)/perOctave) }
 // bucket of ExactBelow on), of which a histogram keeps the dense run
 // from offset that covers the values seen: a timer that is always 0 ms
 // keeps one count. The zero value is empty and ready to use.
+//
+// Counts are uint64: a Set merged across a fleet and kept since a
+// daemon started passes 2^32 in a few days at HAProxy's rates, and a
+// histogram of a realistic spread holds a few dozen slots, so the
+// memory is that of the slots seen rather than of their width. Merge
+// saturates rather than wraps.
+//
+// A Histogram is not safe for concurrent use.
 type Histogram struct {
 	offset  int32    // the slot of counts[0]
 	counts  []uint64 // empty: nothing counted

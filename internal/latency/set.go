@@ -223,8 +223,10 @@ func (s *Set) Reset() {
 	s.dropped, s.used = 0, false
 }
 
-// Merge adds o to s, exactly, within s's bound: what does not fit is
-// counted in SeriesDropped, as are o's own drops.
+// Merge adds o to s, exactly, within s's bound: each histogram or
+// termination count of an object s cannot make room for is counted once
+// in SeriesDropped, as are o's own drops. Counts saturate at 2^64-1
+// rather than wrap.
 func (s *Set) Merge(o *Set) {
 	for _, ob := range o.ordered() {
 		for t, h := range ob.timers {
