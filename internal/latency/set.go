@@ -108,7 +108,7 @@ func (s *Set) Add(l *Line) {
 
 // keyOf is the map key of an object: its scope, the proxy, a NUL, the
 // server. It sorts as Each gives them.
-func keyOf(b []byte, sc Scope, proxy, server []byte) []byte {
+func keyOf[T string | []byte](b []byte, sc Scope, proxy, server T) []byte {
 	b = append(b[:0], byte(sc))
 	b = append(b, proxy...)
 	b = append(b, 0)
@@ -120,7 +120,7 @@ func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
 	s.key = keyOf(s.key, sc, proxy, server)
 	o := s.objects[string(s.key)]
 	if o == nil {
-		if o = s.newObject(Object{Scope: sc, Proxy: string(proxy), Server: string(server)}, bits.OnesCount8(l.Has)); o == nil {
+		if o = newObject(s, sc, proxy, server, bits.OnesCount8(l.Has)); o == nil {
 			return
 		}
 	}
@@ -146,16 +146,17 @@ func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
 	}
 }
 
-// newObject makes the object of ob, unless the histograms it needs (at
-// least one) would pass the bound: then the line is dropped. An object
-// counts as one histogram until it has one.
-func (s *Set) newObject(ob Object, need int) *object {
-	if s.series+max(need, 1) > s.max || len(ob.Proxy) > MaxName || len(ob.Server) > MaxName {
+// newObject makes the object of s.key, which keyOf made of sc, proxy
+// and server, unless the histograms it needs (at least one) would pass
+// the bound or a name is too long: then the line is dropped, without
+// allocating. An object counts as one histogram until it has one.
+func newObject[T string | []byte](s *Set, sc Scope, proxy, server T, need int) *object {
+	if s.series+max(need, 1) > s.max || len(proxy) > MaxName || len(server) > MaxName {
 		s.dropped++
 		return nil
 	}
-	o := &object{Object: ob}
-	s.objects[string(keyOf(nil, ob.Scope, []byte(ob.Proxy), []byte(ob.Server)))] = o
+	o := &object{Object: Object{Scope: sc, Proxy: string(proxy), Server: string(server)}}
+	s.objects[string(s.key)] = o
 	s.sorted = nil
 	s.series++
 	return o
@@ -247,11 +248,11 @@ func (s *Set) Merge(o *Set) {
 
 // find returns the object of ob, made if need be (nil past the bound).
 func (s *Set) find(ob Object, timers int) *object {
-	s.key = keyOf(s.key, ob.Scope, []byte(ob.Proxy), []byte(ob.Server))
+	s.key = keyOf(s.key, ob.Scope, ob.Proxy, ob.Server)
 	if o := s.objects[string(s.key)]; o != nil {
 		return o
 	}
-	return s.newObject(ob, timers)
+	return newObject(s, ob.Scope, ob.Proxy, ob.Server, timers)
 }
 
 func (s *Set) mergeHistogram(ob Object, t Timer, h *Histogram) {

@@ -154,9 +154,22 @@ func TestMaxSeries(t *testing.T) {
 	if n != 2 || s.SeriesDropped() != 996 {
 		t.Errorf("s0 Tr count %d, dropped %d", n, s.SeriesDropped())
 	}
+	// Past the bound, a line of a new object allocates nothing: memory
+	// stays flat however many names a hostile sender makes up.
+	more := make([]Line, 1000)
+	for i := range more {
+		line(&more[i], fmt.Sprintf("fe%d", i), fmt.Sprintf("be%d", i), "s", "cD", map[Timer]int64{Tr: 5})
+	}
+	i := 0
+	if a := testing.AllocsPerRun(len(more)-1, func() {
+		s.Add(&more[i])
+		i++
+	}); a != 0 || s.Series() != 10 {
+		t.Errorf("past the bound: %v allocations per line, series %d", a, s.Series())
+	}
 	m := NewSet(3)
 	m.Merge(s)
-	if m.Series() != 3 || m.SeriesDropped() < 996 {
+	if m.Series() != 3 || m.SeriesDropped() < 996+3*1000 {
 		t.Errorf("merged into 3: series %d dropped %d", m.Series(), m.SeriesDropped())
 	}
 }
