@@ -234,13 +234,20 @@ func (h *Histogram) Mean() float64 {
 // exact slot it is exact; in a bucket (l, u] it is the bucket's
 // geometric middle, kept within the whole milliseconds the bucket holds
 // and at most Max: within 4.5 % of the value of that rank. The last rank
-// is Max, exactly. 0 when nothing was counted.
+// is Max, exactly. 0 when nothing was counted. A q below 0 (or NaN) is
+// taken as 0, one above 1 as 1.
 func (h *Histogram) Quantile(q float64) float64 {
 	if h.count == 0 {
 		return 0
 	}
-	rank := uint64(math.Ceil(q * float64(h.count)))
-	rank = min(max(rank, 1), h.count)
+	// A q outside [0, 1], or NaN, is taken as the bound it is nearest
+	// (NaN as 0): converting it to an integer unchecked is not defined.
+	rank := uint64(1)
+	if q >= 1 {
+		rank = h.count
+	} else if q > 0 {
+		rank = min(max(uint64(math.Ceil(q*float64(h.count))), 1), h.count)
+	}
 	if rank == h.count {
 		return float64(h.max)
 	}

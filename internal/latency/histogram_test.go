@@ -316,3 +316,24 @@ func TestQuantileProperty(t *testing.T) {
 	}
 	t.Logf("worst relative error %.3f %%", 100*worst)
 }
+
+// A q out of range is taken as the nearest bound.
+func TestQuantileOutOfRange(t *testing.T) {
+	var h Histogram
+	for _, v := range []int64{3, 40, 500} {
+		h.Observe(v)
+	}
+	f := func(q, want float64) {
+		t.Helper()
+		if got := h.Quantile(q); got != want {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	f(-1, 3)
+	f(math.NaN(), 3)
+	f(math.Inf(-1), 3)
+	f(0, 3)
+	f(1, 500)
+	f(2, 500)
+	f(math.Inf(1), 500)
+}
