@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"strings"
@@ -106,12 +107,13 @@ func (s *Set) Add(l *Line) {
 	}
 }
 
-// keyOf is the map key of an object: its scope, the proxy, a NUL, the
-// server. It sorts as Each gives them.
+// keyOf is the map key of an object: its scope, the proxy's length
+// (a uvarint), the proxy, the server. The length keeps names apart that
+// a separator would not: names are any bytes, a NUL among them.
 func keyOf[T string | []byte](b []byte, sc Scope, proxy, server T) []byte {
 	b = append(b[:0], byte(sc))
+	b = binary.AppendUvarint(b, uint64(len(proxy)))
 	b = append(b, proxy...)
-	b = append(b, 0)
 	return append(b, server...)
 }
 

@@ -297,3 +297,22 @@ func TestEmptyLine(t *testing.T) {
 		t.Error("not empty after Reset")
 	}
 }
+
+// Objects whose proxy and server, joined, are the same bytes stay apart.
+func TestObjectKeys(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, "", "a", "b\x00c", "", map[Timer]int64{Tr: 1})
+	s.Add(&l)
+	line(&l, "", "a\x00b", "c", "", map[Timer]int64{Tr: 2})
+	s.Add(&l)
+	var got []string
+	s.Each(func(o Object, _ Timer, h *Histogram) {
+		if o.Scope == ScopeServer {
+			got = append(got, fmt.Sprintf("%q/%q max %d", o.Proxy, o.Server, h.Max()))
+		}
+	})
+	if want := []string{`"a"/"b\x00c" max 1`, `"a\x00b"/"c" max 2`}; !slices.Equal(got, want) {
+		t.Errorf("servers %q, want %q", got, want)
+	}
+}
