@@ -197,7 +197,9 @@ func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= '
 // bound. A file that is not one (another version, a line out of place, a
 // count that does not add up, an index out of range, a number out of
 // range) is an error naming the line; s may then hold part of it: read
-// into a new Set and Merge it once it was read whole.
+// into a new Set and Merge it once it was read whole. Within a line, counts
+// that would overflow are refused; across lines (the same histogram twice)
+// and into what s already holds, they add up saturating, as Merge does.
 func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
