@@ -28,7 +28,7 @@ var (
 
 // ZeroThreshold is the native histograms' zero bucket width, client_golang's
 // default: 0 ms is counted there.
-var ZeroThreshold = math.Ldexp(1, -128)
+const ZeroThreshold = 0x1p-128
 
 // bounds are the upper bounds of the buckets of one octave, as
 // fractions of math.Frexp: 2^(j/8 - 1) for j = 0 ... 7.
@@ -336,6 +336,7 @@ func (h *Histogram) Native() Native {
 // buckets of Classic, +Inf left out. The counts they give are exact:
 // those below 16 ms fall between whole milliseconds, and those from
 // 0.015625 up are powers of two, bounds of the schema-3 buckets.
+// Callers must not change it: Classic's counts follow a table made from it.
 var ClassicBounds = []float64{0.001, 0.002, 0.005, 0.01, 0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64}
 
 // classicIndex is, for each of ClassicBounds, the last exact slot it
