@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -27,10 +28,7 @@ import (
 const fileHeader = "haproxystats-latency 1"
 
 // Bounds of ReadFrom: what a Set written by WriteTo never passes.
-const (
-	maxLine    = 64 << 10
-	maxNameLen = 4096
-)
+const maxLine = 64 << 10 // two escaped names of MaxName bytes and every bucket fit
 
 // WriteTo writes s in the file format above.
 func (s *Set) WriteTo(w io.Writer) (int64, error) {
@@ -158,7 +156,7 @@ func appendName(b []byte, name string) []byte {
 
 // unescape reverses appendName.
 func unescape(f []byte) (string, error) {
-	if len(f) == 0 || len(f) > 3*maxNameLen {
+	if len(f) == 0 || len(f) > 3*MaxName {
 		return "", fmt.Errorf("name of %d bytes", len(f))
 	}
 	out := make([]byte, 0, len(f))
@@ -187,6 +185,9 @@ func unescape(f []byte) (string, error) {
 	if string(out) == "-" && string(f) == "-" {
 		return "", errors.New(`"-" where a name is wanted`)
 	}
+	if len(out) > MaxName {
+		return "", fmt.Errorf("name of %d bytes, over %d", len(out), MaxName)
+	}
 	return string(out), nil
 }
 
@@ -196,7 +197,9 @@ func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= '
 // bound. A file that is not one (another version, a line out of place, a
 // count that does not add up, an index out of range, a number out of
 // range) is an error naming the line; s may then hold part of it: read
-// into a new Set and Merge it once it was read whole.
+// into a new Set and Merge it once it was read whole. Within a line, counts
+// that would overflow are refused; across lines (the same histogram twice)
+// and into what s already holds, they add up saturating, as Merge does.
 func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
@@ -206,6 +209,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 		return n, fmt.Errorf("latency file, line %d: %s", lineNo, fmt.Sprintf(format, args...))
 	}
 	var h Histogram
+	var f, parts [][]byte // ReadFrom's fields, reused line after line
 	sawDropped := false
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -217,7 +221,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 			}
 			continue
 		}
-		f := bytes.Split(line, []byte{' '})
+		f = split(f[:0], line, ' ')
 		switch {
 		case len(f) == 2 && string(f[0]) == "dropped" && !sawDropped && lineNo == 2:
 			d, err := strconv.ParseUint(string(f[1]), 10, 64)
@@ -238,7 +242,7 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 				return fail("unknown timer %.10q", f[4])
 			}
 			h.Reset()
-			if err := parseHistogram(&h, f[5:]); err != nil {
+			if err := parseHistogram(&h, f[5:], &parts); err != nil {
 				return fail("%v", err)
 			}
 			s.mergeHistogram(o, t, &h)
@@ -273,6 +277,19 @@ func (s *Set) ReadFrom(r io.Reader) (int64, error) {
 	return n, nil
 }
 
+// split appends to dst the fields of b separated by sep, as bytes.Split
+// does, without a new slice per line.
+func split(dst [][]byte, b []byte, sep byte) [][]byte {
+	for {
+		i := bytes.IndexByte(b, sep)
+		if i < 0 {
+			return append(dst, b)
+		}
+		dst = append(dst, b[:i])
+		b = b[i+1:]
+	}
+}
+
 func parseObject(f [][]byte) (Object, error) {
 	var o Object
 	switch string(f[0]) {
@@ -305,7 +322,7 @@ func parseObject(f [][]byte) (Object, error) {
 // buckets into h, an empty histogram, and checks that they agree: the
 // counts add up to count, and max is in the last slot or bucket that
 // counted something.
-func parseHistogram(h *Histogram, f [][]byte) error {
+func parseHistogram(h *Histogram, f [][]byte, parts *[][]byte) error {
 	var v [4]uint64
 	for i := range v {
 		var err error
@@ -327,7 +344,8 @@ func parseHistogram(h *Histogram, f [][]byte) error {
 	}
 	top, inBucket := int64(-1), false // the last exact slot, or bucket index, that counted
 	if string(f[4]) != "-" {
-		parts := bytes.Split(f[4], []byte{','})
+		*parts = split((*parts)[:0], f[4], ',')
+		parts := *parts
 		if len(parts) > ExactBelow {
 			return fmt.Errorf("%d exact slots", len(parts))
 		}
@@ -354,7 +372,8 @@ func parseHistogram(h *Histogram, f [][]byte) error {
 		return fmt.Errorf("offset: %v", err)
 	}
 	if string(f[6]) != "-" {
-		parts := bytes.Split(f[6], []byte{','})
+		*parts = split((*parts)[:0], f[6], ',')
+		parts := *parts
 		lo, hi := int32(off), int32(off)+int32(len(parts))-1
 		if off < int64(minIndex) || len(parts) > int(maxIndex-minIndex+1) || hi > maxIndex {
 			return fmt.Errorf("buckets %d to %d outside %d to %d", off, int64(off)+int64(len(parts))-1, minIndex, maxIndex)
@@ -396,6 +415,11 @@ func parseHistogram(h *Histogram, f [][]byte) error {
 		if h.max < ExactBelow || index(h.max) != int32(top) {
 			return fmt.Errorf("max %d is not in the last bucket that counted, %d", h.max, top)
 		}
+	}
+	// The sum of count values of at most max, max among them (a sum that
+	// saturated passes: count × max then overflows too).
+	if hi, lo := bits.Mul64(h.count, uint64(h.max)); h.sum < uint64(h.max) || hi == 0 && h.sum > lo {
+		return fmt.Errorf("sum %d of %d values of at most %d", h.sum, h.count, h.max)
 	}
 	return nil
 }

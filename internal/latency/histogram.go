@@ -28,7 +28,7 @@ var (
 
 // ZeroThreshold is the native histograms' zero bucket width, client_golang's
 // default: 0 ms is counted there.
-var ZeroThreshold = math.Ldexp(1, -128)
+const ZeroThreshold = 0x1p-128
 
 // bounds are the upper bounds of the buckets of one octave, as
 // fractions of math.Frexp: 2^(j/8 - 1) for j = 0 ... 7.
@@ -77,6 +77,14 @@ func upper(i int32) float64 { return 1000 * math.Exp2(float64(i)/perOctave) }
 // bucket of ExactBelow on), of which a histogram keeps the dense run
 // from offset that covers the values seen: a timer that is always 0 ms
 // keeps one count. The zero value is empty and ready to use.
+//
+// Counts are uint64: a Set merged across a fleet and kept since a
+// daemon started passes 2^32 in a few days at HAProxy's rates, and a
+// histogram of a realistic spread holds a few dozen slots, so the
+// memory is that of the slots seen rather than of their width. Merge
+// saturates rather than wraps.
+//
+// A Histogram is not safe for concurrent use.
 type Histogram struct {
 	offset  int32    // the slot of counts[0]
 	counts  []uint64 // empty: nothing counted
@@ -226,13 +234,20 @@ func (h *Histogram) Mean() float64 {
 // exact slot it is exact; in a bucket (l, u] it is the bucket's
 // geometric middle, kept within the whole milliseconds the bucket holds
 // and at most Max: within 4.5 % of the value of that rank. The last rank
-// is Max, exactly. 0 when nothing was counted.
+// is Max, exactly. 0 when nothing was counted. A q below 0 (or NaN) is
+// taken as 0, one above 1 as 1.
 func (h *Histogram) Quantile(q float64) float64 {
 	if h.count == 0 {
 		return 0
 	}
-	rank := uint64(math.Ceil(q * float64(h.count)))
-	rank = min(max(rank, 1), h.count)
+	// A q outside [0, 1], or NaN, is taken as the bound it is nearest
+	// (NaN as 0): converting it to an integer unchecked is not defined.
+	rank := uint64(1)
+	if q >= 1 {
+		rank = h.count
+	} else if q > 0 {
+		rank = min(max(uint64(math.Ceil(q*float64(h.count))), 1), h.count)
+	}
 	if rank == h.count {
 		return float64(h.max)
 	}
@@ -321,6 +336,7 @@ func (h *Histogram) Native() Native {
 // buckets of Classic, +Inf left out. The counts they give are exact:
 // those below 16 ms fall between whole milliseconds, and those from
 // 0.015625 up are powers of two, bounds of the schema-3 buckets.
+// Callers must not change it: Classic's counts follow a table made from it.
 var ClassicBounds = []float64{0.001, 0.002, 0.005, 0.01, 0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64}
 
 // classicIndex is, for each of ClassicBounds, the last exact slot it

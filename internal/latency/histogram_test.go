@@ -187,6 +187,22 @@ func TestMergeParts(t *testing.T) {
 		if !sameHistogram(&whole, &merged) {
 			t.Errorf("%s: %d parts merged differ from the whole", name, len(parts))
 		}
+		// A random tree: any two, merged, until one is left.
+		tree := make([]*Histogram, len(parts))
+		for i := range parts {
+			tree[i] = &parts[i]
+		}
+		for len(tree) > 1 {
+			i, j := r.IntN(len(tree)), r.IntN(len(tree)-1)
+			if j >= i {
+				j++
+			}
+			tree[i].Merge(tree[j])
+			tree = slices.Delete(tree, j, j+1)
+		}
+		if !sameHistogram(&whole, tree[0]) {
+			t.Errorf("%s: %d parts merged as a tree differ from the whole", name, len(parts))
+		}
 	}
 }
 
@@ -227,4 +243,97 @@ func BenchmarkQuantile(b *testing.B) {
 	for b.Loop() {
 		h.Quantile(0.99)
 	}
+}
+
+// randomDistribution draws a distribution of whole milliseconds in 0 to
+// 10^7 with random parameters: uniform, lognormal, a mix of two,
+// Pareto, or a few values repeated.
+func randomDistribution(r *rand.Rand) (string, func(r *rand.Rand) int64) {
+	clamp := func(v float64) int64 { return int64(min(max(v, 0), 1e7)) }
+	lognormal := func() func(r *rand.Rand) int64 {
+		mu, sigma := r.Float64()*14, 0.05+r.Float64()*3
+		return func(r *rand.Rand) int64 { return clamp(math.Exp(mu + sigma*r.NormFloat64())) }
+	}
+	switch r.IntN(5) {
+	case 0:
+		a := r.Int64N(1e7)
+		b := a + r.Int64N(1e7-a+1)
+		return "uniform", func(r *rand.Rand) int64 { return a + r.Int64N(b-a+1) }
+	case 1:
+		return "lognormal", lognormal()
+	case 2:
+		d1, d2, p := lognormal(), lognormal(), r.Float64()
+		return "bimodal", func(r *rand.Rand) int64 {
+			if r.Float64() < p {
+				return d1(r)
+			}
+			return d2(r)
+		}
+	case 3:
+		scale, alpha := 1+r.Float64()*100, 0.3+r.Float64()*2
+		return "pareto", func(r *rand.Rand) int64 { return clamp(scale / math.Pow(1-r.Float64(), 1/alpha)) }
+	default:
+		vs := make([]int64, 1+r.IntN(4))
+		for i := range vs {
+			vs[i] = clamp(math.Exp(r.Float64() * math.Log(1e7)))
+		}
+		return "repeated", func(r *rand.Rand) int64 { return vs[r.IntN(len(vs))] }
+	}
+}
+
+// The accuracy bound holds over many random distributions, sizes and
+// quantiles, against the exact nearest rank of the sorted values.
+func TestQuantileProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	worst := 0.0
+	for range 400 {
+		name, draw := randomDistribution(r)
+		n := 1 + r.IntN(3000)
+		var h Histogram
+		vs := make([]int64, n)
+		for i := range vs {
+			vs[i] = draw(r)
+			h.Observe(vs[i])
+		}
+		slices.Sort(vs)
+		for range 50 {
+			q := r.Float64()
+			if r.IntN(5) == 0 {
+				q = []float64{0, 0.5, 0.9, 0.99, 0.999, 1}[r.IntN(6)]
+			}
+			want := float64(nearestRank(vs, q))
+			got := h.Quantile(q)
+			if want < ExactBelow && got != want {
+				t.Fatalf("%s n=%d q=%v: %v, want exactly %v", name, n, q, got, want)
+			}
+			if e := math.Abs(got-want) / max(want, 1); e > worst {
+				worst = e
+			}
+			if math.Abs(got-want) > 0.045*want {
+				t.Fatalf("%s n=%d q=%v: %v, exact %v (%.2f %%)", name, n, q, got, want, 100*(got-want)/want)
+			}
+		}
+	}
+	t.Logf("worst relative error %.3f %%", 100*worst)
+}
+
+// A q out of range is taken as the nearest bound.
+func TestQuantileOutOfRange(t *testing.T) {
+	var h Histogram
+	for _, v := range []int64{3, 40, 500} {
+		h.Observe(v)
+	}
+	f := func(q, want float64) {
+		t.Helper()
+		if got := h.Quantile(q); got != want {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	f(-1, 3)
+	f(math.NaN(), 3)
+	f(math.Inf(-1), 3)
+	f(0, 3)
+	f(1, 500)
+	f(2, 500)
+	f(math.Inf(1), 500)
 }

@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"strings"
@@ -8,6 +9,11 @@ import (
 
 // DefaultMaxSeries is the default bound of a Set: 100 000 histograms.
 const DefaultMaxSeries = 100000
+
+// MaxName is the longest proxy or server name a Set keeps, in bytes:
+// longer than HAProxy's configurations have, short enough that a file
+// line stays within what ReadFrom reads.
+const MaxName = 4096
 
 // Scope is the kind of object a histogram is about.
 type Scope uint8
@@ -79,9 +85,17 @@ func NewSet(maxSeries int) *Set {
 const nosrv = "<NOSRV>"
 
 // Add counts one log line: its timers and termination state for its
-// frontend, its backend and its server. It allocates only for an object
-// or a timer it had not seen.
+// frontend (when it has one), its backend (when it has one) and its
+// server (when it has a backend and a server other than "<NOSRV>"). Names
+// are taken as they are, bytes for bytes. It allocates only for an
+// object, a timer or a termination state it had not seen. A line without
+// timers or termination state counts nothing. A new object that would
+// pass the Set's bound, or whose name is longer than MaxName bytes, is not
+// made: the line is counted in SeriesDropped instead, once per object.
 func (s *Set) Add(l *Line) {
+	if l.Has == 0 && !l.HasTerm {
+		return
+	}
 	if len(l.Frontend) > 0 {
 		s.addTo(ScopeFrontend, l.Frontend, nil, l)
 	}
@@ -93,12 +107,13 @@ func (s *Set) Add(l *Line) {
 	}
 }
 
-// keyOf is the map key of an object: its scope, the proxy, a NUL, the
-// server. It sorts as Each gives them.
-func keyOf(b []byte, sc Scope, proxy, server []byte) []byte {
+// keyOf is the map key of an object: its scope, the proxy's length
+// (a uvarint), the proxy, the server. The length keeps names apart that
+// a separator would not: names are any bytes, a NUL among them.
+func keyOf[T string | []byte](b []byte, sc Scope, proxy, server T) []byte {
 	b = append(b[:0], byte(sc))
+	b = binary.AppendUvarint(b, uint64(len(proxy)))
 	b = append(b, proxy...)
-	b = append(b, 0)
 	return append(b, server...)
 }
 
@@ -107,7 +122,7 @@ func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
 	s.key = keyOf(s.key, sc, proxy, server)
 	o := s.objects[string(s.key)]
 	if o == nil {
-		if o = s.newObject(Object{Scope: sc, Proxy: string(proxy), Server: string(server)}, bits.OnesCount8(l.Has)); o == nil {
+		if o = newObject(s, sc, proxy, server, bits.OnesCount8(l.Has)); o == nil {
 			return
 		}
 	}
@@ -133,16 +148,17 @@ func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
 	}
 }
 
-// newObject makes the object of ob, unless the histograms it needs (at
-// least one) would pass the bound: then the line is dropped. An object
-// counts as one histogram until it has one.
-func (s *Set) newObject(ob Object, need int) *object {
-	if s.series+max(need, 1) > s.max {
+// newObject makes the object of s.key, which keyOf made of sc, proxy
+// and server, unless the histograms it needs (at least one) would pass
+// the bound or a name is too long: then the line is dropped, without
+// allocating. An object counts as one histogram until it has one.
+func newObject[T string | []byte](s *Set, sc Scope, proxy, server T, need int) *object {
+	if s.series+max(need, 1) > s.max || len(proxy) > MaxName || len(server) > MaxName {
 		s.dropped++
 		return nil
 	}
-	o := &object{Object: ob}
-	s.objects[string(keyOf(nil, ob.Scope, []byte(ob.Proxy), []byte(ob.Server)))] = o
+	o := &object{Object: Object{Scope: sc, Proxy: string(proxy), Server: string(server)}}
+	s.objects[string(s.key)] = o
 	s.sorted = nil
 	s.series++
 	return o
@@ -210,8 +226,10 @@ func (s *Set) Reset() {
 	s.dropped, s.used = 0, false
 }
 
-// Merge adds o to s, exactly, within s's bound: what does not fit is
-// counted in SeriesDropped, as are o's own drops.
+// Merge adds o to s, exactly, within s's bound: each histogram or
+// termination count of an object s cannot make room for is counted once
+// in SeriesDropped, as are o's own drops. Counts saturate at 2^64-1
+// rather than wrap.
 func (s *Set) Merge(o *Set) {
 	for _, ob := range o.ordered() {
 		for t, h := range ob.timers {
@@ -232,11 +250,11 @@ func (s *Set) Merge(o *Set) {
 
 // find returns the object of ob, made if need be (nil past the bound).
 func (s *Set) find(ob Object, timers int) *object {
-	s.key = keyOf(s.key, ob.Scope, []byte(ob.Proxy), []byte(ob.Server))
+	s.key = keyOf(s.key, ob.Scope, ob.Proxy, ob.Server)
 	if o := s.objects[string(s.key)]; o != nil {
 		return o
 	}
-	return s.newObject(ob, timers)
+	return newObject(s, ob.Scope, ob.Proxy, ob.Server, timers)
 }
 
 func (s *Set) mergeHistogram(ob Object, t Timer, h *Histogram) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,10 +80,14 @@ func TestSetMergeParts(t *testing.T) {
 			}
 			read.Merge(one)
 		}
-		// A tree of merges too.
+		// A random tree of merges too: any two sets, merged, until one is left.
 		for len(parts) > 1 {
-			parts[0].Merge(parts[len(parts)-1])
-			parts = parts[:len(parts)-1]
+			i, j := r.IntN(len(parts)), r.IntN(len(parts)-1)
+			if j >= i {
+				j++
+			}
+			parts[i].Merge(parts[j])
+			parts = slices.Delete(parts, j, j+1)
 		}
 		want := encode(t, whole)
 		for what, s := range map[string]*Set{"merged": merged, "read and merged": read, "tree": parts[0]} {
@@ -149,9 +154,22 @@ func TestMaxSeries(t *testing.T) {
 	if n != 2 || s.SeriesDropped() != 996 {
 		t.Errorf("s0 Tr count %d, dropped %d", n, s.SeriesDropped())
 	}
+	// Past the bound, a line of a new object allocates nothing: memory
+	// stays flat however many names a hostile sender makes up.
+	more := make([]Line, 1000)
+	for i := range more {
+		line(&more[i], fmt.Sprintf("fe%d", i), fmt.Sprintf("be%d", i), "s", "cD", map[Timer]int64{Tr: 5})
+	}
+	i := 0
+	if a := testing.AllocsPerRun(len(more)-1, func() {
+		s.Add(&more[i])
+		i++
+	}); a != 0 || s.Series() != 10 {
+		t.Errorf("past the bound: %v allocations per line, series %d", a, s.Series())
+	}
 	m := NewSet(3)
 	m.Merge(s)
-	if m.Series() != 3 || m.SeriesDropped() < 996 {
+	if m.Series() != 3 || m.SeriesDropped() < 996+3*1000 {
 		t.Errorf("merged into 3: series %d dropped %d", m.Series(), m.SeriesDropped())
 	}
 }
@@ -214,9 +232,11 @@ func BenchmarkAdd(b *testing.B) {
 }
 
 // BenchmarkSetMemory reports the heap a Set of 10 000 servers (10
-// backends, 10 frontends, httplog's five timers each) takes.
+// backends, 10 frontends, httplog's five timers each) takes, in all and
+// per histogram.
 func BenchmarkSetMemory(b *testing.B) {
 	lines := benchLines(1 << 18)
+	var bytes, series float64
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -227,8 +247,72 @@ func BenchmarkSetMemory(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB/set")
-		b.ReportMetric(float64(s.Series()), "histograms")
+		bytes, series = float64(after.HeapAlloc)-float64(before.HeapAlloc), float64(s.Series())
 		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(bytes, "B/set")
+	b.ReportMetric(bytes/series, "B/histogram")
+	b.ReportMetric(series, "histograms")
+}
+
+// A name longer than MaxName makes no object, so that every file WriteTo
+// writes is one ReadFrom reads; the longest names, all escaped, do.
+func TestLongNames(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, strings.Repeat("f", MaxName+1), "be", strings.Repeat("s", MaxName+1), "", map[Timer]int64{Tr: 3})
+	s.Add(&l)
+	if s.Series() != 1 || s.SeriesDropped() != 2 {
+		t.Errorf("over-long names: series %d, dropped %d; want 1 (the backend), 2", s.Series(), s.SeriesDropped())
+	}
+	long := strings.Repeat("\n", MaxName)
+	line(&l, long, long, long, "cD", map[Timer]int64{Tr: 3, Tt: 1 << 50})
+	s.Add(&l)
+	file := encode(t, s)
+	back := NewSet(0)
+	if _, err := back.ReadFrom(bytes.NewReader(file)); err != nil {
+		t.Fatal(err)
+	}
+	if again := encode(t, back); !bytes.Equal(again, file) {
+		t.Error("names of MaxName bytes changed on the way back")
+	}
+}
+
+// A line that carries nothing counts nothing: the set stays empty.
+func TestEmptyLine(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, "fe", "be", "s1", "", nil)
+	s.Add(&l)
+	if !s.Empty() || s.Series() != 0 {
+		t.Errorf("empty line: Empty %v, series %d", s.Empty(), s.Series())
+	}
+	line(&l, "fe", "", "", "", map[Timer]int64{Tw: -1})
+	s.Add(&l)
+	if s.Empty() {
+		t.Error("an abort is something counted")
+	}
+	s.Reset()
+	if !s.Empty() {
+		t.Error("not empty after Reset")
+	}
+}
+
+// Objects whose proxy and server, joined, are the same bytes stay apart.
+func TestObjectKeys(t *testing.T) {
+	s := NewSet(0)
+	var l Line
+	line(&l, "", "a", "b\x00c", "", map[Timer]int64{Tr: 1})
+	s.Add(&l)
+	line(&l, "", "a\x00b", "c", "", map[Timer]int64{Tr: 2})
+	s.Add(&l)
+	var got []string
+	s.Each(func(o Object, _ Timer, h *Histogram) {
+		if o.Scope == ScopeServer {
+			got = append(got, fmt.Sprintf("%q/%q max %d", o.Proxy, o.Server, h.Max()))
+		}
+	})
+	if want := []string{`"a"/"b\x00c" max 1`, `"a\x00b"/"c" max 2`}; !slices.Equal(got, want) {
+		t.Errorf("servers %q, want %q", got, want)
 	}
 }
