@@ -5,6 +5,12 @@
 // handler without allocating, and it counts what the kernel dropped
 // (SO_RXQ_OVFL) and what did not fit a buffer.
 //
+// The sockets are its own, outside the runtime's network poller: a
+// receiver waits in poll(2), and after a batch that emptied the queue it
+// pauses (linger) before reading again, so that at a moderate rate a
+// read takes tens of datagrams instead of one. The poller would not
+// allow that pause: it is woken by every datagram that arrives.
+//
 // It is Linux only.
 package logrecv
 
@@ -15,12 +21,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +48,9 @@ type Options struct {
 	// ReceiveBuffer is the socket receive buffer asked for, in bytes
 	// (DefaultReceiveBuffer when 0). Listen uses SO_RCVBUFFORCE when the
 	// process may (CAP_NET_ADMIN), else SO_RCVBUF, which the kernel caps
-	// at net.core.rmem_max; it logs once when a socket got less.
+	// at net.core.rmem_max; it logs once when a socket got less. A
+	// buffer of less than 1 MiB makes the receiver read as soon as a
+	// datagram comes (no linger): more CPU, fewer drops.
 	ReceiveBuffer int
 	// SocketMode is the file mode of the unixgram sockets Listen makes
 	// (DefaultSocketMode when 0); only the permission bits count.
@@ -68,7 +77,8 @@ type Handler func(msg []byte)
 // Counters are the datagrams of every socket of a Listener, since Listen.
 type Counters struct {
 	// Received counts the datagrams read: those handed over and the
-	// truncated ones. It is updated before the handler is called.
+	// truncated ones. A batch is counted before its datagrams are
+	// handed over.
 	Received uint64
 	// Dropped counts the datagrams the kernel dropped because a receive
 	// buffer was full (and for the other reasons it counts in a socket's
@@ -86,24 +96,34 @@ type Counters struct {
 // Listener is a set of bound sockets. Serve receives from them; Close
 // releases them. Its methods may be called from any goroutine.
 type Listener struct {
-	socks []*socket
-	batch int
+	socks  []*socket
+	batch  int
+	wakeFd int // an eventfd: readable once Serve is to stop, to wake the receivers' poll
 
-	serving   atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
+	mu      sync.Mutex
+	serving bool          // guarded by mu: Serve was called
+	stop    chan struct{} // closed by Close: Serve is to return
+	done    chan struct{} // closed when Serve has released the sockets
+
+	stopOnce, releaseOnce sync.Once
+	releaseErr            error
 }
 
 // socket is one bound socket and its counters.
 type socket struct {
-	addr  Address
-	bound string // addr with a udp port 0 resolved
-	conn  net.PacketConn
-	raw   syscall.RawConn
-	file  fs.FileInfo // a unixgram socket's file as bound: removed only if still the same
+	addr   Address
+	bound  string      // addr with a udp port 0 resolved
+	fd     int         // -1 once closed
+	file   fs.FileInfo // a unixgram socket's file as bound: removed only if still the same
+	linger bool        // the buffer is large enough to pause after a batch that emptied it
 
 	received, dropped, truncated atomic.Uint64
 }
+
+// lingerMinBuffer is the least receive buffer (in ReceiveBuffer's
+// bytes) a receiver pauses with: the queue fills during a pause, at
+// about 1 KiB of buffer per short datagram.
+const lingerMinBuffer = 1 << 20
 
 // Listen binds a socket to every address and sets its receive buffer.
 // A unixgram path holding a socket that no one receives on (left by a
@@ -129,7 +149,11 @@ func Listen(addrs []Address, o Options) (*Listener, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Listener{batch: o.Batch}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("listen: eventfd: %w", err)
+	}
+	l := &Listener{batch: o.Batch, wakeFd: wake, stop: make(chan struct{}), done: make(chan struct{})}
 	var short []string // the sockets that got less than asked
 	least := o.ReceiveBuffer
 	for _, a := range addrs {
@@ -154,50 +178,118 @@ func Listen(addrs []Address, o Options) (*Listener, error) {
 // bytes that ReceiveBuffer means (half what the kernel reports, which
 // counts its overhead too).
 func open(a Address, o Options) (*socket, int, error) {
-	s := &socket{addr: a}
+	s := &socket{addr: a, fd: -1}
+	var err error
 	switch a.Network {
 	case "udp":
-		c, err := net.ListenPacket("udp", a.Addr)
-		if err != nil {
-			return nil, 0, err
-		}
-		s.conn, s.bound = c, c.LocalAddr().String()
+		err = s.bindUDP()
 	case "unixgram":
-		if err := clearPath(a.Addr); err != nil {
-			return nil, 0, err
-		}
-		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: a.Addr, Net: "unixgram"})
-		if err != nil {
-			return nil, 0, err
-		}
-		s.conn, s.bound = c, a.Addr
-		if s.file, err = os.Lstat(a.Addr); err == nil {
-			err = os.Chmod(a.Addr, o.SocketMode.Perm())
-		}
-		if err != nil {
-			s.close()
-			return nil, 0, err
-		}
+		err = s.bindUnix(o.SocketMode)
 	default:
-		return nil, 0, fmt.Errorf("unknown network %q", a.Network)
+		err = fmt.Errorf("unknown network %q", a.Network)
 	}
-	raw, err := s.conn.(syscall.Conn).SyscallConn()
-	if err != nil {
-		s.close()
-		return nil, 0, err
-	}
-	s.raw = raw
 	var got int
-	var serr error
-	err = raw.Control(func(fd uintptr) { got, serr = setOptions(int(fd), o.ReceiveBuffer) })
 	if err == nil {
-		err = serr
+		got, err = setOptions(s.fd, o.ReceiveBuffer)
 	}
 	if err != nil {
 		s.close()
 		return nil, 0, err
 	}
+	s.linger = got >= lingerMinBuffer
 	return s, got, nil
+}
+
+// bindUDP binds s to a udp address: an IP address, a name (its first
+// address), or none for every address of both families.
+func (s *socket) bindUDP() error {
+	host, port, err := net.SplitHostPort(s.addr.Addr)
+	if err != nil {
+		return err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("port %q: %w", port, err)
+	}
+	var ip netip.Addr
+	switch {
+	case host == "":
+		// Every address: IPv6 and IPv4 on one socket, as net.ListenPacket does.
+		if s.fd, err = socketFd(unix.AF_INET6); err == nil {
+			if err = unix.SetsockoptInt(s.fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+				return fmt.Errorf("setsockopt IPV6_V6ONLY: %w", err)
+			}
+			return s.bind(&unix.SockaddrInet6{Port: int(p)})
+		}
+		ip = netip.IPv4Unspecified()
+	default:
+		if ip, err = netip.ParseAddr(host); err != nil {
+			ua, rerr := net.ResolveUDPAddr("udp", s.addr.Addr)
+			if rerr != nil {
+				return rerr
+			}
+			ip = ua.AddrPort().Addr()
+		}
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		if s.fd, err = socketFd(unix.AF_INET); err != nil {
+			return err
+		}
+		return s.bind(&unix.SockaddrInet4{Port: int(p), Addr: ip.As4()})
+	}
+	if s.fd, err = socketFd(unix.AF_INET6); err != nil {
+		return err
+	}
+	return s.bind(&unix.SockaddrInet6{Port: int(p), Addr: ip.As16()})
+}
+
+// bind binds s.fd to sa and notes the address bound.
+func (s *socket) bind(sa unix.Sockaddr) error {
+	if err := unix.Bind(s.fd, sa); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	got, err := unix.Getsockname(s.fd)
+	if err != nil {
+		return fmt.Errorf("getsockname: %w", err)
+	}
+	switch got := got.(type) {
+	case *unix.SockaddrInet4:
+		s.bound = netip.AddrPortFrom(netip.AddrFrom4(got.Addr), uint16(got.Port)).String()
+	case *unix.SockaddrInet6:
+		s.bound = netip.AddrPortFrom(netip.AddrFrom16(got.Addr), uint16(got.Port)).String()
+	default:
+		s.bound = s.addr.Addr
+	}
+	return nil
+}
+
+func socketFd(family int) (int, error) {
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	return fd, nil
+}
+
+// bindUnix binds s to a unixgram path, replacing a stale socket there,
+// and gives it mode.
+func (s *socket) bindUnix(mode os.FileMode) error {
+	path := s.addr.Addr
+	if err := clearPath(path); err != nil {
+		return err
+	}
+	var err error
+	if s.fd, err = socketFd(unix.AF_UNIX); err != nil {
+		return err
+	}
+	if err := s.bind(&unix.SockaddrUnix{Name: path}); err != nil {
+		return err
+	}
+	if s.file, err = os.Lstat(path); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode.Perm())
 }
 
 // setOptions asks for SO_RXQ_OVFL and a receive buffer of size bytes,
@@ -256,13 +348,18 @@ func clearPath(path string) error {
 // close closes the socket and removes its file, if it is still the one
 // it bound.
 func (s *socket) close() error {
-	err := s.conn.Close()
+	var err error
+	if s.fd >= 0 {
+		err = unix.Close(s.fd)
+		s.fd = -1
+	}
 	if s.file != nil {
 		if fi, lerr := os.Lstat(s.addr.Addr); lerr == nil && os.SameFile(fi, s.file) {
 			if rerr := os.Remove(s.addr.Addr); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
+		s.file = nil
 	}
 	if err != nil {
 		return fmt.Errorf("close %s: %w", s.addr, err)
@@ -293,17 +390,31 @@ func (l *Listener) Counters() Counters {
 }
 
 // Close closes the sockets and removes the unixgram socket files Listen
-// made. Serve calls it when it returns; call it when Serve is never
-// called. Calls after the first return the first's result.
+// made. While Serve runs, Close makes it return as a done ctx does, and
+// waits for it. Calls after the first return the first's result.
 func (l *Listener) Close() error {
-	l.closeOnce.Do(func() {
+	l.mu.Lock()
+	serving := l.serving
+	l.stopOnce.Do(func() { close(l.stop) })
+	l.mu.Unlock()
+	if serving {
+		<-l.done
+		return l.releaseErr
+	}
+	return l.release()
+}
+
+// release closes the sockets; once.
+func (l *Listener) release() error {
+	l.releaseOnce.Do(func() {
 		var errs []error
 		for _, s := range l.socks {
 			errs = append(errs, s.close())
 		}
-		l.closeErr = errors.Join(errs...)
+		unix.Close(l.wakeFd)
+		l.releaseErr = errors.Join(errs...)
 	})
-	return l.closeErr
+	return l.releaseErr
 }
 
 // Serve receives from every socket, in one goroutine each, and calls
@@ -311,15 +422,28 @@ func (l *Listener) Close() error {
 // datagram, in order. A handler is called from one goroutine only, so
 // it needs no lock for its own state.
 //
-// When ctx is done, Serve reads what the sockets had queued (a bounded
-// number of batches), then closes them, removes the unixgram socket
-// files, and returns nil. It returns the first error of a socket it
-// cannot receive from, after stopping the others. It may be called once.
+// When ctx is done (or Close is called), Serve reads what the sockets
+// had queued (a bounded number of batches), then closes them, removes
+// the unixgram socket files, and returns nil. It returns the first
+// error of a socket it cannot receive from, after stopping the others.
+// It may be called once.
 func (l *Listener) Serve(ctx context.Context, handlers func(socket int) Handler) error {
-	if !l.serving.CompareAndSwap(false, true) {
+	l.mu.Lock()
+	if l.serving {
+		l.mu.Unlock()
 		return errors.New("serve: called twice")
 	}
-	defer l.Close()
+	select {
+	case <-l.stop:
+		l.mu.Unlock()
+		return errors.New("serve: listener closed")
+	default:
+	}
+	l.serving = true
+	l.mu.Unlock()
+	defer close(l.done)
+	defer l.release()
+
 	hs := make([]Handler, len(l.socks))
 	for i := range l.socks {
 		if hs[i] = handlers(i); hs[i] == nil {
@@ -328,10 +452,11 @@ func (l *Listener) Serve(ctx context.Context, handlers func(socket int) Handler)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var stopping atomic.Bool
 	errs := make([]error, len(l.socks))
 	var wg sync.WaitGroup
 	for i, s := range l.socks {
-		r := newReceiver(s, l.batch)
+		r := newReceiver(s, l.batch, l.wakeFd, &stopping)
 		wg.Go(func() {
 			if err := r.run(hs[i]); err != nil {
 				errs[i] = fmt.Errorf("receive on %s: %w", s.addr, err)
@@ -339,14 +464,15 @@ func (l *Listener) Serve(ctx context.Context, handlers func(socket int) Handler)
 			}
 		})
 	}
-	<-ctx.Done()
-	for _, s := range l.socks {
-		// Wakes the receivers; they read what is queued and return.
-		s.conn.SetReadDeadline(longAgo)
+	select {
+	case <-ctx.Done():
+	case <-l.stop:
+	}
+	stopping.Store(true)
+	one := [8]byte{1}
+	if _, err := unix.Write(l.wakeFd, one[:]); err != nil { // wakes every receiver's poll
+		panic("BUG: logrecv: cannot write the eventfd that stops the receivers: " + err.Error())
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
-
-// longAgo is a read deadline already past.
-var longAgo = time.Unix(1, 0)

@@ -454,13 +454,18 @@ func TestNoAllocs(t *testing.T) {
 	})
 	c := dial(t, l, 0)
 	line := []byte(strings.Repeat("x", 200))
+	timeout := time.After(deadline) // one timer for every wait: a wait allocates nothing
 	round := func() {
 		for range chunk {
 			if _, err := c.Write(line); err != nil {
 				t.Fatal(err)
 			}
 		}
-		wait(t, done, "chunk of datagrams")
+		select {
+		case <-done:
+		case <-timeout:
+			t.Fatalf("%d datagrams received within %v", l.Counters().Received, deadline)
+		}
 	}
 	round() // the receiver's buffers, the poller's first wait
 	var before, after runtime.MemStats
@@ -470,7 +475,8 @@ func TestNoAllocs(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	mallocs := after.Mallocs - before.Mallocs
-	if per := float64(mallocs) / (chunk * chunks); per > 0.01 {
+	t.Logf("%d allocations for %d datagrams", mallocs, chunk*chunks)
+	if per := float64(mallocs) / (chunk * chunks); per > 0.001 { // a few, of the runtime
 		t.Errorf("%d allocations for %d datagrams sent and received: %.3f each", mallocs, chunk*chunks, per)
 	}
 	if d := l.Counters().Dropped; d != 0 {

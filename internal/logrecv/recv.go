@@ -2,9 +2,9 @@ package logrecv
 
 import (
 	"encoding/binary"
-	"errors"
 	"os"
-	"syscall"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -16,32 +16,41 @@ import (
 // closed at once; the kernel discards those that do not fit.
 var ctrlSize = 2 * unix.CmsgSpace(4)
 
-// maxDrain bounds the batches read after Serve's ctx is done: the
+// maxDrain bounds the batches read after Serve is told to stop: the
 // sockets' queues are read, not a sender that goes on.
 const maxDrain = 1024
+
+// linger is the pause after a batch that emptied the queue, so that the
+// next read takes what came meanwhile instead of one datagram: it
+// trades a millisecond of delay for fewer wake-ups and system calls.
+const linger = time.Millisecond
 
 // receiver reads one socket in batches. Its buffers are allocated once;
 // it is owned by one goroutine.
 type receiver struct {
-	s    *socket
-	msgs []unix.Mmsghdr
-	iovs []unix.Iovec
-	bufs []byte // len(msgs) × MaxDatagram
-	ctrl []byte // len(msgs) × ctrlSize
+	s        *socket
+	stopping *atomic.Bool // set when Serve is to stop
+	pfds     [2]unix.PollFd
+	msgs     []unix.Mmsghdr
+	iovs     []unix.Iovec
+	bufs     []byte // len(msgs) × MaxDatagram
+	ctrl     []byte // len(msgs) × ctrlSize
 
-	n     int           // datagrams the last recvmmsg read
-	errno syscall.Errno // its error, other than EAGAIN
-	drops uint32        // the socket's drop counter, as last reported
-	read  func(fd uintptr) bool
+	n     int    // datagrams the last recvmmsg read
+	drops uint32 // the socket's drop counter, as last reported
 }
 
-func newReceiver(s *socket, batch int) *receiver {
+// newReceiver makes the receiver of s; wakeFd becomes readable when
+// stopping is set.
+func newReceiver(s *socket, batch, wakeFd int, stopping *atomic.Bool) *receiver {
 	r := &receiver{
-		s:    s,
-		msgs: make([]unix.Mmsghdr, batch),
-		iovs: make([]unix.Iovec, batch),
-		bufs: make([]byte, batch*MaxDatagram),
-		ctrl: make([]byte, batch*ctrlSize),
+		s:        s,
+		stopping: stopping,
+		pfds:     [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(wakeFd), Events: unix.POLLIN}},
+		msgs:     make([]unix.Mmsghdr, batch),
+		iovs:     make([]unix.Iovec, batch),
+		bufs:     make([]byte, batch*MaxDatagram),
+		ctrl:     make([]byte, batch*ctrlSize),
 	}
 	for i := range r.msgs {
 		r.iovs[i].Base = &r.bufs[i*MaxDatagram]
@@ -52,74 +61,83 @@ func newReceiver(s *socket, batch int) *receiver {
 		h.Control = &r.ctrl[i*ctrlSize]
 		h.SetControllen(ctrlSize)
 	}
-	r.read = r.recv // one func value for every RawConn.Read: no allocation
 	return r
 }
 
-// recv reads a batch from fd without waiting. It returns false when
-// nothing is queued, so that RawConn.Read waits for the socket to be
-// readable and calls it again.
-func (r *receiver) recv(fd uintptr) bool {
+// run receives until stopping is set, then reads what is queued and
+// returns nil; or it returns an error that receiving cannot go on
+// after.
+func (r *receiver) run(h Handler) error {
+	drained := 0
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)),
+		stopping := r.stopping.Load()
+		if stopping {
+			if drained++; drained > maxDrain {
+				return nil
+			}
+		}
+		got, err := r.recv()
+		if err != nil {
+			return err
+		}
+		if !got {
+			if stopping {
+				return nil // all read
+			}
+			if err := r.wait(); err != nil {
+				return err
+			}
+			continue
+		}
+		r.deliver(h)
+		if r.n < len(r.msgs) && r.s.linger && !stopping {
+			time.Sleep(linger)
+		}
+	}
+}
+
+// recv reads a batch without waiting. It returns false when nothing is
+// queued.
+func (r *receiver) recv() (bool, error) {
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.s.fd), uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)),
 			unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC, 0, 0)
 		switch e {
 		case 0:
-			r.n, r.errno = int(n), 0
-			return true
+			r.n = int(n)
+			return true, nil
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			r.n, r.errno = 0, 0
-			return false
+			return false, nil
+		case unix.ENOMEM, unix.ENOBUFS:
+			time.Sleep(linger) // short of memory for a moment: read again after a pause
+			return false, nil
 		default:
-			r.n, r.errno = 0, e
-			return true
+			return false, os.NewSyscallError("recvmmsg", e)
 		}
 	}
 }
 
-// run receives until the socket's read deadline passes (Serve's stop),
-// then reads what is queued and returns nil; or it returns an error
-// that receiving cannot go on after.
-func (r *receiver) run(h Handler) error {
+// wait waits until the socket is readable or the receivers are to stop.
+func (r *receiver) wait() error {
 	for {
-		if err := r.s.raw.Read(r.read); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return r.drain(h)
-			}
-			return err
+		_, err := unix.Poll(r.pfds[:], -1)
+		if err == unix.EINTR {
+			continue
 		}
-		if err := r.deliver(h); err != nil {
-			return err
+		if err != nil {
+			return os.NewSyscallError("poll", err)
 		}
+		if r.pfds[0].Revents&unix.POLLNVAL != 0 {
+			return os.NewSyscallError("poll", unix.EBADF)
+		}
+		return nil
 	}
-}
-
-// drain reads what the socket has queued, at most maxDrain batches.
-func (r *receiver) drain(h Handler) error {
-	var more bool
-	read := func(fd uintptr) { more = r.recv(fd) }
-	for range maxDrain {
-		if err := r.s.raw.Control(read); err != nil || !more {
-			return err
-		}
-		if err := r.deliver(h); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // deliver counts the batch last read, then hands each datagram to h.
-func (r *receiver) deliver(h Handler) error {
-	switch r.errno {
-	case 0:
-	case unix.ENOMEM, unix.ENOBUFS:
-		return nil // transient: read again
-	default:
-		return os.NewSyscallError("recvmmsg", r.errno)
-	}
+func (r *receiver) deliver(h Handler) {
 	var truncated uint64
 	before := r.drops
 	for i := range r.n {
@@ -147,7 +165,6 @@ func (r *receiver) deliver(h Handler) error {
 		m.Hdr.SetControllen(ctrlSize)
 		m.Hdr.Flags = 0
 	}
-	return nil
 }
 
 // cmsgHdrLen is the size of a control message's header, data aligned.
