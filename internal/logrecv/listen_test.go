@@ -483,3 +483,91 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("%d dropped", d)
 	}
 }
+
+// TestCloseStopsServe checks that Close while Serve runs makes it
+// return nil, having released the sockets.
+func TestCloseStopsServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.sock")
+	l := listen(t, Options{}, "unixgram://"+path, "udp://127.0.0.1:0")
+	seen := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Serve(context.Background(), func(int) Handler { return func([]byte) { seen <- struct{}{} } })
+	}()
+	dial(t, l, 1).Write([]byte("x"))
+	wait(t, seen, "datagram")
+	if err := l.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if err := wait(t, done, "end of Serve"); err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after Close, %s: %v; want it removed", path, err)
+	}
+	if err := l.Serve(context.Background(), func(int) Handler { return func([]byte) {} }); err == nil {
+		t.Error("Serve after Close returned nil")
+	}
+}
+
+// TestStopWhileFlooded checks that Serve returns, within its bound,
+// while a sender goes on.
+func TestStopWhileFlooded(t *testing.T) {
+	l := listen(t, Options{}, "udp://127.0.0.1:0")
+	stop := serve(t, l, func(int) Handler { return func([]byte) {} })
+	c := dial(t, l, 0)
+	quit := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		line := []byte(strings.Repeat("x", 200))
+		for ; n < 10_000_000; n++ {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			c.Write(line)
+		}
+	}()
+	for l.Counters().Received < 1000 {
+		runtime.Gosched() // bounded by the sender's count
+	}
+	err := stop()
+	close(quit)
+	n := wait(t, sent, "sender's end")
+	if err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	t.Logf("sent %d, %+v", n, l.Counters())
+}
+
+// TestUDPForms receives on every address (both families on one socket)
+// and on a name.
+func TestUDPForms(t *testing.T) {
+	l := listen(t, Options{}, "udp://:0", "udp://localhost:0")
+	got := make(chan string, 10)
+	serve(t, l, func(i int) Handler { return func(msg []byte) { got <- fmt.Sprint(i, string(msg)) } })
+	_, port, _ := net.SplitHostPort(l.Addrs()[0])
+	to := []string{"127.0.0.1:" + port}
+	if c, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
+		c.Close()
+		to = append(to, "[::1]:"+port)
+	}
+	for _, a := range to {
+		c, err := net.Dial("udp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte(a))
+		if m := wait(t, got, "datagram to "+a); m != "0"+a {
+			t.Errorf("sent %q to %s, socket 0 got %q", a, a, m)
+		}
+	}
+	dial(t, l, 1).Write([]byte("name"))
+	if m := wait(t, got, "datagram to localhost"); m != "1name" {
+		t.Errorf("socket 1 got %q", m)
+	}
+}

@@ -91,7 +91,7 @@ func (r *receiver) run(h Handler) error {
 		}
 		r.deliver(h)
 		if r.n < len(r.msgs) && r.s.linger && !stopping {
-			time.Sleep(linger)
+			pause()
 		}
 	}
 }
@@ -199,4 +199,15 @@ func (r *receiver) control(b []byte) {
 		}
 		b = b[next:]
 	}
+}
+
+// lingerTs is linger for nanosleep.
+var lingerTs = unix.NsecToTimespec(int64(linger))
+
+// pause sleeps for linger in a system call, not a runtime timer: a
+// timer fires only when the processor it sits on schedules, which a busy
+// goroutine can put off for milliseconds while the queue fills.
+func pause() {
+	ts := lingerTs
+	unix.Nanosleep(&ts, nil)
 }
