@@ -5,6 +5,8 @@ import (
 	"testing"
 )
 
+// TestParseAddress reads addresses and their errors.
+// pathcheck: values only, addresses parsed, never bound.
 func TestParseAddress(t *testing.T) {
 	ok := func(in string, want Address) {
 		t.Helper()
@@ -44,6 +46,8 @@ func TestParseAddress(t *testing.T) {
 	bad("unixgram:///"+strings.Repeat("x", 200), "longer than 107 bytes")
 }
 
+// TestParseList reads lists of addresses and their errors.
+// pathcheck: values only, addresses parsed, never bound.
 func TestParseList(t *testing.T) {
 	got, err := ParseList(" udp://127.0.0.1:5140 ,unixgram:///run/log.sock,udp://[::1]:5140")
 	want := []Address{{"udp", "127.0.0.1:5140"}, {"unixgram", "/run/log.sock"}, {"udp", "[::1]:5140"}}

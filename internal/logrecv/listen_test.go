@@ -531,8 +531,10 @@ func TestStopWhileFlooded(t *testing.T) {
 			c.Write(line)
 		}
 	}()
-	for l.Counters().Received < 1000 {
-		runtime.Gosched() // bounded by the sender's count
+	for start := time.Now(); l.Counters().Received < 1000; runtime.Gosched() {
+		if time.Since(start) > deadline {
+			t.Fatalf("%+v within %v", l.Counters(), deadline)
+		}
 	}
 	err := stop()
 	close(quit)
