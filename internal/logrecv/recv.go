@@ -111,7 +111,7 @@ func (r *receiver) recv() (bool, error) {
 		case unix.EAGAIN:
 			return false, nil
 		case unix.ENOMEM, unix.ENOBUFS:
-			time.Sleep(linger) // short of memory for a moment: read again after a pause
+			pause() // short of memory for a moment: read again after a pause
 			return false, nil
 		default:
 			return false, os.NewSyscallError("recvmmsg", e)
