@@ -573,3 +573,15 @@ func TestUDPForms(t *testing.T) {
 		t.Errorf("socket 1 got %q", m)
 	}
 }
+
+// TestReceiveBufferShort checks that a buffer smaller than asked is
+// logged once, for every socket together.
+func TestReceiveBufferShort(t *testing.T) {
+	var out strings.Builder
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	// More than the kernel gives even with SO_RCVBUFFORCE: it caps at INT_MAX/2.
+	listen(t, Options{ReceiveBuffer: 1<<31 - 1, Log: log}, "udp://127.0.0.1:0", "udp://127.0.0.1:0")
+	if n := strings.Count(out.String(), "\n"); n != 1 || !strings.Contains(out.String(), "asked=2147483647") || strings.Count(out.String(), "udp://127.0.0.1:0") != 2 {
+		t.Errorf("log = %q, want one line naming both sockets and the sizes", out.String())
+	}
+}
