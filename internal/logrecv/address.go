@@ -17,10 +17,7 @@ type Address struct {
 
 // String gives a in the form ParseAddress reads.
 func (a Address) String() string {
-	if a.Network == "unixgram" {
-		return "unixgram://" + a.Addr
-	}
-	return a.Network + "://" + a.Addr
+	return a.Network + "://" + a.Addr // a path starts with a slash: unixgram:///PATH
 }
 
 // maxPath is the longest unix socket path: sun_path holds 108 bytes,
