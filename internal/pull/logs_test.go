@@ -104,9 +104,12 @@ func TestLogsGoWithRounds(t *testing.T) {
 
 	sendLogs(t, addr, 3)
 	read(19)
-	p.lastCommitted = testTime(5).Unix() // the stop's snapshot takes the second after it
 	stop()
-	n, _ = count(t, filepath.Join(cfg.DstDir, "1500000006"))
+	snaps := readDir(t, cfg.DstDir)
+	if len(snaps) != 3 || snaps[0] != "1500000000" || snaps[1] != "1500000001" {
+		t.Fatalf("snapshots %v, want the two rounds' and the stop's", snaps)
+	}
+	n, _ = count(t, filepath.Join(cfg.DstDir, snaps[2]))
 	if n != 3 {
 		t.Errorf("stop: %d lines committed, want 3", n)
 	}
