@@ -1,0 +1,278 @@
+// Package logformat parses the request log lines HAProxy sends over
+// syslog into latency.Lines: the frontend, backend and server names, the
+// timers and the termination state, as the log-format of the proxy wrote
+// them (HAProxy configuration manual, §8.2 "Log formats":
+// https://docs.haproxy.org/3.0/configuration.html#8.2).
+//
+// A Parser compiles one log-format, or the formats of option httplog,
+// httpslog, tcplog and their clf forms ("auto"), into a short program of
+// literals and fields, and runs it on each datagram after taking off the
+// syslog header, whichever of the formats of the log directive's format
+// keyword HAProxy used (rfc3164 or "legacy", rfc5424, short, priority,
+// timed, iso, raw).
+package logformat
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/haproxystats-go/haproxystats/internal/latency"
+)
+
+// Parser parses datagrams. It is not safe for concurrent use; it does
+// not allocate per datagram.
+type Parser struct {
+	progs []*program
+	last  int // the program that parsed the last line, tried first
+}
+
+// New returns a Parser of format: "auto" (or ""), which recognises
+// option httplog, httpslog, tcplog and their clf forms line by line, or
+// a log-format string as haproxy.cfg has it (with or without its
+// surrounding double quotes). A format it cannot use is a *FormatError,
+// which names the column.
+func New(format string) (*Parser, error) {
+	if f := strings.TrimSpace(format); f == "" || f == "auto" {
+		p := &Parser{}
+		for _, f := range autoFormats {
+			prog, err := compile(f)
+			if err != nil {
+				panic(fmt.Sprintf("BUG: logformat: built-in format %q: %v", f, err))
+			}
+			p.progs = append(p.progs, prog)
+		}
+		return p, nil
+	}
+	prog, err := compile(format)
+	if err != nil {
+		return nil, err
+	}
+	return &Parser{progs: []*program{prog}}, nil
+}
+
+// Parse parses one datagram (one log line with its syslog framing,
+// possibly with a trailing '\n' or NUL) into l (l.Reset() first) and
+// reports whether it was a request log line it understood. Slices in l
+// point into msg.
+func (p *Parser) Parse(msg []byte, l *latency.Line) bool {
+	l.Reset()
+	body, ok := messageOf(msg)
+	if !ok {
+		return false
+	}
+	if p.progs[p.last].run(body, l) {
+		return true
+	}
+	for i, prog := range p.progs {
+		if i == p.last {
+			continue
+		}
+		l.Reset()
+		if prog.run(body, l) {
+			p.last = i
+			return true
+		}
+	}
+	l.Reset()
+	return false
+}
+
+// run parses msg, the message without its syslog header, into l.
+func (p *program) run(msg []byte, l *latency.Line) bool {
+	pos := 0
+	lastSep := true // no space yet, or the output ends with a separator's: HAProxy writes no space at the start
+	ops := p.ops
+	for i := range ops {
+		o := &ops[i]
+		switch o.kind {
+		case opLit:
+			if !bytes.HasPrefix(msg[pos:], o.lit) {
+				// A line cut short within text after all it records.
+				return i > p.lastTerm && bytes.HasPrefix(o.lit, msg[pos:])
+			}
+			pos += len(o.lit)
+			lastSep = false
+		case opSep:
+			if lastSep {
+				continue
+			}
+			if pos == len(msg) {
+				return i > p.lastTerm
+			}
+			if msg[pos] != ' ' {
+				return false
+			}
+			pos++
+			lastSep = true
+		case opField:
+			n, ok := p.field(o, i > p.lastTerm, msg, pos, l)
+			if !ok {
+				return false
+			}
+			if n < 0 { // cut short, after all the line records
+				return true
+			}
+			if n > pos {
+				lastSep = false
+			}
+			pos = n
+		}
+	}
+	return pos == len(msg)
+}
+
+// field reads the value of field o at msg[pos:] and returns where it
+// ends: -1 when it runs past the end of a line cut short, which truncOK
+// allows once all the program records is behind.
+func (p *program) field(o *op, truncOK bool, msg []byte, pos int, l *latency.Line) (int, bool) {
+	rest := msg[pos:]
+	switch o.field {
+	case fieldTimer:
+		v, n, ok := parseTimer(rest)
+		if !ok {
+			return 0, false
+		}
+		l.Set(o.timer, v)
+		return pos + n, true
+	case fieldTerm:
+		w := o.width
+		if o.quote && len(rest) > 0 && rest[0] == '"' {
+			if len(rest) < w+2 || rest[w+1] != '"' {
+				return 0, false
+			}
+			rest = rest[1:]
+			pos += 2
+		}
+		if len(rest) < w {
+			return 0, false
+		}
+		for _, c := range rest[:w] {
+			if !isAlpha(c) && c != '-' {
+				return 0, false
+			}
+		}
+		l.Term = [2]byte{rest[0], rest[1]}
+		l.HasTerm = true
+		return pos + w, true
+	case fieldCapture:
+		if len(rest) == 0 || rest[0] != '{' {
+			return pos, true // no captures: HAProxy writes nothing
+		}
+		j := bytes.IndexByte(rest, '}') // '}' inside is written #7D
+		if j < 0 {
+			return -1, truncOK
+		}
+		return pos + j + 1, true
+	case fieldCaptures:
+		if len(rest) == 0 || rest[0] == ' ' {
+			return pos, true // no captures
+		}
+		if o.toEnd {
+			return len(msg), true
+		}
+	}
+	// A value up to its stop, or within double quotes.
+	var v []byte
+	end := 0
+	switch {
+	case o.quote && len(rest) > 0 && rest[0] == '"':
+		j := quoteEnd(rest[1:], o.esc)
+		if j < 0 {
+			return -1, truncOK
+		}
+		v, end = rest[1:1+j], pos+j+2
+	case o.stop == nil || o.toEnd:
+		v, end = rest, len(msg)
+	default:
+		j := indexStop(rest, o.stop, o.esc)
+		if j < 0 {
+			return -1, truncOK
+		}
+		v, end = rest[:j], pos+j
+	}
+	switch o.field {
+	case fieldFrontend:
+		if o.tilde && len(v) > 0 && v[len(v)-1] == '~' {
+			v = v[:len(v)-1]
+		}
+		if len(v) == 0 {
+			return 0, false
+		}
+		l.Frontend = v
+	case fieldBackend:
+		if len(v) == 0 {
+			return 0, false
+		}
+		l.Backend = v
+	case fieldServer:
+		if len(v) == 0 {
+			return 0, false
+		}
+		l.Server = v
+	}
+	return end, true
+}
+
+// parseTimer reads a timer as HAProxy writes it: digits, "-1" when the
+// step was not reached, and a '+' before it when option logasap logged
+// the line before the end. A value beyond int64 is not a timer.
+func parseTimer(b []byte) (v int64, n int, ok bool) {
+	if n < len(b) && b[n] == '+' {
+		n++
+	}
+	if n < len(b) && b[n] == '-' {
+		if n+1 < len(b) && b[n+1] == '1' && (n+2 == len(b) || !isDigit(b[n+2])) {
+			return -1, n + 2, true
+		}
+		return 0, 0, false
+	}
+	start := n
+	const maxInt = 1<<63 - 1
+	for ; n < len(b) && isDigit(b[n]); n++ {
+		d := int64(b[n] - '0')
+		if v > (maxInt-d)/10 {
+			return 0, 0, false
+		}
+		v = v*10 + d
+	}
+	return v, n, n > start
+}
+
+// quoteEnd returns the index of the '"' that closes a quoted value in b,
+// or -1. HAProxy writes a '"' inside as #22 (option E: as \").
+func quoteEnd(b []byte, esc bool) int {
+	if !esc {
+		return bytes.IndexByte(b, '"')
+	}
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
+}
+
+// indexStop returns the index of stop in b, or -1; with option E, past
+// what a '\' escapes.
+func indexStop(b, stop []byte, esc bool) int {
+	if !esc {
+		if len(stop) == 1 {
+			return bytes.IndexByte(b, stop[0])
+		}
+		return bytes.Index(b, stop)
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' {
+			i++
+			continue
+		}
+		if bytes.HasPrefix(b[i:], stop) {
+			return i
+		}
+	}
+	return -1
+}
