@@ -19,15 +19,23 @@ const (
 	TCPLogCLF  = `%{+Q}o %{-Q}ci - - [%T] "TCP " 000 %B "" "" %cp %ms %ft %b %s %Th %Tw %Tc %Tt %U %ts-- %ac %fc %bc %sc %rc %sq %bq "" "" `
 )
 
-// autoFormats are the formats "auto" recognises, the most common first.
-var autoFormats = [...]string{HTTPLog, TCPLog, HTTPSLog, HTTPLogCLF, TCPLogCLF}
+// autoFormats are the formats "auto" recognises, in the order they are
+// tried: the most common first, except that a line of TCPLogCLF also
+// fits HTTPLogCLF (with "TCP " as the request and 000 as the status, and
+// its timers at the places of others), so TCPLogCLF, whose literal
+// "TCP " no HTTP request line has, comes before it.
+var autoFormats = [...]string{HTTPLog, TCPLog, HTTPSLog, TCPLogCLF, HTTPLogCLF}
 
 type opKind uint8
 
 const (
 	opLit   opKind = iota // text that must be there
+	opByte                // opLit of one byte, c
 	opSep                 // a space, unless the output already ends with one
 	opField               // what one alias or sample expression wrote
+	opTimer               // opField of a timer
+	opSkip                // opField skipped, unquoted, up to a one-byte stop c
+	opName                // opField of a name, up to a one-byte stop c unless quoted
 )
 
 type fieldKind uint8
@@ -54,6 +62,7 @@ type op struct {
 	esc    bool   // option E is in effect: '\' escapes the next character
 	toEnd  bool   // only optional fields follow: the value runs to the end
 	lit    []byte // opLit: the text
+	c      byte   // opByte: the text; opSkip: the stop
 	stop   []byte // opField: the text that ends the value; nil: the line's end
 	column int    // in the format, 1-based, for errors
 	name   string // the alias as written, for errors
@@ -307,6 +316,20 @@ func link(ops []op) (*program, error) {
 		return nil, &FormatError{1, "the format records nothing: it has none of %ft %f %b %s %TR %Tw %Tc %Tr %Ta %Tt %tsc %ts"}
 	}
 	p.lastTerm = last + 1
+	// The fast paths.
+	for i := range ops {
+		o := &ops[i]
+		switch {
+		case o.kind == opLit && len(o.lit) == 1:
+			o.kind, o.c = opByte, o.lit[0]
+		case o.kind == opField && o.field == fieldTimer:
+			o.kind = opTimer
+		case o.kind == opField && o.field == fieldSkip && !o.quote && !o.esc && len(o.stop) == 1:
+			o.kind, o.c = opSkip, o.stop[0]
+		case o.kind == opField && (o.field == fieldFrontend || o.field == fieldBackend || o.field == fieldServer) && !o.esc && len(o.stop) == 1:
+			o.kind, o.c = opName, o.stop[0]
+		}
+	}
 	// A list of captures followed only by optional fields and separators
 	// runs to the end: its values may hold spaces.
 	for i := range ops {

@@ -156,13 +156,10 @@ func isoStamp(b []byte) int {
 	return 0
 }
 
-var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 func isMonth(b []byte) bool {
-	for _, m := range months {
-		if string(b) == m {
-			return true
-		}
+	switch string(b) {
+	case "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec":
+		return true
 	}
 	return false
 }

@@ -23,8 +23,7 @@ import (
 // Parser parses datagrams. It is not safe for concurrent use; it does
 // not allocate per datagram.
 type Parser struct {
-	progs []*program
-	last  int // the program that parsed the last line, tried first
+	progs []*program // tried in order; the first that fits a line wins
 }
 
 // New returns a Parser of format: "auto" (or ""), which recognises
@@ -61,20 +60,12 @@ func (p *Parser) Parse(msg []byte, l *latency.Line) bool {
 	if !ok {
 		return false
 	}
-	if p.progs[p.last].run(body, l) {
-		return true
-	}
-	for i, prog := range p.progs {
-		if i == p.last {
-			continue
-		}
-		l.Reset()
+	for _, prog := range p.progs {
 		if prog.run(body, l) {
-			p.last = i
 			return true
 		}
+		l.Reset()
 	}
-	l.Reset()
 	return false
 }
 
@@ -86,6 +77,12 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 	for i := range ops {
 		o := &ops[i]
 		switch o.kind {
+		case opByte:
+			if pos == len(msg) || msg[pos] != o.c {
+				return i > p.lastTerm && pos == len(msg) // cut short after all it records
+			}
+			pos++
+			lastSep = false
 		case opLit:
 			if !bytes.HasPrefix(msg[pos:], o.lit) {
 				// A line cut short within text after all it records.
@@ -105,6 +102,40 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			pos++
 			lastSep = true
+		case opTimer:
+			v, n, ok := parseTimer(msg[pos:])
+			if !ok {
+				return false
+			}
+			l.Set(o.timer, v)
+			pos += n
+			lastSep = false
+		case opSkip: // to a one-byte stop, no quotes
+			j := pos
+			for j < len(msg) && msg[j] != o.c {
+				j++
+			}
+			if j == len(msg) {
+				return i > p.lastTerm // cut short
+			}
+			if j > pos {
+				lastSep = false
+			}
+			pos = j
+		case opName: // to a one-byte stop, unless quoted
+			if !o.quote || pos == len(msg) || msg[pos] != '"' {
+				j := pos
+				for j < len(msg) && msg[j] != o.c {
+					j++
+				}
+				if j == len(msg) || !setName(o, msg[pos:j], l) {
+					return false
+				}
+				pos = j
+				lastSep = false
+				continue
+			}
+			fallthrough
 		case opField:
 			n, ok := p.field(o, i > p.lastTerm, msg, pos, l)
 			if !ok {
@@ -128,13 +159,6 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 func (p *program) field(o *op, truncOK bool, msg []byte, pos int, l *latency.Line) (int, bool) {
 	rest := msg[pos:]
 	switch o.field {
-	case fieldTimer:
-		v, n, ok := parseTimer(rest)
-		if !ok {
-			return 0, false
-		}
-		l.Set(o.timer, v)
-		return pos + n, true
 	case fieldTerm:
 		w := o.width
 		if o.quote && len(rest) > 0 && rest[0] == '"' {
@@ -191,27 +215,35 @@ func (p *program) field(o *op, truncOK bool, msg []byte, pos int, l *latency.Lin
 		}
 		v, end = rest[:j], pos+j
 	}
+	if !setName(o, v, l) {
+		return 0, false
+	}
+	return end, true
+}
+
+// setName records v as the name field o reads, if it is one.
+func setName(o *op, v []byte, l *latency.Line) bool {
 	switch o.field {
 	case fieldFrontend:
 		if o.tilde && len(v) > 0 && v[len(v)-1] == '~' {
 			v = v[:len(v)-1]
 		}
-		if len(v) == 0 {
-			return 0, false
-		}
 		l.Frontend = v
 	case fieldBackend:
-		if len(v) == 0 {
-			return 0, false
-		}
 		l.Backend = v
 	case fieldServer:
-		if len(v) == 0 {
-			return 0, false
-		}
 		l.Server = v
+	default:
+		return true
 	}
-	return end, true
+	return isName(v)
+}
+
+// isName reports whether v can be a name HAProxy wrote: not empty, and
+// without the space that separates fields (HAProxy's names have none), so
+// that a line of another format does not pass for one of this.
+func isName(v []byte) bool {
+	return len(v) > 0 && bytes.IndexByte(v, ' ') < 0
 }
 
 // parseTimer reads a timer as HAProxy writes it: digits, "-1" when the
