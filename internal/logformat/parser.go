@@ -69,10 +69,14 @@ func (p *Parser) Parse(msg []byte, l *latency.Line) bool {
 	return false
 }
 
-// run parses msg, the message without its syslog header, into l.
+// run parses msg, the message without its syslog header, into l. It
+// follows HAProxy's sess_build_logline: a separator writes a space
+// unless the output is empty or ends with a separator's space, and every
+// field but the header captures (%hr %hs %hrl %hsl, which write nothing
+// when the proxy captures nothing) counts as output, even empty.
 func (p *program) run(msg []byte, l *latency.Line) bool {
 	pos := 0
-	lastSep := true // no space yet, or the output ends with a separator's: HAProxy writes no space at the start
+	lastSep := true
 	ops := p.ops
 	for i := range ops {
 		o := &ops[i]
@@ -83,6 +87,7 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			pos++
 			lastSep = false
+			continue
 		case opLit:
 			if !bytes.HasPrefix(msg[pos:], o.lit) {
 				// A line cut short within text after all it records.
@@ -90,6 +95,7 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			pos += len(o.lit)
 			lastSep = false
+			continue
 		case opSep:
 			if lastSep {
 				continue
@@ -102,6 +108,7 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			pos++
 			lastSep = true
+			continue
 		case opTimer:
 			v, n, ok := parseTimer(msg[pos:])
 			if !ok {
@@ -109,7 +116,6 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			l.Set(o.timer, v)
 			pos += n
-			lastSep = false
 		case opSkip: // to a one-byte stop, no quotes
 			j := pos
 			for j < len(msg) && msg[j] != o.c {
@@ -117,9 +123,6 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			}
 			if j == len(msg) {
 				return i > p.lastTerm // cut short
-			}
-			if j > pos {
-				lastSep = false
 			}
 			pos = j
 		case opName: // to a one-byte stop, unless quoted
@@ -132,8 +135,7 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 					return false
 				}
 				pos = j
-				lastSep = false
-				continue
+				break
 			}
 			fallthrough
 		case opField:
@@ -144,10 +146,18 @@ func (p *program) run(msg []byte, l *latency.Line) bool {
 			if n < 0 { // cut short, after all the line records
 				return true
 			}
-			if n > pos {
-				lastSep = false
+			if n == pos && (o.field == fieldCapture || o.field == fieldCaptures) {
+				continue // nothing written
 			}
 			pos = n
+		}
+		lastSep = false
+		if o.past { // the stop, a literal byte or a separator's space
+			if pos == len(msg) || msg[pos] != o.c {
+				return i > p.lastTerm && pos == len(msg)
+			}
+			pos++
+			lastSep = o.sepStop
 		}
 	}
 	return pos == len(msg)
@@ -180,14 +190,21 @@ func (p *program) field(o *op, truncOK bool, msg []byte, pos int, l *latency.Lin
 		l.HasTerm = true
 		return pos + w, true
 	case fieldCapture:
-		if len(rest) == 0 || rest[0] != '{' {
+		q := 0 // option Q: "{...}"
+		if o.quote && len(rest) > 0 && rest[0] == '"' {
+			q = 1
+		}
+		if len(rest) <= q || rest[q] != '{' {
 			return pos, true // no captures: HAProxy writes nothing
 		}
 		j := bytes.IndexByte(rest, '}') // '}' inside is written #7D
-		if j < 0 {
+		if j < 0 || q == 1 && j+1 == len(rest) {
 			return -1, truncOK
 		}
-		return pos + j + 1, true
+		if q == 1 && rest[j+1] != '"' {
+			return 0, false
+		}
+		return pos + j + 1 + q, true
 	case fieldCaptures:
 		if len(rest) == 0 || rest[0] == ' ' {
 			return pos, true // no captures

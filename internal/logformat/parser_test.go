@@ -64,21 +64,21 @@ func describe(l *latency.Line) string {
 // must not take.
 var (
 	want26 = []string{
-		"fe_http be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",          // httplog, captures with spaces and #22
-		"fe_http be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",          // 404
-		"fe_http be_dead dead1 TR=0 Tw=0 Tc=-1 Tr=-1 Ta=1001 SC",   // dead server
-		"fe_http be_nosrv <NOSRV> TR=0 Tw=-1 Tc=-1 Tr=-1 Ta=0 SC",  // no server
-		"fe_plain be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",         // no captures: separators merge
-		"fe_plain be_app app1 TR=0 Tw=0 Tc=0 Tr=0 Ta=0 --",         //
-		"fe_https be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",         // httpslog over SSL: "fe_https~"
-		"fe_https be_dead dead1 TR=0 Tw=0 Tc=-1 Tr=-1 Ta=1006 SC",  //
-		"fe_clf be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",           // httplog clf
-		"fe_clf be_nosrv <NOSRV> TR=0 Tw=-1 Tc=-1 Tr=-1 Ta=0 SC",   //
+		"fe_http be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",         // httplog, captures with spaces and #22
+		"fe_http be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",         // 404
+		"fe_http be_dead dead1 TR=0 Tw=0 Tc=-1 Tr=-1 Ta=1001 SC",  // dead server
+		"fe_http be_nosrv <NOSRV> TR=0 Tw=-1 Tc=-1 Tr=-1 Ta=0 SC", // no server
+		"fe_plain be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",        // no captures: separators merge
+		"fe_plain be_app app1 TR=0 Tw=0 Tc=0 Tr=0 Ta=0 --",        //
+		"fe_https be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",        // httpslog over SSL: "fe_https~"
+		"fe_https be_dead dead1 TR=0 Tw=0 Tc=-1 Tr=-1 Ta=1006 SC", //
+		"fe_clf be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",          // httplog clf
+		"fe_clf be_nosrv <NOSRV> TR=0 Tw=-1 Tc=-1 Tr=-1 Ta=0 SC",  //
 		"custom:fe_custom be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 Tt=1 --",
 		"custom:fe_custom be_dead dead1 TR=0 Tw=0 Tc=-1 Tr=-1 Ta=1001 Tt=1001 SC",
-		"fe_logasap be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",       // logasap: "+1"
-		"fe_tcp be_tcp app1 Tw=1 Tc=0 Tt=4 --",                      // tcplog
-		"fe_tcpdead be_tcpdead dead1 Tw=1 Tc=-1 Tt=1002 SC",         //
+		"fe_logasap be_app app1 TR=0 Tw=0 Tc=0 Tr=1 Ta=1 --",      // logasap: "+1"
+		"fe_tcp be_tcp app1 Tw=1 Tc=0 Tt=4 --",                    // tcplog
+		"fe_tcpdead be_tcpdead dead1 Tw=1 Tc=-1 Tt=1002 SC",       //
 		"fe_http fe_http <NOSRV> TR=-1 Tw=-1 Tc=-1 Tr=-1 Ta=0 CR", // <BADREQ>
 	}
 	want26Hostname = []string{
@@ -194,6 +194,11 @@ func TestFormats(t *testing.T) {
 	f(`%ft %b %s %Tt[%ts]`, `fe be s1 7[sD]`, "fe be s1 Tt=7 sD")
 	f(`%ft %b %s %Tt %ts`, `fe be s1 7 s D`, "")
 	f(`%ft %b %s %{+Q}tsc`, `fe be s1 "CD--"`, "fe be s1 CD")
+	f(`%ft %b %s %{+Q}hr %{+Q}hs %Tt`, `fe be s1 "{a b|c}" "{}" 7`, "fe be s1 Tt=7")
+	f(`%ft %b %s %{+Q}hr %{+Q}hs %Tt`, `fe be s1 7`, "fe be s1 Tt=7") // nothing captured
+	f(`%ft %b %s %{+Q}hr %{+Q}hs %Tt`, `fe be s1 "{a}x 7`, "")
+	f(`%ft %b %s %{-M}[src] %Tt`, `fe be s1 7`, "")
+	f(`%ft %b %s %{-M}[src] %Tt`, `fe be s1  7`, "fe be s1 Tt=7") // an empty field is output: both spaces stay
 }
 
 func TestNewErrors(t *testing.T) {
