@@ -218,7 +218,7 @@ func (p *program) field(o *op, truncOK bool, msg []byte, pos int, l *latency.Lin
 	end := 0
 	switch {
 	case o.quote && len(rest) > 0 && rest[0] == '"':
-		j := quoteEnd(rest[1:], o.esc)
+		j := quoteEnd(rest[1:], o.stop, o.esc, o.stop == nil || o.toEnd)
 		if j < 0 {
 			return -1, truncOK
 		}
@@ -288,21 +288,40 @@ func parseTimer(b []byte) (v int64, n int, ok bool) {
 	return v, n, n > start
 }
 
-// quoteEnd returns the index of the '"' that closes a quoted value in b,
-// or -1. HAProxy writes a '"' inside as #22 (option E: as \").
-func quoteEnd(b []byte, esc bool) int {
-	if !esc {
-		return bytes.IndexByte(b, '"')
+// quoteEnd returns the index in b of the '"' that closes a quoted value,
+// or -1. HAProxy writes a '"' inside %r and the captures as #22, and
+// inside any field with option E as \", but copies the value of a sample
+// fetch as it is: without option E, the value ends at the first '"'
+// followed by stop (toEnd: when it runs to the line's end, at its last
+// byte).
+func quoteEnd(b, stop []byte, esc, toEnd bool) int {
+	switch {
+	case esc:
+		for i := 0; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i
+			}
+		}
+		return -1
+	case toEnd:
+		if n := len(b); n > 0 && b[n-1] == '"' {
+			return n - 1
+		}
+		return -1
 	}
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:], '"')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+		if bytes.HasPrefix(b[off:], stop) {
+			return off - 1
 		}
 	}
-	return -1
 }
 
 // indexStop returns the index of stop in b, or -1; with option E, past

@@ -198,6 +198,9 @@ func TestFormats(t *testing.T) {
 	f(`%ft %b %s %{+Q}hr %{+Q}hs %Tt`, `fe be s1 7`, "fe be s1 Tt=7") // nothing captured
 	f(`%ft %b %s %{+Q}hr %{+Q}hs %Tt`, `fe be s1 "{a}x 7`, "")
 	f(`%ft %b %s %{-M}[src] %Tt`, `fe be s1 7`, "")
+	f(`%ft %b %s %{+Q}[req.hdr(x)] %Tt`, `fe be s1 "say "hi"" 7`, "fe be s1 Tt=7") // a sample's '"' is not escaped
+	f(`%ft %b %s %Tt %{+Q}[req.hdr(x)]`, `fe be s1 7 "say "hi""`, "fe be s1 Tt=7")
+	f(`%ft %b %s %Tt %{+Q,+E}[req.hdr(x)] %ST`, `fe be s1 7 "say \"hi\" \\" 200`, "fe be s1 Tt=7")
 	f(`%ft %b %s %{-M}[src] %Tt`, `fe be s1  7`, "fe be s1 Tt=7") // an empty field is output: both spaces stay
 }
 
