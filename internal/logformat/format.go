@@ -64,7 +64,7 @@ type op struct {
 	past    bool   // opSkip, opName, opTimer: step past c, which ends the value
 	sepStop bool   // past: c is a separator's space
 	lit     []byte // opLit: the text
-	c       byte   // opByte: the text; opSkip: the stop
+	c       byte   // opByte: the text; opSkip, opName: the stop; past: the stop
 	stop    []byte // opField: the text that ends the value; nil: the line's end
 	column  int    // in the format, 1-based, for errors
 	name    string // the alias as written, for errors
@@ -286,18 +286,15 @@ func compile(format string) (*program, error) {
 // link gives each field the text that ends it and checks that the
 // program can split a line.
 func link(ops []op) (*program, error) {
-	p := &program{ops: ops, lastTerm: -1}
-	last := -1 // the last recording field
+	p := &program{}
+	records := false
 	for i := range ops {
 		o := &ops[i]
 		if o.kind != opField {
 			continue
 		}
-		switch o.field {
-		case fieldFrontend, fieldBackend, fieldServer, fieldTerm:
-			last = i
-		case fieldTimer:
-			last = i
+		records = records || o.records()
+		if o.field == fieldTimer {
 			p.timers |= 1 << o.timer
 		}
 		if i+1 == len(ops) {
@@ -314,7 +311,7 @@ func link(ops []op) (*program, error) {
 			}
 		}
 	}
-	if last < 0 {
+	if !records {
 		return nil, &FormatError{1, "the format records nothing: it has none of %ft %f %b %s %TR %Tw %Tc %Tr %Ta %Tt %tsc %ts"}
 	}
 	// A list of captures followed only by optional fields and separators
@@ -350,7 +347,7 @@ func link(ops []op) (*program, error) {
 func (o *op) records() bool {
 	switch o.field {
 	case fieldFrontend, fieldBackend, fieldServer, fieldTimer, fieldTerm:
-		return o.kind != opLit && o.kind != opByte && o.kind != opSep
+		return true // literals and separators have fieldSkip
 	}
 	return false
 }

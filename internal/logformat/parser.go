@@ -10,6 +10,19 @@
 // syslog header, whichever of the formats of the log directive's format
 // keyword HAProxy used (rfc3164 or "legacy", rfc5424, short, priority,
 // timed, iso, raw).
+//
+// How a line splits: a log-format is literal text, separators (each
+// space of the format; HAProxy writes one space for a run of them) and
+// fields. A field ends where the text that follows it in the format
+// first appears, or at the end of the line; under option Q a field may
+// be in double quotes, and then ends at its closing quote. Timers are
+// read as numbers, %tsc and %ts as 4 and 2 characters. A name (%ft %f %b
+// %s) is never empty and has no space. New refuses two fields with
+// nothing between them, unless the first is a timer or %tsc/%ts.
+//
+// HAProxy cuts a line at the log length (1024 bytes by default): a line
+// cut short after the last field its format records (usually within %r)
+// still counts. A line cut anywhere before does not.
 package logformat
 
 import (
