@@ -287,14 +287,16 @@ func compile(format string) (*program, error) {
 // program can split a line.
 func link(ops []op) (*program, error) {
 	p := &program{}
-	records := false
+	named := false
 	for i := range ops {
 		o := &ops[i]
 		if o.kind != opField {
 			continue
 		}
-		records = records || o.records()
-		if o.field == fieldTimer {
+		switch o.field {
+		case fieldFrontend, fieldBackend:
+			named = true
+		case fieldTimer:
 			p.timers |= 1 << o.timer
 		}
 		if i+1 == len(ops) {
@@ -311,8 +313,12 @@ func link(ops []op) (*program, error) {
 			}
 		}
 	}
-	if !records {
-		return nil, &FormatError{1, "the format records nothing: it has none of %ft %f %b %s %TR %Tw %Tc %Tr %Ta %Tt %tsc %ts"}
+	// A line counts only in the histograms of a proxy, for its timers.
+	if !named {
+		return nil, &FormatError{1, "the format names no proxy: it has none of %ft %f %b"}
+	}
+	if p.timers == 0 {
+		return nil, &FormatError{1, "the format has no timer: it has none of %TR %Tw %Tc %Tr %Ta %Tt"}
 	}
 	// A list of captures followed only by optional fields and separators
 	// runs to the end: its values may hold spaces.

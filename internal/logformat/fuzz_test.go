@@ -1,6 +1,7 @@
 package logformat
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -28,9 +29,34 @@ func FuzzParse(f *testing.F) {
 				}
 				continue
 			}
-			checkInside(t, msg, &l)
+			checkInside(t, msg, &l, false)
 			if l.Has&^timers != 0 {
 				t.Fatalf("Has %b, but the format has timers %b only: %q", l.Has, timers, msg)
+			}
+		}
+	})
+}
+
+// FuzzNew compiles any format: New must not panic, and a Parser it
+// returns must not panic on the captures.
+func FuzzNew(f *testing.F) {
+	for _, format := range []string{HTTPLog, HTTPSLog, HTTPLogCLF, TCPLog, TCPLogCLF, customFormat, `%{+Q,+E}o %ft\ %b %s %(n:sint)Tt %[a(")]"),b] %%`} {
+		f.Add(format)
+	}
+	msgs := readQuoted(f, "testdata/haproxy-2.6/rfc3164.quoted")
+	f.Fuzz(func(t *testing.T, format string) {
+		p, err := New(format)
+		if err != nil {
+			var fe *FormatError
+			if !errors.As(err, &fe) || fe.Column < 1 || fe.Column > max(len(format), 1) {
+				t.Fatalf("New(%q): %v: not a FormatError within the format", format, err)
+			}
+			return
+		}
+		var l latency.Line
+		for _, msg := range msgs {
+			if p.Parse(msg, &l) {
+				checkInside(t, msg, &l, true)
 			}
 		}
 	})
