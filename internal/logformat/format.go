@@ -10,7 +10,8 @@ import (
 // The log formats of HAProxy's options, exactly as src/log.c declares
 // them (default_http_log_format and its siblings; configuration.txt
 // §8.2.2 to §8.2.4 quote the same strings). They are the same in HAProxy
-// 2.6 and 3.x, except that "option tcplog clf" exists only from 3.1 on.
+// 2.6 and 3.x, except that "option tcplog clf" (TCPLogCLF) is in the 3.x
+// sources only.
 const (
 	HTTPLog    = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`
 	HTTPSLog   = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r %[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`

@@ -2,7 +2,7 @@ package logformat
 
 // messageOf returns the message of a datagram: msg without its trailing
 // '\n', '\r' and NULs, and without the header of whichever format of the
-// log directive HAProxy used (src/log.c, __send_log):
+// log directive HAProxy used (src/log.c):
 //
 //	rfc3164 (legacy) <134>Dec  8 01:02:03 [host ]haproxy[123]: MSG
 //	rfc5424          <134>1 2026-12-08T01:02:03.456789+00:00 host haproxy 123 - SD MSG
@@ -12,7 +12,8 @@ package logformat
 //	iso              2026-12-08T01:02:03.456789+00:00 MSG
 //	raw              MSG
 //
-// A header recognised but malformed is not a message: ok is false.
+// and RFC 3164 without <PRI>, as a relay may forward it. A header
+// recognised but malformed is not a message: ok is false.
 func messageOf(msg []byte) (body []byte, ok bool) {
 	for len(msg) > 0 {
 		if c := msg[len(msg)-1]; c != '\n' && c != '\r' && c != 0 {
@@ -26,6 +27,9 @@ func messageOf(msg []byte) (body []byte, ok bool) {
 	if msg[0] != '<' {
 		if n := isoStamp(msg); n > 0 {
 			return msg[n:], true // iso
+		}
+		if len(msg) >= 16 && isMonth(msg[:3]) && msg[3] == ' ' {
+			return rfc3164(msg) // relayed without <PRI>
 		}
 		return msg, true // raw
 	}

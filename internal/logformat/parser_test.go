@@ -150,7 +150,7 @@ func TestFormats(t *testing.T) {
 			t.Errorf("New(%q).Parse(%q) = %v %q, want %q", format, msg, ok, got, want)
 		}
 	}
-	// option tcplog clf, HAProxy 3.1 and later.
+	// option tcplog clf, which HAProxy 2.6 does not have.
 	f("auto", `<134>1 2026-12-08T01:02:03.000001+00:00 lb1 haproxy 77 - - 10.0.0.1 - - [08/Dec/2026:01:02:03 +0000] "TCP " 000 117 "" "" 51234 456 "fe_tcp" "be_tcp" "app1" 0 1 2 30 18 ---- 1 1 0 0 0 0 0 "" "" `,
 		"fe_tcp be_tcp app1 Tw=1 Tc=2 Tt=30 --")
 	// Header captures in httplog clf: %hrl and %hsl run to the end.
@@ -164,6 +164,9 @@ func TestFormats(t *testing.T) {
 	// RFC 5424 with structured data, escapes within.
 	f("auto", `<134>1 2026-12-08T01:02:03Z lb1 haproxy 77 - [ex@1 a="x\"]y" b="\\"][ex@2 c="d"] 10.0.0.1:5 [08/Dec/2026:01:02:03.004] fe be/s1 1/2/3/4/5 200 5 - - ---- 1/1/0/0/0 0/0 "GET / HTTP/1.1"`,
 		"fe be s1 TR=1 Tw=2 Tc=3 Tr=4 Ta=5 --")
+	// RFC 3164 without <PRI>, as a relay may forward it.
+	f("auto", `Mar  8 19:02:49 10.1.2.3 haproxy[8]: 127.0.0.1 - - [08/Mar/2022:19:02:49 +0000] "GET https://example.com/test HTTP/2.0" 200 7473 "" "" 40054 325 "fe~" "be" "srv" 0 0 0 62 63 ---- 1 1 0 0 0 0 0 "" "" `,
+		"fe be srv TR=0 Tw=0 Tc=0 Tr=62 Ta=63 --")
 	// IPv6 clients.
 	f("auto", `<134>Dec  8 01:02:03 haproxy[1]: 2001:db8::1:40000 [08/Dec/2026:01:02:03.004] fe be/s1 1/0/2 300 cD 1/1/0/0/0 0/0`,
 		"fe be s1 Tw=1 Tc=0 Tt=2 cD")
