@@ -45,7 +45,7 @@ type Parser struct {
 // surrounding double quotes). A format it cannot use is a *FormatError,
 // which names the column.
 func New(format string) (*Parser, error) {
-	if f := strings.TrimSpace(format); f == "" || f == "auto" {
+	if f := strings.TrimSpace(format); f == "" || f == "auto" || f == `"auto"` {
 		p := &Parser{}
 		for _, f := range autoFormats {
 			prog, err := compile(f)

@@ -207,6 +207,14 @@ func TestFormats(t *testing.T) {
 	f(`%ft %b %s %{-M}[src] %Tt`, `fe be s1  7`, "fe be s1 Tt=7") // an empty field is output: both spaces stay
 }
 
+func TestNewAuto(t *testing.T) {
+	for _, format := range []string{"auto", "", " auto ", `"auto"`} {
+		if p := newParser(t, format); len(p.progs) != len(autoFormats) {
+			t.Errorf("New(%q): %d formats, want auto's %d", format, len(p.progs), len(autoFormats))
+		}
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	f := func(format string, column int, words string) {
 		t.Helper()
