@@ -27,7 +27,8 @@ type logsResult struct {
 	Seconds    float64 `json:"paced_seconds"`
 	CPUPct     float64 `json:"paced_cpu_percent_of_one_core"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
-	PeakRate   int     `json:"peak_lines_per_second_sent"`
+	PeakRate   int     `json:"peak_lines_per_second_paced"`
+	PeakSent   float64 `json:"peak_lines_per_second_sent"`
 	PeakRecvd  float64 `json:"peak_lines_per_second_received"`
 	PeakDrops  float64 `json:"peak_dropped"`
 	FloodRecvd float64 `json:"flood_lines_per_second_received"`
@@ -114,16 +115,16 @@ func (s *sender) paced(lines [][]byte, rate int, d time.Duration) (int, error) {
 // logCounters returns the LogLines* counters of the newest snapshot in
 // spoolDir, with its name.
 func logCounters(spoolDir string) (string, map[string]float64) {
-	names, err := spool.Scan(spoolDir)
-	if err != nil || len(names) == 0 {
+	paths, err := spool.Scan(spoolDir)
+	if err != nil || len(paths) == 0 {
 		return "", nil
 	}
-	newest := names[len(names)-1]
-	c, err := spool.ReadPullStats(filepath.Join(spoolDir, newest))
+	newest := paths[len(paths)-1]
+	c, err := spool.ReadPullStats(newest)
 	if err != nil {
 		return "", nil
 	}
-	return newest, c
+	return filepath.Base(newest), c
 }
 
 // measureLogs runs haproxystats-pull with [logs] and no stats socket
@@ -164,8 +165,12 @@ max-series = 100000
 	defer s.conn.Close()
 	lines := logLines(servers)
 	r.Servers, r.LineBytes = servers, len(lines[0])
+	warm := time.Now()
 	if err := waitFor(ctx, 10*time.Second, "pull's log socket", func() bool {
-		s.send(lines, len(lines)) // every server's series, also while pull starts
+		if time.Since(warm) > 100*time.Millisecond { // every server's series, also while pull starts
+			s.send(lines, len(lines))
+			warm = time.Now()
+		}
 		_, c := logCounters(spoolDir)
 		return c["LogLinesParsed"] > 0
 	}); err != nil {
@@ -212,9 +217,9 @@ max-series = 100000
 	if err != nil {
 		return r, err
 	}
+	r.PeakSent = float64(sent) / elapsed.Seconds()
 	r.PeakRecvd = (c1["LogLinesReceived"] - c0["LogLinesReceived"]) / elapsed.Seconds()
 	r.PeakDrops = c1["LogLinesDropped"] - c0["LogLinesDropped"]
-	_ = sent
 
 	// A flood, as fast as one sender goes: what is dropped is counted.
 	r.FloodSent = 2000000
