@@ -50,6 +50,9 @@ type object struct {
 	Object
 	timers [NumTimers]*Histogram
 	terms  []termCount
+	// backend is a server's backend object, once Add found it: a line
+	// of a known server costs two lookups, not three.
+	backend *object
 }
 
 type termCount struct {
@@ -97,14 +100,27 @@ func (s *Set) Add(l *Line) {
 		return
 	}
 	if len(l.Frontend) > 0 {
-		s.addTo(ScopeFrontend, l.Frontend, nil, l)
+		s.record(s.lookup(ScopeFrontend, l.Frontend, nil, l), l)
 	}
-	if len(l.Backend) > 0 {
-		s.addTo(ScopeBackend, l.Backend, nil, l)
-		if len(l.Server) > 0 && string(l.Server) != nosrv {
-			s.addTo(ScopeServer, l.Backend, l.Server, l)
+	if len(l.Backend) == 0 {
+		return
+	}
+	var srv *object
+	if len(l.Server) > 0 && string(l.Server) != nosrv {
+		srv = s.lookup(ScopeServer, l.Backend, l.Server, l)
+	}
+	be := (*object)(nil)
+	if srv != nil {
+		be = srv.backend
+	}
+	if be == nil {
+		be = s.lookup(ScopeBackend, l.Backend, nil, l)
+		if srv != nil {
+			srv.backend = be
 		}
 	}
+	s.record(be, l)
+	s.record(srv, l)
 }
 
 // keyOf is the map key of an object: its scope, the proxy's length
@@ -117,14 +133,21 @@ func keyOf[T string | []byte](b []byte, sc Scope, proxy, server T) []byte {
 	return append(b, server...)
 }
 
-func (s *Set) addTo(sc Scope, proxy, server []byte, l *Line) {
+// lookup returns the object of sc, proxy and server, made for l if need
+// be; nil when it cannot be (the line is then counted as dropped).
+func (s *Set) lookup(sc Scope, proxy, server []byte, l *Line) *object {
 	s.used = true
 	s.key = keyOf(s.key, sc, proxy, server)
-	o := s.objects[string(s.key)]
+	if o := s.objects[string(s.key)]; o != nil {
+		return o
+	}
+	return newObject(s, sc, proxy, server, bits.OnesCount8(l.Has))
+}
+
+// record counts l in o (nothing when o is nil).
+func (s *Set) record(o *object, l *Line) {
 	if o == nil {
-		if o = newObject(s, sc, proxy, server, bits.OnesCount8(l.Has)); o == nil {
-			return
-		}
+		return
 	}
 	dropped := false
 	for t := range NumTimers {
