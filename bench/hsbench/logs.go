@@ -145,7 +145,7 @@ func measureLogs(ctx context.Context, bin, work string, servers int) (r logsResu
 loglevel = warning
 [pull]
 socket-dir = %s
-pull-interval = 1
+pull-interval = 10
 dst-dir = %s
 tmp-dst-dir = %s.tmp
 queue-size = 100000
@@ -166,7 +166,7 @@ max-series = 100000
 	lines := logLines(servers)
 	r.Servers, r.LineBytes = servers, len(lines[0])
 	warm := time.Now()
-	if err := waitFor(ctx, 10*time.Second, "pull's log socket", func() bool {
+	if err := waitFor(ctx, 30*time.Second, "pull's log socket", func() bool {
 		if time.Since(warm) > 100*time.Millisecond { // every server's series, also while pull starts
 			s.send(lines, len(lines))
 			warm = time.Now()
@@ -181,7 +181,7 @@ max-series = 100000
 	counters := func() (map[string]float64, error) {
 		since := time.Now().Unix()
 		var c map[string]float64
-		err := waitFor(ctx, 10*time.Second, "a snapshot of pull's counters", func() bool {
+		err := waitFor(ctx, 30*time.Second, "a snapshot of pull's counters", func() bool {
 			s.send(lines, 1) // a line, so that the round has one
 			var name string
 			name, c = logCounters(spoolDir)

@@ -399,7 +399,7 @@ func (r *report) table() {
 		add("haproxystats-pull binary, peak RSS", r.Pull.DaemonPeakRSSMB, "MB", "≤ 40", atMost(40))
 	}
 	if l := r.Logs; l.Servers > 0 {
-		what := fmt.Sprintf("[logs] haproxystats-pull, httplog lines of %d bytes, %d servers", l.LineBytes, l.Servers)
+		what := fmt.Sprintf("[logs] haproxystats-pull (pull-interval 10 s, the default), httplog lines of %d bytes, %d servers", l.LineBytes, l.Servers)
 		add(fmt.Sprintf("%s: CPU at %d lines/s, %% of one core", what, l.Rate), l.CPUPct, "%", "≤ 10", atMost(10))
 		add(what+": peak RSS", l.PeakRSSMB, "MB", "≤ 40", atMost(40))
 		add(fmt.Sprintf("%s: received, paced at %d lines/s (one sender in hsbench, which reached %.0f)", what, l.PeakRate, l.PeakSent), l.PeakRecvd, "lines/s", "≥ 300000", atLeast(300000))
