@@ -74,6 +74,8 @@ fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzParseStat -fuzztime=60s ./internal/stats/
 	$(GO) test -run=NONE -fuzz=FuzzParseInfo -fuzztime=60s ./internal/stats/
 	$(GO) test -run=NONE -fuzz=FuzzLoad -fuzztime=60s ./internal/config/
+	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=60s ./internal/logformat/
+	$(GO) test -run=NONE -fuzz=FuzzReadFrom -fuzztime=60s ./internal/latency/
 
 clean:
 	rm -rf bin dist

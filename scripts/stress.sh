@@ -16,7 +16,7 @@ GO=${GO:-go}
 count=${STRESS_COUNT:-3}
 # The packages whose tests wait on something: the parsers, the config and
 # the formats are pure functions of their input and are left out.
-pkgs=(${STRESS_PKGS:-./e2e/ ./internal/fleet/ ./internal/kafka/ ./internal/kafkasink/ ./internal/graphite/ ./internal/process/
+pkgs=(${STRESS_PKGS:-./e2e/ ./internal/fleet/ ./internal/logrecv/ ./internal/kafka/ ./internal/kafkasink/ ./internal/graphite/ ./internal/process/
 	./internal/prometheus/ ./internal/pull/ ./internal/spool/ ./internal/haproxy/ ./internal/cli/
 	./internal/haproxytest/ ./cmd/haproxystats-pull/ ./cmd/haproxystats-process/})
 run=()
