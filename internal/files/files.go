@@ -5,6 +5,7 @@
 package files
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +56,28 @@ func ReadFile(path string, maxSize int64) ([]byte, error) {
 	}
 	defer f.Close()
 	return ReadOpen(f, path, nil, maxSize)
+}
+
+// WriteSynced writes what w writes to the file at path, opened with
+// flag (os.O_WRONLY and os.O_CREATE are added) and perm, through a 64
+// KiB buffer, then syncs and closes it. It returns the first error.
+func WriteSynced(path string, flag int, perm fs.FileMode, w io.WriterTo) error {
+	f, err := os.OpenFile(path, flag|os.O_WRONLY|os.O_CREATE, perm)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	_, err = w.WriteTo(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // WriteFileAtomic replaces the file at path with data, so that a crash

@@ -8,7 +8,6 @@
 package localstore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"strconv"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/metric"
 )
 
@@ -71,22 +71,7 @@ func (s *Store) SendLines(ctx context.Context, l metric.Lines) error {
 		return fmt.Errorf("local-store: make directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "stats")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return wrap("open", path, err)
-	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	_, err = l.WriteTo(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := files.WriteSynced(path, os.O_APPEND, 0o644, l); err != nil {
 		return wrap("write", path, err)
 	}
 	return nil

@@ -3,8 +3,8 @@ package prometheus
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
+	"github.com/haproxystats-go/haproxystats/internal/promproto"
 	"github.com/haproxystats-go/haproxystats/internal/stats"
 )
 
@@ -119,32 +119,9 @@ func appendLabel(b []byte, k, v string) []byte {
 }
 
 // appendLabelValue appends s escaped as the text format wants a label
-// value: valid UTF-8 with \\, \" and \n escaped. A byte that is not UTF-8
-// becomes U+FFFD: HAProxy refuses such names, but a reply may carry them,
-// and one invalid value makes Prometheus reject the whole scrape.
-func appendLabelValue(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
-			b = append(b, '\\', '\\')
-		case c == '"':
-			b = append(b, '\\', '"')
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
-			} else {
-				b = append(b, s[i:i+size]...)
-			}
-			i += size - 1
-		}
-	}
-	return b
-}
+// value (HAProxy refuses names that are not UTF-8, but a reply may carry
+// them).
+func appendLabelValue(b []byte, s string) []byte { return promproto.AppendLabelValue(b, s) }
 
 var helpEscaper = strings.NewReplacer("\\", "\\\\", "\n", "\\n")
 

@@ -251,8 +251,16 @@ func appendTextSample(b []byte, name, suffix string, labels []Label, le float64)
 func appendTextLabel(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, '=', '"')
-	for i := 0; i < len(value); i++ {
-		switch c := value[i]; {
+	return append(AppendLabelValue(b, value), '"')
+}
+
+// AppendLabelValue appends s escaped as the text format wants a label
+// value: valid UTF-8 with \\, \" and \n escaped. A byte that is not
+// UTF-8 becomes U+FFFD: one invalid value makes Prometheus reject the
+// whole scrape.
+func AppendLabelValue(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
 		case c == '\\':
 			b = append(b, '\\', '\\')
 		case c == '"':
@@ -262,16 +270,16 @@ func appendTextLabel(b []byte, name, value string) []byte {
 		case c < utf8.RuneSelf:
 			b = append(b, c)
 		default:
-			r, size := utf8.DecodeRuneInString(value[i:])
+			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
 				b = utf8.AppendRune(b, utf8.RuneError)
 			} else {
-				b = append(b, value[i:i+size]...)
+				b = append(b, s[i:i+size]...)
 			}
 			i += size - 1
 		}
 	}
-	return append(b, '"')
+	return b
 }
 
 // appendHelpText appends help escaped as # HELP wants it: \\ and \n.

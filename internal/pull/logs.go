@@ -1,7 +1,6 @@
 package pull
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
+	"github.com/haproxystats-go/haproxystats/internal/files"
 	"github.com/haproxystats-go/haproxystats/internal/latency"
 	"github.com/haproxystats-go/haproxystats/internal/logformat"
 	"github.com/haproxystats-go/haproxystats/internal/logrecv"
@@ -186,22 +186,7 @@ func writeLatency(dir string, s *latency.Set) error {
 		return nil
 	}
 	path := filepath.Join(dir, spool.LatencyFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return &writeError{err}
-	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	_, err = s.WriteTo(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := files.WriteSynced(path, os.O_EXCL, 0o644, s); err != nil {
 		return &writeError{fmt.Errorf("write %s: %w", path, err)}
 	}
 	return nil
