@@ -110,9 +110,9 @@ func Load(file string, mustExist bool, dir string) (*File, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	f.addKafkaDefaults()
-	f.addPrometheusDefaults()
-	f.addLogsDefaults()
+	f.addDefaults(KafkaSection, kafkaBuiltin)
+	f.addDefaults(PrometheusSection, prometheusBuiltin)
+	f.addDefaults(LogsSection, logsBuiltin)
 	return f, nil
 }
 
@@ -315,4 +315,18 @@ func splitLines(s string) []string {
 		s = s[i+1:]
 	}
 	return lines
+}
+
+// addDefaults fills in the built-in defaults of an optional section
+// (builtin) for the options the files left unset, if the section exists.
+func (f *File) addDefaults(section string, builtin map[string]string) {
+	s := f.sections[section]
+	if s == nil {
+		return
+	}
+	for _, k := range sortedKeys(builtin) {
+		if _, ok := s.vals[k]; !ok {
+			s.set(k, builtin[k])
+		}
+	}
 }

@@ -97,20 +97,6 @@ var kafkaOptions = set("brokers", "topic", "client-id", "acks", "compression",
 	"snapshot-topic", "group", "metrics-sink", "session-timeout", "rebalance-timeout",
 	"records-in-flight")
 
-// addKafkaDefaults fills in the built-in defaults of [kafka] for the
-// options the files left unset, if the section exists.
-func (f *File) addKafkaDefaults() {
-	s := f.sections[KafkaSection]
-	if s == nil {
-		return
-	}
-	for _, k := range sortedKeys(kafkaBuiltin) {
-		if _, ok := s.vals[k]; !ok {
-			s.set(k, kafkaBuiltin[k])
-		}
-	}
-}
-
 // DefaultKafka returns the built-in [kafka] values, what Config returns
 // for a [kafka] section that sets only brokers.
 func DefaultKafka() Kafka {

@@ -52,20 +52,6 @@ var logsBuiltin = map[string]string{
 
 var logsOptions = set("listen", "format", "receive-buffer", "socket-mode", "max-series", "percentiles")
 
-// addLogsDefaults fills in the built-in defaults of [logs] for the
-// options the files left unset, if the section exists.
-func (f *File) addLogsDefaults() {
-	s := f.sections[LogsSection]
-	if s == nil {
-		return
-	}
-	for _, k := range sortedKeys(logsBuiltin) {
-		if _, ok := s.vals[k]; !ok {
-			s.set(k, logsBuiltin[k])
-		}
-	}
-}
-
 // maxReceiveBuffer bounds receive-buffer: the kernel caps it anyway.
 const maxReceiveBuffer = 1 << 30
 

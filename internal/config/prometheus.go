@@ -38,20 +38,6 @@ var prometheusBuiltin = map[string]string{
 
 var prometheusOptions = set("listen", "path", "web-config-file")
 
-// addPrometheusDefaults fills in the built-in defaults of [prometheus] for
-// the options the files left unset, if the section exists.
-func (f *File) addPrometheusDefaults() {
-	s := f.sections[PrometheusSection]
-	if s == nil {
-		return
-	}
-	for _, k := range sortedKeys(prometheusBuiltin) {
-		if _, ok := s.vals[k]; !ok {
-			s.set(k, prometheusBuiltin[k])
-		}
-	}
-}
-
 // DefaultPrometheus returns the built-in [prometheus] values, what Config
 // returns for an empty [prometheus] section.
 func DefaultPrometheus() Prometheus {
