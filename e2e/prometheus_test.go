@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -339,19 +340,9 @@ func queryMixin(t *testing.T, target string) {
 		t.Fatal("prometheus not installed (Debian package prometheus; make test installs it)")
 	}
 	u, _ := url.Parse(target)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: haproxy
-    static_configs:
-      - targets: ["%s"]
-`, u.Host)), 0o644)
-	port := haproxytest.FreePort(t)
-	cmd := haproxytest.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
-	log := background(t, cmd, "prometheus")
+	_, promPort, _ := net.SplitHostPort(u.Host)
+	port, _ := strconv.Atoi(promPort)
+	values, log := startPrometheus(t, bin, port)
 	data, err := os.ReadFile(filepath.Join("testdata", "haproxy-mixin-queries.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -374,26 +365,9 @@ scrape_configs:
 	)
 	dashboard := dashboardExprs(t, filepath.Join("..", "contrib", "grafana", "haproxystats-prometheus.json"), false)
 	queries = append(queries, dashboard...)
-	api := fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=", port)
-	client := &http.Client{Timeout: 5 * time.Second}
 	query := func(q string) (int, error) {
-		resp, err := client.Get(api + url.QueryEscape(q))
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		var r struct {
-			Status string
-			Data   struct{ Result []json.RawMessage }
-			Error  string
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-			return 0, err
-		}
-		if r.Status != "success" {
-			return 0, fmt.Errorf("%s", r.Error)
-		}
-		return len(r.Data.Result), nil
+		vs, err := values(q)
+		return len(vs), err
 	}
 	// rate() needs two scrapes: wait until it has data.
 	haproxytest.WaitFor(t, "Prometheus has two scrapes: rate(haproxy_frontend_bytes_in_total[5m]) has data", 2*time.Minute, log, func() bool {
