@@ -117,7 +117,7 @@ var Pages = []Page{
 			"(socket-dir, servers, and the workers of a master CLI), writes the replies into a directory named after the round's " +
 			"epoch second under tmp-dst-dir, and renames it into dst-dir only when complete: the spool haproxystats-process reads. " +
 			"With ship = kafka it also produces each snapshot to Kafka (fleet mode).",
-		Sections: []string{"DEFAULT", "paths", "pull", "kafka", "fleet"},
+		Sections: []string{"DEFAULT", "paths", "pull", "logs", "kafka", "fleet"},
 	},
 	{
 		Name: "haproxystats-process", Summary: "turn HAProxy statistics snapshots into Graphite, Kafka and Prometheus metrics",
@@ -125,7 +125,7 @@ var Pages = []Page{
 		About: "haproxystats-process scans src-dir at start, then follows it, and turns every snapshot haproxystats-pull committed " +
 			"into metrics: aggregated across the HAProxy processes, sent to Graphite (and local-store, Kafka, a Prometheus endpoint); " +
 			"a snapshot leaves the spool only once every sink accepted it. With source = kafka it consumes the snapshots of a fleet instead.",
-		Sections: []string{"DEFAULT", "paths", "process", "graphite", "local-store", "kafka", "prometheus", "fleet"},
+		Sections: []string{"DEFAULT", "paths", "process", "graphite", "local-store", "kafka", "prometheus", "logs", "fleet"},
 		Extra:    ".TP\n.BI \\-d \" dir\", \" \\-\\-dir \" dir\nalso read the *.conf files of \\fIdir\\fR, in sorted order, after \\fIfile\\fR.\n",
 	},
 }

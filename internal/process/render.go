@@ -160,21 +160,19 @@ func (p *Processor) build(snap Snapshot, prefix string, withSelf bool, t stats.T
 	}
 	statFiles := snap.replies(spool.Stat)
 	lat := p.latencyOf(snap, log)
+	if len(infos) == 0 && len(statFiles) == 0 && lat == nil {
+		return nil, nil, errEmpty
+	}
+	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}, lat: lat, percentiles: percentilesOf(p.cfg.Logs)}
+	b := &renderer{r: r, t: t, withSelf: withSelf}
 	if len(infos) == 0 && len(statFiles) == 0 {
-		if lat == nil {
-			return nil, nil, errEmpty
-		}
 		// The log lines of a round whose stats were discarded, or of
 		// pull's shutdown: the histograms and the self-statistics.
-		r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, nil, log), self: [1]string{prefix}, lat: lat, percentiles: percentilesOf(p.cfg.Logs)}
 		r.o.NonFinite = nil
-		b := &renderer{r: r, t: t, withSelf: withSelf}
 		b.add(step{block: latencyBlock}) // cannot fail
 		p.addSelf(b, snap, start, log)
 		return r, nil, nil
 	}
-	r = &rendering{ts: snap.Time, o: p.snapshotOptions(snap, prefix, infos, log), infos: infos, self: [1]string{prefix}, lat: lat, percentiles: percentilesOf(p.cfg.Logs)}
-	b := &renderer{r: r, t: t, withSelf: withSelf}
 	daemon := p.addDaemon(b, infos, len(statFiles) > 0, log)
 	if r.o.StickTables || r.o.Exposed { // Graphite's sticktable-metrics, or the endpoint
 		tables, err := snap.inMemory(spool.Table)
