@@ -386,7 +386,10 @@ format = %s
 	// The traffic: TCP first (its lines come over the unix socket, long
 	// read when the round is taken), then HTTP and the custom format.
 	r := rand.New(rand.NewPCG(31, 2026))
-	client := &http.Client{Timeout: 10 * time.Second}
+	// A connection each: Go's client sends a request again when a reused
+	// connection closes before the answer (/close does that), which would
+	// make two log lines of one request.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(port int, path string) error {
 		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 		if err != nil {
