@@ -22,8 +22,10 @@ const maxDrain = 1024
 
 // linger is the pause after a batch that emptied the queue, so that the
 // next read takes what came meanwhile instead of one datagram: it
-// trades a millisecond of delay for fewer wake-ups and system calls.
-const linger = time.Millisecond
+// trades 4 ms of delay for fewer wake-ups and system calls: at 50 000
+// lines a second, a read takes 200 (DefaultBatch is 256), and pull's
+// CPU went from 17 % to 11 % of a core (make bench ONLY=logs).
+const linger = 4 * time.Millisecond
 
 // receiver reads one socket in batches. Its buffers are allocated once;
 // it is owned by one goroutine.
@@ -100,7 +102,7 @@ func (r *receiver) run(h Handler) error {
 // queued.
 func (r *receiver) recv() (bool, error) {
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(r.s.fd), uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)),
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(r.s.fd), uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(len(r.msgs)),
 			unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC, 0, 0)
 		switch e {
 		case 0:
@@ -206,8 +208,13 @@ var lingerTs = unix.NsecToTimespec(int64(linger))
 
 // pause sleeps for linger in a system call, not a runtime timer: a
 // timer fires only when the processor it sits on schedules, which a busy
-// goroutine can put off for milliseconds while the queue fills.
+// goroutine can put off for milliseconds while the queue fills. It is a
+// raw system call, as recv's non-blocking recvmmsg is: the runtime does
+// not hand the goroutine's processor to another thread for a sleep this
+// short (that hand-off and its context switches were a fifth of pull's
+// CPU). A signal (the runtime's preemption) ends the sleep early, which
+// is harmless.
 func pause() {
 	ts := lingerTs
-	unix.Nanosleep(&ts, nil)
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
