@@ -100,7 +100,7 @@ func origin(t *testing.T) int {
 			http.Error(w, "bad wait", http.StatusBadRequest)
 			return
 		}
-		time.Sleep(time.Duration(ms) * time.Millisecond)
+		time.Sleep(time.Duration(ms) * time.Millisecond) // the response time under test, not a wait
 		io.WriteString(w, "ok\n")
 	})}
 	go srv.Serve(ln)
@@ -124,7 +124,7 @@ func tcpOrigin(t *testing.T) int {
 			return
 		}
 		ms, _ := strconv.Atoi(strings.TrimSpace(line))
-		time.Sleep(time.Duration(min(max(ms, 0), 5000)) * time.Millisecond)
+		time.Sleep(time.Duration(min(max(ms, 0), 5000)) * time.Millisecond) // the session time under test, not a wait
 		io.WriteString(c, "ok\n")
 	})
 	t.Cleanup(func() { ln.Close() })

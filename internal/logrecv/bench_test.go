@@ -53,7 +53,7 @@ func sender(v string) error {
 		if rate > 0 && i%burst == 0 {
 			// A millisecond's worth at a time.
 			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
-				time.Sleep(d)
+				time.Sleep(d) // the benchmark's pace, not a wait
 			}
 		}
 		if _, err := c.Write(benchLine); err != nil {
