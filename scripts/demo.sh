@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$WORK/sockets" "$WORK/lib"
-FRONT=$BASE_PORT APP=$((BASE_PORT + 1)) RELAY_PORT=$((BASE_PORT + 3)) PROM_PORT=$((BASE_PORT + 4))
+FRONT=$BASE_PORT APP=$((BASE_PORT + 1)) RELAY_PORT=$((BASE_PORT + 3)) PROM_PORT=$((BASE_PORT + 4)) LOGS_PORT=$((BASE_PORT + 5))
 
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -32,6 +32,8 @@ defaults
     timeout server 10s
 frontend www.example.com
     bind 127.0.0.1:$FRONT
+    option httplog
+    log 127.0.0.1:$LOGS_PORT local0
     default_backend app
 backend app
     server app1 127.0.0.1:$APP
@@ -73,6 +75,9 @@ namespace = demo
 
 [prometheus]
 listen = 127.0.0.1:$PROM_PORT
+
+[logs]
+listen = udp://127.0.0.1:$LOGS_PORT
 CFG
 
 echo "== work directory: $WORK"
@@ -109,6 +114,9 @@ awk '{n[$3]++} END {for (t in n) print t": "n[t]}' "$out" | sort
 echo
 echo "== a few of them"
 grep -E 'frontend\.www_example_com\.(stot|req_tot) |daemon\.(CurrConns|CumReq) |backend\.app\.(stot|rtime) |server\.app1\.stot |haproxystats\.(TotalWallClockTime|MetricsServer) ' "$out" | tail -n 12
+echo
+echo "== latency from HAProxy's request logs ([logs]): backend app's total time Ta, in ms, per round"
+grep -E 'backend\.app\.timers\.Ta\.(p50|p99|max|count) ' "$out" | tail -n 8
 echo
 last=$(awk '{print $3}' "$out" | sort -n | tail -1)
 stot=$(awk -v t="$last" '$3==t && $1 ~ /frontend\.www_example_com\.stot$/ {print $2}' "$out")
