@@ -216,9 +216,7 @@ func (p *Puller) commitLogs(now time.Time, why string) {
 		err = writeLatency(tmp, s)
 	}
 	if err == nil {
-		counters := map[string]float64{"PullRoundsCommitted": float64(p.Committed.Load()), "PullRoundsFailed": float64(p.Failed.Load()), "PullRoundsSkipped": float64(p.Skipped.Load())}
-		p.logs.counters(counters, s)
-		err = spool.WritePullStats(tmp, counters)
+		err = spool.WritePullStats(tmp, p.pullStats(p.Committed.Load(), s)) // not a round
 	}
 	var dst string
 	if err == nil {

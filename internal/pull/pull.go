@@ -286,26 +286,34 @@ func (p *Puller) Round(ctx context.Context, now time.Time) {
 // writeStats leaves the puller's counters in the snapshot (see
 // spool.PullStatsFile); this round counts as committed.
 func (p *Puller) writeStats(dir string, began time.Time, res roundResult, lines *latency.Set) error {
-	counters := map[string]float64{
-		"PullRoundsCommitted": float64(p.Committed.Load() + 1),
-		"PullRoundsFailed":    float64(p.Failed.Load()),
-		"PullRoundsSkipped":   float64(p.Skipped.Load()),
-		"PullWallClockTime":   math.Round(time.Since(began).Seconds()*1e6) / 1e6,
-	}
+	counters := p.pullStats(p.Committed.Load()+1, lines)
+	counters["PullWallClockTime"] = math.Round(time.Since(began).Seconds()*1e6) / 1e6
 	if res.masters.masters > 0 {
 		counters["MasterWorkers"] = float64(res.masters.workers)
 		counters["MasterOldWorkers"] = float64(res.masters.oldWorkers)
 		counters["MasterOldestWorkerAge"] = res.masters.oldestAge.Seconds()
 		counters["MasterReloads"] = float64(res.masters.reloads)
 	}
-	if p.logs != nil {
-		p.logs.counters(counters, lines)
-	}
 	err := spool.WritePullStats(dir, counters)
 	if err != nil {
 		return &writeError{fmt.Errorf("write pull stats: %w", err)}
 	}
 	return nil
+}
+
+// pullStats are the puller's counters every snapshot carries, committed
+// being the rounds committed with the snapshot's, and those of the log
+// lines, lines being the set the snapshot holds (nil: none).
+func (p *Puller) pullStats(committed int64, lines *latency.Set) map[string]float64 {
+	counters := map[string]float64{
+		"PullRoundsCommitted": float64(committed),
+		"PullRoundsFailed":    float64(p.Failed.Load()),
+		"PullRoundsSkipped":   float64(p.Skipped.Load()),
+	}
+	if p.logs != nil {
+		p.logs.counters(counters, lines)
+	}
+	return counters
 }
 
 // full reports whether the spool holds queue-size snapshots or more, and
