@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"strconv"
 )
 
@@ -292,16 +293,11 @@ func split(dst [][]byte, b []byte, sep byte) [][]byte {
 
 func parseObject(f [][]byte) (Object, error) {
 	var o Object
-	switch string(f[0]) {
-	case "frontend":
-		o.Scope = ScopeFrontend
-	case "backend":
-		o.Scope = ScopeBackend
-	case "server":
-		o.Scope = ScopeServer
-	default:
+	sc := slices.Index(scopeNames[:], string(f[0]))
+	if sc < 0 {
 		return o, fmt.Errorf("unknown scope %.10q", f[0])
 	}
+	o.Scope = Scope(sc)
 	var err error
 	if o.Proxy, err = unescape(f[1]); err != nil {
 		return o, fmt.Errorf("proxy: %w", err)

@@ -3,7 +3,6 @@ package process
 import (
 	"bytes"
 	"log/slog"
-	"strings"
 
 	"github.com/haproxystats-go/haproxystats/internal/config"
 	"github.com/haproxystats-go/haproxystats/internal/latency"
@@ -89,36 +88,25 @@ func walkLatency(t stats.Target, set *latency.Set, ts int64, prefix string, ps [
 		}
 		t.Row(r)
 	}
-	var field strings.Builder
-	name := func(parts ...string) string {
-		field.Reset()
-		for i, p := range parts {
-			if i > 0 {
-				field.WriteByte('.')
-			}
-			field.WriteString(p)
-		}
-		return field.String()
-	}
 	set.Each(func(o latency.Object, tm latency.Timer, h *latency.Histogram) {
 		row(o)
-		base := "timers." + tm.String()
+		base := "timers." + tm.String() + "."
 		if n := h.Count(); n > 0 {
 			for _, p := range ps {
-				t.Value(name(base, p.name), h.Quantile(p.q))
+				t.Value(base+p.name, h.Quantile(p.q))
 			}
-			t.Value(name(base, "max"), float64(h.Max()))
-			t.Value(name(base, "mean"), h.Mean())
+			t.Value(base+"max", float64(h.Max()))
+			t.Value(base+"mean", h.Mean())
 		}
-		t.Value(name(base, "count"), float64(h.Count()))
+		t.Value(base+"count", float64(h.Count()))
 		if a := h.Aborted(); a > 0 {
-			t.Value(name(base, "aborted"), float64(a))
+			t.Value(base+"aborted", float64(a))
 		}
 	})
 	started = false
 	set.EachTermination(func(o latency.Object, state string, n uint64) {
 		row(o)
-		t.Value(name("termination", metric.Sanitize(state)), float64(n))
+		t.Value("termination."+metric.Sanitize(state), float64(n))
 	})
 }
 
